@@ -1,0 +1,144 @@
+"""The Python API: detect anomalies in a file or an array, evaluate a map."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .detectors import Detector, make_detector
+from .io import ArrayScene, Scene, open_scene, read_mask
+from .io.writer import ScoreMapWriter, check_output_path
+from .metrics import detection_metrics
+from .pipeline import ProgressCallback, _no_progress, run_detector
+
+
+@dataclass
+class DetectionResult:
+    """What :func:`detect` returns.
+
+    Attributes
+    ----------
+    scores : ndarray of float32, shape (H, W), or None
+        The map (NaN = not scored); ``None`` when it was written to ``path`` instead.
+    report : dict
+        Detector, device, tile size, scene size, seconds per stage, megapixels per
+        second, peak memory (MiB).
+    path : Path or None
+        The written map.
+    """
+
+    scores: np.ndarray | None
+    report: dict
+    path: Path | None = None
+
+
+def _as_scene(source, key, bands) -> tuple[Scene, bool]:
+    if isinstance(source, Scene):
+        return source, False
+    if isinstance(source, (str, os.PathLike)):
+        return open_scene(source, key=key, bands=bands), True
+    return ArrayScene(source), True
+
+
+def detect(source, output=None, *, detector: str | Detector = "grx", key: str | None = None,
+           bands: str | None = None, device: str = "auto", tile_size=256, overwrite: bool = False,
+           cog: bool = False, progress: ProgressCallback = _no_progress, **detector_params) -> DetectionResult:
+    """Run an anomaly detector over a scene.
+
+    Parameters
+    ----------
+    source : str, PathLike, Scene or array_like of shape (H, W, B)
+        A raster or ``.mat`` path, an open scene, or an in-memory cube.
+    output : str or PathLike, optional
+        Write a float32 GeoTIFF map here (input's CRS, transform, size and nodata);
+        when omitted the map is returned in memory.
+    detector : {"grx", "lrx"} or Detector
+        Registered name or a detector instance.
+    key, bands : str, optional
+        ``.mat`` variable and 1-based band selection (see :func:`hadinfer.io.open_scene`).
+    device : {"auto", "cpu", "cuda"}
+        Where to compute; an explicit ``cuda`` without a GPU raises.
+    tile_size : int or (int, int)
+        Core tile size in pixels (rounded up to the file's blocks).  The map does not
+        depend on it (to float rounding); peak memory does.
+    overwrite, cog : bool
+        Replace an existing ``output``; write it as a Cloud-Optimized GeoTIFF.
+    progress : callable, optional
+        ``progress(stage, done, total)`` after each tile.
+    **detector_params
+        Passed to the detector, e.g. ``inner=5, outer=21, n_components=20`` for ``lrx``.
+
+    Returns
+    -------
+    DetectionResult
+
+    Raises
+    ------
+    HadinferError
+        Any input, parameter, device or output problem (one-line message).
+
+    Examples
+    --------
+    >>> import numpy as np, hadinfer
+    >>> cube = np.random.default_rng(0).normal(size=(32, 32, 8))
+    >>> cube[5, 7] += 6
+    >>> result = hadinfer.detect(cube, detector="grx", device="cpu")
+    >>> np.unravel_index(np.nanargmax(result.scores), result.scores.shape)
+    (np.int64(5), np.int64(7))
+    """
+    if output is not None:  # fail on a bad output before minutes of work
+        check_output_path(output, overwrite=overwrite,
+                          inputs=(source,) if isinstance(source, (str, os.PathLike)) else ())
+    model = detector if isinstance(detector, Detector) else make_detector(detector, **detector_params)
+    scene, owned = _as_scene(source, key, bands)
+    try:
+        if output is None:
+            info = scene.info
+            scores = np.full((info.height, info.width), np.nan, dtype=np.float32)
+
+            def keep(tile, block):
+                scores[tile.row_off:tile.row_off + tile.height, tile.col_off:tile.col_off + tile.width] = block
+
+            report = run_detector(scene, model, sink=keep, tile_size=tile_size, device=device, progress=progress)
+            return DetectionResult(scores, report)
+        with ScoreMapWriter(output, scene.info, overwrite=overwrite, cog=cog) as writer:
+            report = run_detector(scene, model, tile_size=tile_size, device=device, progress=progress,
+                                  sink=lambda tile, block: writer.write(tile.row_off, tile.col_off, block))
+        report["output"] = str(writer.path)
+        return DetectionResult(None, report, writer.path)
+    finally:
+        if owned:
+            scene.close()
+
+
+def evaluate(scores, truth, *, key: str | None = None, valid=None) -> dict:
+    """Score a map against a ground-truth mask.
+
+    Parameters
+    ----------
+    scores : str, PathLike or ndarray of shape (H, W)
+        A score map file (its nodata pixels are excluded) or an array (NaN excluded).
+    truth : str, PathLike or ndarray of shape (H, W)
+        Mask file (raster band 1, or a ``.mat`` 2-D variable) or array; nonzero = anomaly.
+    key : str, optional
+        ``.mat`` variable of the mask.
+    valid : ndarray of bool, optional
+        Extra pixels to exclude (False).
+
+    Returns
+    -------
+    dict
+        ``auc_df``, ``auc_dt``, ``auc_ft``, ``snpr``, ``snpr_db``, ``n_anomaly``, ``n_background``.
+    """
+    if isinstance(scores, (str, os.PathLike)):
+        with open_scene(scores, bands="1") as scene:
+            cube, mask = scene.read_all()
+            scores = np.where(mask, cube[:, :, 0], np.nan)
+    if isinstance(truth, (str, os.PathLike)):
+        truth, _ = read_mask(truth, key=key)
+    scores = np.asarray(scores, dtype=np.float64)
+    keep = np.isfinite(scores) if valid is None else (np.isfinite(scores) & np.asarray(valid, bool))
+    return detection_metrics(scores, np.asarray(truth), valid=keep)

@@ -1,0 +1,50 @@
+"""The array-backend protocol that RX kernels are written against."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+class ArrayBackend:
+    """Where and with what library the detector arithmetic runs.
+
+    Kernels use Python operators (``+``, ``@``, slicing) directly on arrays and call
+    these methods for everything whose spelling differs between libraries.  All
+    arrays are float64 so CPU and GPU give the same numbers to rounding.
+    """
+
+    name: str = "?"
+    device: str = "cpu"
+
+    def asarray(self, array: np.ndarray) -> Any:
+        """Move a NumPy array to the backend, as float64."""
+        raise NotImplementedError
+
+    def to_numpy(self, array: Any) -> np.ndarray:
+        """Bring an array back to the host."""
+        raise NotImplementedError
+
+    def zeros(self, shape) -> Any:
+        """A float64 array of zeros."""
+        raise NotImplementedError
+
+    def cumsum(self, array: Any, axis: int) -> Any:
+        """Cumulative sum along ``axis``."""
+        raise NotImplementedError
+
+    def solve(self, matrices: Any, vectors: Any) -> Any:
+        """Batched linear solve: ``matrices`` (..., k, k), ``vectors`` (..., k) -> (..., k)."""
+        raise NotImplementedError
+
+    def sum(self, array: Any, axis: int) -> Any:
+        """Sum along ``axis``."""
+        raise NotImplementedError
+
+    def where(self, condition: Any, a: Any, b: float) -> Any:
+        """Elementwise select, ``b`` a scalar."""
+        raise NotImplementedError
+
+    def synchronize(self) -> None:
+        """Wait for queued device work (for honest timings)."""

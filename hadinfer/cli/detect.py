@@ -1,0 +1,60 @@
+"""``hadinfer detect``: score a scene into a georeferenced anomaly map."""
+
+from __future__ import annotations
+
+import click
+
+from ..api import detect as run_detect
+from ..detectors import DETECTORS
+from .options import ProgressBars, WindowType, check_optional_output, write_json
+
+
+@click.command("detect")
+@click.argument("scene", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Anomaly map (GeoTIFF).")
+@click.option("--detector", type=click.Choice(sorted(DETECTORS)), default="grx", show_default=True,
+              help="grx: global RX; lrx: dual-window local RX.")
+@click.option("--window", type=WindowType(), default="5,21", show_default=True,
+              help="lrx inner,outer window widths (odd).")
+@click.option("--pca", type=click.IntRange(min=1), default=None,
+              help="lrx: keep K principal components (default: all; 10-20 is much faster).")
+@click.option("--regularization", type=click.FloatRange(min=0), default=1e-3, show_default=True,
+              help="lrx: ridge added to each local covariance, in units of global variance.")
+@click.option("--shrinkage", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="grx: shrink the covariance toward a scaled identity (0 = exact RX).")
+@click.option("--key", default=None, help=".mat variable holding the cube (default: auto-detect).")
+@click.option("--bands", default=None, help="1-based band selection, e.g. 1-100,120-200.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--tile-size", type=click.IntRange(min=8), default=256, show_default=True,
+              help="Tile edge in pixels (rounded up to the file's blocks); the map does not depend on it.")
+@click.option("--cog", is_flag=True, help="Write a Cloud-Optimized GeoTIFF.")
+@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None,
+              help="Write a JSON run report here.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar, no summary line.")
+def command(scene, output, detector, window, pca, regularization, shrinkage, key, bands, device,
+            tile_size, cog, overwrite, report_path, quiet):
+    """Detect anomalies in SCENE and write the map to OUTPUT.
+
+    SCENE is any raster GDAL reads (GeoTIFF, ENVI, ...) or a MATLAB .mat cube
+    (rows x cols x bands).  The map is float32 with SCENE's CRS, transform, size and
+    nodata; it appears only when complete.
+    """
+    check_optional_output(report_path, overwrite)
+    if detector == "lrx":
+        params = dict(inner=window[0], outer=window[1], n_components=pca, regularization=regularization)
+    else:
+        params = dict(shrinkage=shrinkage)
+    progress = ProgressBars(enabled=not quiet)
+    try:
+        result = run_detect(scene, output, detector=detector, key=key, bands=bands, device=device,
+                            tile_size=tile_size, overwrite=overwrite, cog=cog, progress=progress, **params)
+    finally:
+        progress.close()
+    report = result.report
+    if report_path:
+        write_json(report_path, report, overwrite=overwrite)
+    if not quiet:
+        s = report["scene"]
+        click.echo(f"{result.path}: {detector} on {s['height']}x{s['width']}x{s['bands']} ({report['device']}) "
+                   f"in {report['seconds']['total']:.2f} s, {report['megapixels_per_second']:.3g} MP/s", err=True)

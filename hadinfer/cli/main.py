@@ -1,0 +1,63 @@
+"""The ``hadinfer`` command group: logging setup and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from .. import __version__
+from ..errors import HadinferError
+
+
+class _Group(click.Group):
+    """Maps errors to exit codes: usage 2 (click), HadinferError 1, Ctrl-C 130.
+
+    A traceback is shown only with ``-v``.
+    """
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("Interrupted; no output was written.", err=True)
+            ctx.exit(130)
+        except HadinferError as exc:
+            if (ctx.obj or {}).get("verbose"):
+                raise
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(1)
+        except Exception as exc:  # bug or unwrapped library error: still one line, unless -v
+            if (ctx.obj or {}).get("verbose"):
+                raise
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise click.ClickException(
+                f"unexpected {type(exc).__name__}: {text} (run with -v for the traceback)") from exc
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging, and tracebacks on errors.")
+@click.version_option(__version__, prog_name="hadinfer")
+@click.pass_context
+def cli(ctx: click.Context, verbose: bool) -> None:
+    """Hyperspectral anomaly detection, streamed tile by tile."""
+    ctx.ensure_object(dict)["verbose"] = verbose
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+def _register() -> None:
+    from . import detect, evaluate, info, quicklook, synth
+
+    for module in (detect, evaluate, info, quicklook, synth):
+        cli.add_command(module.command)
+
+
+_register()
+
+
+def main() -> None:
+    """Console entry point."""
+    cli(prog_name="hadinfer")

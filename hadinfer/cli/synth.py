@@ -1,0 +1,41 @@
+"""``hadinfer synth``: the built-in example, a synthetic georeferenced scene with its truth."""
+
+from __future__ import annotations
+
+import click
+
+
+class _SizeType(click.ParamType):
+    name = "ROWSxCOLS"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        try:
+            rows, cols = (int(v) for v in str(value).lower().split("x"))
+        except ValueError:
+            self.fail(f"expected ROWSxCOLS like 512x512, got {value!r}", param, ctx)
+        if rows < 1 or cols < 1:
+            self.fail(f"sizes must be positive, got {value!r}", param, ctx)
+        return rows, cols
+
+
+@click.command("synth")
+@click.argument("output", type=click.Path(dir_okay=False))
+@click.option("--truth", type=click.Path(dir_okay=False), default=None, help="Also write the anomaly mask here.")
+@click.option("--size", type=_SizeType(), default="256x256", show_default=True)
+@click.option("--bands", type=click.IntRange(min=2), default=100, show_default=True)
+@click.option("--dtype", type=click.Choice(["int16", "uint16", "float32", "float64"]), default="int16",
+              show_default=True)
+@click.option("--interleave", type=click.Choice(["band", "pixel"]), default="band", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--overwrite", is_flag=True, help="Replace existing files.")
+def command(output, truth, size, bands, dtype, interleave, seed, overwrite):
+    """Write a synthetic hyperspectral GeoTIFF: smooth materials in patches, sensor
+    noise, planted sub-pixel and full-pixel anomalies (and their mask with --truth)."""
+    from ..synthetic import write_synthetic_scene
+
+    summary = write_synthetic_scene(output, truth, height=size[0], width=size[1], bands=bands, dtype=dtype,
+                                    seed=seed, interleave=interleave, overwrite=overwrite)
+    click.echo(f"{output}: {size[0]}x{size[1]}x{bands} {dtype}, "
+               f"{summary.get('anomaly_pixels', '?')} anomaly pixels", err=True)

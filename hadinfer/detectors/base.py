@@ -1,0 +1,70 @@
+"""What every detector offers."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..backends import ArrayBackend, NumpyBackend
+from .stats import BackgroundStats
+
+
+class Detector:
+    """Base class: fit on global statistics, then score tiles.
+
+    The constructor only stores parameters.  :meth:`fit` learns state into attributes
+    ending in ``_``.  :meth:`score` returns an (H, W) float32 map of the tile's core,
+    higher = more anomalous, NaN where a pixel cannot be scored; it mutates nothing,
+    so tiles can be scored in any order.
+
+    Attributes
+    ----------
+    name : str
+        Registry name (``grx``, ``lrx``).
+    halo : int
+        Context pixels each side that a core pixel's score depends on.
+    """
+
+    name = "?"
+    halo = 0
+
+    def fit(self, stats: BackgroundStats) -> "Detector":
+        """Learn from the scene's global background statistics."""
+        raise NotImplementedError
+
+    def score(self, cube: np.ndarray, valid: np.ndarray, core=None,
+              backend: ArrayBackend | None = None) -> np.ndarray:
+        """Score a tile.
+
+        Parameters
+        ----------
+        cube : ndarray, shape (h, w, B)
+            The read window (core plus halo), invalid pixels zeroed.
+        valid : ndarray of bool, shape (h, w)
+        core : (slice, slice), optional
+            Where the core lies in the read window; default the whole window.
+        backend : ArrayBackend, optional
+            Default NumPy on the CPU.
+
+        Returns
+        -------
+        ndarray of float32, shape of the core
+        """
+        raise NotImplementedError
+
+    def fit_score(self, cube: np.ndarray, valid: np.ndarray | None = None,
+                  backend: ArrayBackend | None = None) -> np.ndarray:
+        """Fit on an in-memory cube and score all of it (convenience for small arrays)."""
+        cube = np.asarray(cube, dtype=np.float64)
+        if valid is None:
+            valid = np.isfinite(cube).all(axis=2)
+            cube = np.where(valid[:, :, None], cube, 0.0)
+        self.fit(BackgroundStats(cube.shape[2]).update(cube[valid]))
+        return self.score(cube, valid, backend=backend)
+
+    def params(self) -> dict:
+        """Constructor parameters, for reports and provenance."""
+        return {k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")}
+
+    @staticmethod
+    def _backend(backend):
+        return backend if backend is not None else NumpyBackend()

@@ -1,0 +1,121 @@
+"""Exact background statistics accumulated window by window."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import AllNodataError, ParameterError
+
+
+class BackgroundStats:
+    """Running mean and scatter matrix of spectra, in float64.
+
+    Windows are merged with the pairwise update of Chan, Golub & LeVeque (1979):
+    each window is centred on its own mean before its scatter is formed, so the
+    result equals ``np.cov`` of all pixels at once (to float rounding) without the
+    cancellation of a naive sum of squares, and a scene larger than memory still
+    gets exact global statistics.
+
+    Parameters
+    ----------
+    bands : int
+        Spectral dimension.
+
+    Attributes
+    ----------
+    count_ : int
+        Pixels seen.
+    mean_ : ndarray of float64, shape (bands,)
+    scatter_ : ndarray of float64, shape (bands, bands)
+        Sum of outer products of centred spectra.
+    """
+
+    def __init__(self, bands: int):
+        if bands < 1:
+            raise ParameterError(f"bands: expected >= 1, got {bands}")
+        self.count_ = 0
+        self.mean_ = np.zeros(bands)
+        self.scatter_ = np.zeros((bands, bands))
+
+    def update(self, pixels: np.ndarray) -> "BackgroundStats":
+        """Add pixels.
+
+        Parameters
+        ----------
+        pixels : ndarray, shape (n, bands)
+            Valid spectra only.
+
+        Returns
+        -------
+        BackgroundStats
+            ``self``, for chaining.
+        """
+        pixels = np.asarray(pixels, dtype=np.float64)
+        n = pixels.shape[0]
+        if n == 0:
+            return self
+        mean = pixels.mean(axis=0)
+        centred = pixels - mean
+        scatter = centred.T @ centred
+        total = self.count_ + n
+        delta = mean - self.mean_
+        self.scatter_ += scatter + np.outer(delta, delta) * (self.count_ * n / total)
+        self.mean_ += delta * (n / total)
+        self.count_ = total
+        return self
+
+    def covariance(self, ddof: int = 1) -> np.ndarray:
+        """Sample covariance, shape (bands, bands).
+
+        Raises
+        ------
+        AllNodataError
+            If no pixel was seen.
+        """
+        if self.count_ == 0:
+            raise AllNodataError("every pixel is nodata or not finite: no background statistics")
+        return self.scatter_ / max(self.count_ - ddof, 1)
+
+
+def whitening_basis(covariance: np.ndarray, *, rcond: float | None = None, shrinkage: float = 0.0,
+                    n_components: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Eigen-decompose a covariance into a whitening projection.
+
+    ``score = ||(x - mu) @ W||^2`` then equals ``(x - mu)^T S^+ (x - mu)`` where ``S^+``
+    is the Moore–Penrose pseudo-inverse of the (optionally shrunk) covariance.
+
+    Parameters
+    ----------
+    covariance : ndarray, shape (B, B)
+    rcond : float, optional
+        Eigenvalues below ``rcond * max_eigenvalue`` are treated as zero (their
+        directions carry no score), as ``np.linalg.pinv`` does with singular values.
+        Default ``B * eps``: constant bands and rank deficiency (fewer pixels than
+        bands) are handled without blowing up noise directions.
+    shrinkage : float
+        Ledoit–Wolf style convex shrinkage toward ``mean(eigenvalues) * I``:
+        ``(1 - shrinkage) * S + shrinkage * trace(S)/B * I``.  0 keeps exact RX.
+    n_components : int, optional
+        Keep only the leading principal components (for PCA-reduced detectors).
+
+    Returns
+    -------
+    basis : ndarray, shape (B, k)
+        Principal directions (columns), leading first.
+    eigenvalues : ndarray, shape (k,)
+        Their variances after shrinkage.
+    """
+    if not 0.0 <= shrinkage <= 1.0:
+        raise ParameterError(f"shrinkage: expected a value in [0, 1], got {shrinkage}")
+    bands = covariance.shape[0]
+    values, vectors = np.linalg.eigh(covariance)
+    values, vectors = values[::-1], vectors[:, ::-1]
+    if shrinkage:
+        values = (1 - shrinkage) * values + shrinkage * values.mean()
+    cutoff = (bands * np.finfo(np.float64).eps if rcond is None else rcond) * max(values[0], 0.0)
+    keep = values > cutoff
+    if n_components is not None:
+        keep[n_components:] = False
+    if not keep.any():  # a constant image: nothing deviates, every score is 0
+        return np.zeros((bands, 0)), np.zeros(0)
+    return vectors[:, keep], values[keep]

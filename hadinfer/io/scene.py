@@ -1,0 +1,118 @@
+"""The scene abstraction every detector reads from: windows of an (H, W, B) cube."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from affine import Affine
+
+
+@dataclass(frozen=True)
+class SceneInfo:
+    """What is known about a scene before reading its pixels.
+
+    Attributes
+    ----------
+    path : str
+        Where the scene came from (``"<array>"`` for in-memory cubes).
+    height, width : int
+        Raster size in pixels.
+    band_count : int
+        Bands in the file, before selection.
+    bands : tuple of int
+        1-based bands that are read, after ``--bands`` and the bad-band list.
+    dtype : str
+        Storage data type.
+    interleave : str or None
+        ``"band"``, ``"pixel"``, ``"line"`` or ``None`` when unknown.
+    block_shape : tuple of int or None
+        (rows, cols) of the file's internal blocks; ``None`` when any window is as cheap.
+    crs : rasterio.crs.CRS or None
+        Coordinate reference system; ``None`` for data without georeferencing (.mat).
+    transform : affine.Affine
+        Pixel-to-map transform (identity when not georeferenced).
+    nodata : float or None
+        The input's nodata value.
+    bad_bands : tuple of int
+        1-based bands flagged bad by the file (e.g. ENVI ``bbl``) and skipped.
+    driver : str
+        Reader that opened it (a GDAL driver name, ``"MAT-v5"``, ``"MAT-v7.3"``, ``"array"``).
+    """
+
+    path: str
+    height: int
+    width: int
+    band_count: int
+    bands: tuple[int, ...]
+    dtype: str
+    interleave: str | None = None
+    block_shape: tuple[int, int] | None = None
+    crs: Any = None
+    transform: Affine = field(default_factory=Affine.identity)
+    nodata: float | None = None
+    bad_bands: tuple[int, ...] = ()
+    driver: str = "array"
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(height, width, selected bands)."""
+        return (self.height, self.width, len(self.bands))
+
+
+class Scene:
+    """A readable hyperspectral scene. Subclasses implement :meth:`_read_raw`.
+
+    Use as a context manager, or call :meth:`close`.
+    """
+
+    info: SceneInfo
+
+    def read(self, row_off: int, col_off: int, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+        """Read a window of the selected bands.
+
+        Parameters
+        ----------
+        row_off, col_off, height, width : int
+            The window in pixels; it must lie inside the scene.
+
+        Returns
+        -------
+        cube : ndarray of float64, shape (height, width, bands)
+            Pixel spectra; invalid pixels are set to 0 so they cannot poison sums.
+        valid : ndarray of bool, shape (height, width)
+            ``False`` where every band equals nodata (GDAL's dataset-mask rule) or any
+            band is not finite.
+
+        Raises
+        ------
+        RasterReadError
+            If the pixels cannot be read.
+        """
+        raw = self._read_raw(row_off, col_off, height, width)
+        cube = raw.astype(np.float64, copy=False)
+        valid = np.isfinite(cube).all(axis=2)
+        nodata = self.info.nodata
+        if nodata is not None and not np.isnan(nodata):
+            valid &= ~(raw == nodata).all(axis=2)
+        if not valid.all():
+            cube = np.where(valid[:, :, None], cube, 0.0)
+        return cube, valid
+
+    def read_all(self) -> tuple[np.ndarray, np.ndarray]:
+        """Read the whole scene; see :meth:`read`."""
+        return self.read(0, 0, self.info.height, self.info.width)
+
+    def _read_raw(self, row_off: int, col_off: int, height: int, width: int) -> np.ndarray:
+        """Return the window as (height, width, bands) in the storage dtype."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the file handle (no-op for in-memory scenes)."""
+
+    def __enter__(self) -> "Scene":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,147 @@
+"""Stream a scene through a detector, tile by tile, into a score map."""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .backends import ArrayBackend, get_backend
+from .detectors import BackgroundStats, Detector
+from .errors import AllNodataError
+from .io.scene import Scene
+from .prefetch import BackgroundSink, prefetch
+from .tiling import Tile, aligned_tile_shape, tile_windows
+
+#: ``progress(stage, done, total)``: called after each tile of each pass.
+ProgressCallback = Callable[[str, int, int], None]
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    pass
+
+
+@dataclass
+class _Timer:
+    """Seconds spent per stage; stages run in different threads, so they overlap."""
+
+    seconds: dict[str, float] = field(default_factory=lambda: {"read": 0.0, "fit": 0.0, "compute": 0.0, "write": 0.0})
+
+    def add(self, stage: str, start: float) -> None:
+        self.seconds[stage] += time.perf_counter() - start
+
+
+def peak_memory_mb() -> float:
+    """Peak resident memory of this process so far, in MiB."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
+
+
+def _read_tiles(scene: Scene, tiles: list[Tile], timer: _Timer):
+    for tile in tiles:
+        start = time.perf_counter()
+        cube, valid = scene.read(tile.read_row_off, tile.read_col_off, tile.read_height, tile.read_width)
+        timer.add("read", start)
+        yield tile, cube, valid
+
+
+def accumulate_stats(scene: Scene, tile_shape, *, timer: _Timer | None = None,
+                     progress: ProgressCallback = _no_progress) -> BackgroundStats:
+    """Global background statistics of every valid pixel, read window by window.
+
+    Raises
+    ------
+    AllNodataError
+        If no pixel is valid.
+    """
+    timer = timer or _Timer()
+    info = scene.info
+    tiles = tile_windows((info.height, info.width), tile_shape)
+    stats = BackgroundStats(len(info.bands))
+    for done, (_, cube, valid) in enumerate(prefetch(lambda: _read_tiles(scene, tiles, timer)), 1):
+        start = time.perf_counter()
+        stats.update(cube[valid])
+        timer.add("fit", start)
+        progress("statistics", done, len(tiles))
+    if stats.count_ == 0:
+        raise AllNodataError(f"{info.path}: every pixel is nodata or not finite; nothing to score")
+    return stats
+
+
+def run_detector(scene: Scene, detector: Detector, *, sink: Callable[[Tile, np.ndarray], None],
+                 tile_size=256, device: str = "auto", backend: ArrayBackend | None = None,
+                 progress: ProgressCallback = _no_progress) -> dict:
+    """Fit ``detector`` on the scene's global statistics, then score every tile.
+
+    Reading runs a thread ahead of compute and ``sink`` (e.g. a file writer) a thread
+    behind it; at most a few tiles are in memory at once, whatever the scene size.
+
+    Parameters
+    ----------
+    scene : Scene
+    detector : Detector
+        Unfitted; it is fitted here.
+    sink : callable
+        ``sink(tile, scores)`` receives each core's float32 scores (NaN = not scored).
+    tile_size : int or (int, int)
+        Core tile size, rounded up to whole file blocks.
+    device : str
+        ``auto``, ``cpu`` or ``cuda``; ignored when ``backend`` is given.
+    backend : ArrayBackend, optional
+    progress : callable, optional
+        ``progress(stage, done, total)``.
+
+    Returns
+    -------
+    dict
+        The run report (see :func:`hadinfer.api.detect`).
+    """
+    started = time.perf_counter()
+    backend = backend or get_backend(device)
+    info = scene.info
+    check = getattr(detector, "check_image", None)
+    if check is not None:
+        check(info.height, info.width)
+    tile_shape = aligned_tile_shape(tile_size, (info.height, info.width), info.block_shape)
+    timer = _Timer()
+    detector.fit(accumulate_stats(scene, tile_shape, timer=timer, progress=progress))
+
+    tiles = tile_windows((info.height, info.width), tile_shape, halo=detector.halo)
+
+    def consume(item):
+        tile, scores = item
+        start = time.perf_counter()
+        sink(tile, scores)
+        timer.add("write", start)
+
+    writer = BackgroundSink(consume)
+    try:
+        for done, (tile, cube, valid) in enumerate(prefetch(lambda: _read_tiles(scene, tiles, timer)), 1):
+            start = time.perf_counter()
+            scores = detector.score(cube, valid, tile.core_in_read, backend=backend)
+            backend.synchronize()
+            timer.add("compute", start)
+            writer.put((tile, scores))
+            progress("scoring", done, len(tiles))
+    finally:
+        writer.close()
+    total = time.perf_counter() - started
+    megapixels = info.height * info.width / 1e6
+    return {
+        "detector": detector.name,
+        "params": detector.params(),
+        "device": backend.device,
+        "backend": backend.name,
+        "tile_size": list(tile_shape),
+        "halo": detector.halo,
+        "tiles": len(tiles),
+        "scene": {"path": info.path, "height": info.height, "width": info.width,
+                  "bands": len(info.bands), "dtype": info.dtype},
+        "seconds": {**{k: round(v, 4) for k, v in timer.seconds.items()}, "total": round(total, 4)},
+        "megapixels_per_second": round(megapixels / total, 4) if total > 0 else None,
+        "peak_memory_mb": round(peak_memory_mb(), 1),
+    }

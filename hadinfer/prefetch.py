@@ -1,0 +1,96 @@
+"""Run a producer in a background thread, a bounded number of items ahead."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
+
+T = TypeVar("T")
+_DONE = object()
+
+
+def prefetch(produce: Callable[[], Iterable[T]], depth: int = 2) -> Iterator[T]:
+    """Yield what ``produce()`` yields, computed in a thread up to ``depth`` items ahead.
+
+    Memory stays bounded by ``depth`` items.  An exception in the producer is re-raised
+    in the consumer; a consumer that stops early (error, Ctrl-C) stops the producer.
+    """
+    items: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            for item in produce():
+                if not put((item, None)):
+                    return
+            put((_DONE, None))
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            put((_DONE, exc))
+
+    thread = threading.Thread(target=run, name="hadinfer-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = items.get()
+            if error is not None:
+                raise error
+            if item is _DONE:
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+class BackgroundSink:
+    """Consume items in a thread (e.g. write tiles) while the caller computes the next.
+
+    Parameters
+    ----------
+    consume : callable
+        Called with each item, in order, in the background thread.
+    depth : int
+        Items queued at most; :meth:`put` blocks beyond that (bounded memory).
+    """
+
+    def __init__(self, consume: Callable[[T], None], depth: int = 2):
+        self._consume = consume
+        self._items: queue.Queue = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="hadinfer-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._items.get()
+            if item is _DONE:
+                return
+            if self._error is None:
+                try:
+                    self._consume(item)
+                except BaseException as exc:  # re-raised in the caller's thread
+                    self._error = exc
+
+    def put(self, item: T) -> None:
+        """Queue an item; re-raise an earlier failure of ``consume``."""
+        if self._error is not None:
+            raise self._error
+        self._items.put(item)
+
+    def close(self) -> None:
+        """Wait until everything is consumed; re-raise a failure of ``consume``."""
+        self._items.put(_DONE)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error

@@ -1,0 +1,729 @@
+"""Synthetic, georeferenced hyperspectral scenes with planted anomalies.
+
+The scene is the project's built-in example, the fixture of the tests and the
+input of the benchmarks, so it has to be cheap at any size, identical on every
+run, and identical whatever window it is generated through.
+
+Scene model
+-----------
+Every pixel is a function of the seed, the scene shape and its own coordinates
+only, so :func:`synthetic_window` reproduces any window of :func:`make_cube`
+bit for bit, and a scene larger than memory is written block by block.
+
+* **Materials.** 6-10 background spectra, each a smooth curve over the band
+  index: a baseline and slope, a sigmoid edge (a "red edge"), 2-4 Gaussian
+  bumps or dips, and two absorption features shared by all materials (residual
+  atmospheric water).  Reflectance stays within [0.02, 0.7].  Spectra are drawn
+  on a normalized band axis, so the same seed gives the same materials at any
+  band count.
+* **Layout.** A soft Voronoi partition: one jittered site per 24 x 24 pixel
+  cell, each site a mix of two materials with its own brightness and a small
+  smooth spectral deviation.  Abundances are a softmax of ``-distance / 1.5 px``
+  over the 5 x 5 nearest sites, so patch borders are mixed pixels.
+* **Illumination.** A cross-track brightness gradient (view-angle effects)
+  times a few low-frequency sinusoids (haze), about 0.85-1.15, plus a
+  medium-frequency "moisture" texture along one spectral direction.
+* **Anomalies.** About one target per 4000 pixels (at least 4), drawn once for
+  the whole scene shape.  Half are full-pixel squares of 1 x 1 to 3 x 3 pixels,
+  half are single sub-pixel targets whose material covers 20-60 % of the pixel
+  and is mixed linearly with the background.  Target spectra come from a small
+  library of smooth spectra kept at least 0.1 rad (spectral angle) away from
+  every background material.  The truth is 1 on every pixel that contains
+  target material.
+* **Noise.** Gaussian, per band, signal-to-noise ratio 100-300 at reflectance
+  0.3 (lowest at the spectral ends and in the absorption bands).  The noise of
+  row ``r``, columns ``[256 j, 256 (j + 1))`` comes from a Philox generator
+  whose counter is ``(0, 0, j, r)``: counter-based, so any window draws exactly
+  the noise of the full scene.
+
+Determinism rests on element-wise arithmetic done in a fixed order: no BLAS
+(whose rounding may depend on where a row falls in a matrix) and no reductions
+whose order could depend on array shape.  Values are reproducible on a given
+machine and numpy build; transcendental functions may differ in the last bit
+between CPUs.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import rasterio
+from rasterio.errors import RasterioError
+from rasterio.transform import from_origin
+from rasterio.windows import Window
+
+from .errors import OutputExistsError, OutputPathError, ParameterError
+
+#: Georeferencing of every synthetic scene: UTM 33N, 2 m pixels.
+SYNTHETIC_CRS = "EPSG:32633"
+SYNTHETIC_TRANSFORM = from_origin(500_000.0, 4_600_000.0, 2.0, 2.0)
+#: Integer rasters store ``round(reflectance * REFLECTANCE_SCALE)``.
+REFLECTANCE_SCALE = 10_000
+#: Scene dtypes :func:`write_synthetic_scene` accepts.
+SCENE_DTYPES = ("int16", "uint16", "float32", "float64")
+
+_CELL = 24  # Voronoi cell size, pixels: patches of about 50 m at 2 m GSD
+_SOFTNESS = 1.5  # softmax length, pixels: width of the mixed border
+_REACH = 2  # sites considered: the (2 * _REACH + 1) ** 2 nearest cells
+_NEGLIGIBLE = 1e-6  # softmax weights below this are zero, so they cost nothing
+_PIXELS_PER_TARGET = 4000
+_MIN_TARGETS = 4
+_TARGET_LIBRARY = 5
+_N_BASIS = 4  # smooth spectral deviations per site
+_NOISE_CHUNK = 256  # columns per noise stream
+_TILE = 256
+_BLOCK_BYTES = 64 * 2**20
+_RENDER_PIXELS = 65_536  # pixels per strip of a window: bounds per-pixel temporaries
+_CACHE_PIXELS = 2048  # pixels per accumulation pass, sized to stay in cache
+
+# Independent random streams, keyed (seed, stream).
+_STREAM_SPECTRA, _STREAM_LAYOUT, _STREAM_TARGETS, _STREAM_NOISE = 1, 2, 3, 4
+
+
+def synthetic_window(row_off, col_off, height, width, *, scene_shape, bands, seed=0):
+    """Generate one window of a synthetic scene.
+
+    Parameters
+    ----------
+    row_off, col_off : int
+        Upper-left pixel of the window in the scene, >= 0.
+    height, width : int
+        Window size in pixels, > 0; the window must lie inside the scene.
+    scene_shape : tuple of int
+        ``(rows, cols)`` of the whole scene.  Layout, illumination and targets
+        depend on it, so windows only agree when they share it.
+    bands : int
+        Number of spectral bands, > 0.
+    seed : int, default 0
+        Non-negative seed; the same seed gives the same scene.
+
+    Returns
+    -------
+    cube : numpy.ndarray
+        ``(height, width, bands)`` float32 reflectance (unitless, about
+        0.02-0.8, noise included).
+    truth : numpy.ndarray
+        ``(height, width)`` uint8, 1 where the pixel contains target material.
+
+    Raises
+    ------
+    ParameterError
+        If an argument is not an integer of the right sign, or the window does
+        not fit in the scene.
+
+    Notes
+    -----
+    The result equals ``make_cube(*scene_shape, bands, seed=seed)`` sliced to
+    the window, bit for bit.  Memory is about ``height * width * (4 * bands +
+    600)`` bytes.
+
+    Examples
+    --------
+    >>> cube, truth = make_cube(64, 64, 20, seed=3)
+    >>> part, part_truth = synthetic_window(10, 20, 8, 8, scene_shape=(64, 64), bands=20, seed=3)
+    >>> bool((part == cube[10:18, 20:28]).all() and (part_truth == truth[10:18, 20:28]).all())
+    True
+    """
+    rows, cols = _scene_shape(scene_shape)
+    bands = _positive_int(bands, "bands")
+    seed = _seed(seed)
+    row_off = _non_negative_int(row_off, "row_off")
+    col_off = _non_negative_int(col_off, "col_off")
+    height = _positive_int(height, "height")
+    width = _positive_int(width, "width")
+    if row_off + height > rows:
+        raise ParameterError(f"row_off + height: window rows {row_off}..{row_off + height} exceed scene height {rows}")
+    if col_off + width > cols:
+        raise ParameterError(f"col_off + width: window cols {col_off}..{col_off + width} exceed scene width {cols}")
+    model = _SceneModel.build(rows, cols, bands, seed)
+    return model.render(row_off, col_off, height, width)
+
+
+def make_cube(height, width, bands, *, seed=0):
+    """Generate a whole synthetic scene in memory.
+
+    Parameters
+    ----------
+    height, width : int
+        Scene size in pixels, > 0.
+    bands : int
+        Number of spectral bands, > 0.
+    seed : int, default 0
+        Non-negative seed.
+
+    Returns
+    -------
+    cube : numpy.ndarray
+        ``(height, width, bands)`` float32 reflectance.
+    truth : numpy.ndarray
+        ``(height, width)`` uint8, 1 where the pixel contains target material.
+
+    Raises
+    ------
+    ParameterError
+        If a size is not a positive integer or the seed is negative.
+
+    Notes
+    -----
+    Needs about ``height * width * (4 * bands + 600)`` bytes; for scenes that
+    do not fit, use :func:`write_synthetic_scene` or :func:`synthetic_window`.
+
+    Examples
+    --------
+    >>> cube, truth = make_cube(128, 128, 50)
+    >>> cube.shape, cube.dtype.name, truth.dtype.name, int(truth.sum()) > 0
+    ((128, 128, 50), 'float32', 'uint8', True)
+    """
+    height = _positive_int(height, "height")
+    width = _positive_int(width, "width")
+    bands = _positive_int(bands, "bands")
+    seed = _seed(seed)
+    return _SceneModel.build(height, width, bands, seed).render(0, 0, height, width)
+
+
+def write_synthetic_scene(
+    scene_path,
+    truth_path=None,
+    *,
+    height=256,
+    width=256,
+    bands=100,
+    dtype="int16",
+    seed=0,
+    interleave="band",
+    tiled=True,
+    block_rows=None,
+    overwrite=False,
+):
+    """Write a synthetic scene, and optionally its truth, as GeoTIFFs.
+
+    Parameters
+    ----------
+    scene_path : str or os.PathLike
+        Output GeoTIFF of ``bands`` bands.
+    truth_path : str or os.PathLike, optional
+        Output single-band uint8 GeoTIFF, 1 = anomaly, 0 = background, on the
+        same grid (CRS, transform, size) as the scene.
+    height, width : int, default 256
+        Scene size in pixels, > 0.
+    bands : int, default 100
+        Number of bands, > 0.
+    dtype : {"int16", "uint16", "float32", "float64"}, default "int16"
+        Integer types store ``round(reflectance * 10000)`` (rounded in
+        float32) clipped to the type's range; float types store reflectance.
+    seed : int, default 0
+        Non-negative seed; the pixels equal ``make_cube(height, width, bands,
+        seed=seed)``.
+    interleave : {"band", "pixel"}, default "band"
+        GDAL ``INTERLEAVE`` creation option.
+    tiled : bool, default True
+        256 x 256 tiles if true, else strips.
+    block_rows : int, optional
+        Rows generated and written at a time.  By default, as many as keep the
+        float32 block within about 64 MB, rounded to fill whole tile rows when
+        ``tiled``.
+    overwrite : bool, default False
+        Replace existing outputs.
+
+    Returns
+    -------
+    dict
+        ``scene_path``, ``truth_path`` (str or None), ``height``, ``width``,
+        ``bands``, ``dtype``, ``interleave``, ``tiled``, ``seed``, ``crs``,
+        ``transform`` (GDAL 6-tuple), ``targets`` (planted targets) and
+        ``anomaly_pixels`` (truth pixels equal to 1).
+
+    Raises
+    ------
+    ParameterError
+        If an argument has the wrong type or value.
+    OutputExistsError
+        If an output exists and ``overwrite`` is false.
+    OutputPathError
+        If an output's folder is missing, an output is a folder, both outputs
+        are the same file, or GDAL cannot create a file.
+
+    Notes
+    -----
+    Peak memory is about three times the float32 block (``block_rows * width
+    * bands * 4`` bytes) plus GDAL's block cache, whatever the scene size.  A
+    tiled scene whose tile row does not fit in the cache is still correct, but
+    GDAL then rereads partly written tiles.  GTiff switches to BigTIFF by
+    itself when the file needs it.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> info = write_synthetic_scene(os.path.join(folder, "scene.tif"),
+    ...                              os.path.join(folder, "truth.tif"),
+    ...                              height=64, width=64, bands=10)
+    >>> info["dtype"], info["anomaly_pixels"] > 0
+    ('int16', True)
+    """
+    height = _positive_int(height, "height")
+    width = _positive_int(width, "width")
+    bands = _positive_int(bands, "bands")
+    seed = _seed(seed)
+    dtype = _scene_dtype(dtype)
+    if not isinstance(interleave, str) or interleave.lower() not in ("band", "pixel"):
+        raise ParameterError(f"interleave: expected 'band' or 'pixel', got {interleave!r}")
+    interleave = interleave.lower()
+    if not isinstance(tiled, (bool, np.bool_)):
+        raise ParameterError(f"tiled: expected a bool, got {tiled!r}")
+    if not isinstance(overwrite, (bool, np.bool_)):
+        raise ParameterError(f"overwrite: expected a bool, got {overwrite!r}")
+    if block_rows is None:
+        block_rows = default_block_rows(width, bands, tiled=bool(tiled))
+    else:
+        block_rows = _positive_int(block_rows, "block_rows")
+    block_rows = min(block_rows, height)
+
+    scene_path = _output_path(scene_path, "scene_path", overwrite)
+    if truth_path is not None:
+        truth_path = _output_path(truth_path, "truth_path", overwrite)
+        if os.path.abspath(truth_path) == os.path.abspath(scene_path):
+            raise OutputPathError(f"truth_path: {truth_path} is the same file as scene_path")
+
+    profile = {
+        "driver": "GTiff",
+        "height": height,
+        "width": width,
+        "crs": SYNTHETIC_CRS,
+        "transform": SYNTHETIC_TRANSFORM,
+        "interleave": interleave,
+    }
+    if tiled:
+        profile.update(tiled=True, blockxsize=_TILE, blockysize=_TILE)
+    else:
+        profile.update(tiled=False)  # GDAL picks rows per strip
+
+    model = _SceneModel.build(height, width, bands, seed)
+    anomaly_pixels = 0
+    with _create(scene_path, "scene_path", dict(profile, count=bands, dtype=dtype)) as scene:
+        scene.update_tags(
+            HADINFER_SYNTHETIC_SEED=str(seed),
+            REFLECTANCE_SCALE=str(REFLECTANCE_SCALE if np.dtype(dtype).kind in "iu" else 1),
+        )
+        truth_ds = None
+        if truth_path is not None:
+            truth_ds = _create(truth_path, "truth_path", dict(profile, count=1, dtype="uint8", interleave="band"))
+        try:
+            for row in range(0, height, block_rows):
+                rows = min(block_rows, height - row)
+                cube, truth = model.render(row, 0, rows, width)
+                window = Window(0, row, width, rows)
+                scene.write(_encode(cube, dtype), window=window)
+                del cube
+                if truth_ds is not None:
+                    truth_ds.write(truth, 1, window=window)
+                anomaly_pixels += int(np.count_nonzero(truth))
+        finally:
+            if truth_ds is not None:
+                truth_ds.close()
+
+    return {
+        "scene_path": str(scene_path),
+        "truth_path": None if truth_path is None else str(truth_path),
+        "height": height,
+        "width": width,
+        "bands": bands,
+        "dtype": dtype,
+        "interleave": interleave,
+        "tiled": bool(tiled),
+        "seed": seed,
+        "crs": SYNTHETIC_CRS,
+        "transform": SYNTHETIC_TRANSFORM.to_gdal(),
+        "targets": model.target_count,
+        "anomaly_pixels": anomaly_pixels,
+    }
+
+
+def default_block_rows(width, bands, *, tiled=True):
+    """Rows per block that keep a float32 block within about 64 MB.
+
+    Parameters
+    ----------
+    width, bands : int
+        Scene width in pixels and band count, > 0.
+    tiled : bool, default True
+        Round to whole 256-row tile rows when a block holds at least one, else
+        to a power of two, so blocks never straddle a tile row boundary.
+
+    Returns
+    -------
+    int
+        At least 1.
+
+    Examples
+    --------
+    >>> default_block_rows(2048, 200), default_block_rows(256, 100)
+    (32, 512)
+    """
+    width = _positive_int(width, "width")
+    bands = _positive_int(bands, "bands")
+    rows = max(1, _BLOCK_BYTES // (width * bands * 4))
+    if tiled:
+        rows = rows - rows % _TILE if rows >= _TILE else 1 << (rows.bit_length() - 1)
+    return rows
+
+
+# --------------------------------------------------------------------------- model
+
+
+@dataclass(frozen=True)
+class _SceneModel:
+    """Everything drawn from the seed for one scene shape; renders any window."""
+
+    rows: int
+    cols: int
+    endmembers: np.ndarray  # (n_materials + _N_BASIS + 1, bands) float32
+    n_materials: int
+    site_y: np.ndarray  # (grid_rows, grid_cols) float64, padded by _REACH cells
+    site_x: np.ndarray
+    site_primary: np.ndarray  # material of each site
+    site_secondary: np.ndarray
+    site_mix: np.ndarray  # share of the secondary material
+    site_brightness: np.ndarray
+    site_deviation: np.ndarray  # (grid_rows, grid_cols, _N_BASIS) basis coefficients
+    haze: np.ndarray  # (k, 4): amplitude, row frequency, col frequency, phase
+    texture: np.ndarray  # (k, 4), same layout
+    cross_track: tuple[float, float]  # linear and quadratic brightness terms
+    targets: np.ndarray  # (n, 4) int64: row, col, size, library index
+    target_fraction: np.ndarray  # (n,) float32, 1 for full-pixel targets
+    target_scale: np.ndarray  # (n,) float32 brightness of the target material
+    target_spectra: np.ndarray  # (_TARGET_LIBRARY, bands) float32
+    noise_sigma: np.ndarray  # (bands,) float32
+    noise_key: np.ndarray  # (2,) uint64 Philox key
+
+    @property
+    def target_count(self) -> int:
+        return len(self.targets)
+
+    @classmethod
+    def build(cls, rows: int, cols: int, bands: int, seed: int) -> _SceneModel:
+        axis = (np.arange(bands, dtype=np.float64) + 0.5) / bands
+
+        spectra_rng = _rng(seed, _STREAM_SPECTRA)
+        n_materials = int(spectra_rng.integers(6, 11))
+        materials = np.stack([_material_spectrum(spectra_rng, axis) for _ in range(n_materials)])
+        basis = np.stack([_basis_spectrum(spectra_rng, axis) for _ in range(_N_BASIS)])
+        moisture = -np.exp(-0.5 * ((axis - 0.8) / 0.12) ** 2) * (0.4 + axis)
+        targets_lib = np.stack([_target_spectrum(spectra_rng, axis, materials) for _ in range(_TARGET_LIBRARY)])
+        endmembers = np.concatenate([materials, basis, moisture[None]]).astype(np.float32)
+
+        layout_rng = _rng(seed, _STREAM_LAYOUT)
+        grid_shape = (-(-rows // _CELL) + 2 * _REACH, -(-cols // _CELL) + 2 * _REACH)
+        jitter = layout_rng.uniform(0.05, 0.95, size=(2, *grid_shape))
+        cell_y, cell_x = np.meshgrid(np.arange(grid_shape[0]), np.arange(grid_shape[1]), indexing="ij")
+        site_y = (cell_y - _REACH + jitter[0]) * _CELL
+        site_x = (cell_x - _REACH + jitter[1]) * _CELL
+        site_primary = layout_rng.integers(0, n_materials, size=grid_shape)
+        site_secondary = layout_rng.integers(0, n_materials, size=grid_shape)
+        site_mix = layout_rng.uniform(0.0, 0.35, size=grid_shape)
+        site_brightness = layout_rng.uniform(0.85, 1.15, size=grid_shape)
+        site_deviation = layout_rng.normal(0.0, 0.012, size=(*grid_shape, _N_BASIS))
+        # Periods in pixels: haze 150-600, texture 8-40.
+        haze = _waves(layout_rng, 3, 0.035, 150.0, 600.0)
+        texture = _waves(layout_rng, 4, 0.015, 8.0, 40.0)
+        cross_track = (float(layout_rng.uniform(-0.08, 0.08)), float(layout_rng.uniform(-0.08, 0.0)))
+
+        target_rng = _rng(seed, _STREAM_TARGETS)
+        n_targets = max(_MIN_TARGETS, round(rows * cols / _PIXELS_PER_TARGET))
+        sub_pixel = target_rng.random(n_targets) < 0.5
+        size = np.where(sub_pixel, 1, target_rng.integers(1, 4, size=n_targets))
+        size = np.minimum(size, min(rows, cols))
+        top = np.floor(target_rng.random(n_targets) * (rows - size + 1)).astype(np.int64)
+        left = np.floor(target_rng.random(n_targets) * (cols - size + 1)).astype(np.int64)
+        kind = target_rng.integers(0, _TARGET_LIBRARY, size=n_targets)
+        fraction = np.where(sub_pixel, target_rng.uniform(0.2, 0.6, size=n_targets), 1.0)
+        scale = target_rng.uniform(0.8, 1.2, size=n_targets)
+
+        # SNR 100-300 at reflectance 0.3: lowest at the ends and in absorption bands.
+        snr = 300.0 * (0.55 + 0.45 * np.sin(np.pi * axis)) * _absorption(axis) ** 2
+        noise_sigma = (0.3 / np.maximum(snr, 100.0)).astype(np.float32)
+        noise_key = np.random.SeedSequence([seed, _STREAM_NOISE]).generate_state(2, np.uint64)
+
+        return cls(
+            rows=rows,
+            cols=cols,
+            endmembers=endmembers,
+            n_materials=n_materials,
+            site_y=site_y,
+            site_x=site_x,
+            site_primary=site_primary,
+            site_secondary=site_secondary,
+            site_mix=site_mix,
+            site_brightness=site_brightness,
+            site_deviation=site_deviation,
+            haze=haze,
+            texture=texture,
+            cross_track=cross_track,
+            targets=np.stack([top, left, size, kind], axis=1).astype(np.int64),
+            target_fraction=fraction.astype(np.float32),
+            target_scale=scale.astype(np.float32),
+            target_spectra=targets_lib.astype(np.float32),
+            noise_sigma=noise_sigma,
+            noise_key=noise_key,
+        )
+
+    def render(self, row_off: int, col_off: int, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+        """Cube ``(height, width, bands)`` float32 and truth ``(height, width)`` uint8 of one window."""
+        cube = np.empty((height, width, self.endmembers.shape[1]), dtype=np.float32)
+        truth = np.zeros((height, width), dtype=np.uint8)
+        # Every pixel depends on its coordinates only, so strips of rows bound the
+        # per-pixel temporaries (~600 bytes a pixel) without changing any value.
+        step = max(1, _RENDER_PIXELS // width)
+        for top in range(0, height, step):
+            rows = min(step, height - top)
+            self._render_into(cube[top : top + rows], truth[top : top + rows], row_off + top, col_off)
+        return cube, truth
+
+    def _render_into(self, cube: np.ndarray, truth: np.ndarray, row_off: int, col_off: int) -> None:
+        height, width, bands = cube.shape
+        y = np.repeat(np.arange(row_off, row_off + height, dtype=np.float64) + 0.5, width)
+        x = np.tile(np.arange(col_off, col_off + width, dtype=np.float64) + 0.5, height)
+        illumination = self._illumination(y, x)
+        abundances = self._abundances(y, x, illumination)
+
+        flat = cube.reshape(height * width, bands)
+        flat[...] = 0.0
+        scratch = np.empty((min(_CACHE_PIXELS, len(flat)), bands), dtype=np.float32)
+        for start in range(0, len(flat), _CACHE_PIXELS):
+            stop = min(start + _CACHE_PIXELS, len(flat))
+            out, tmp, part = flat[start:stop], scratch[: stop - start], abundances[start:stop]
+            for k in range(len(self.endmembers)):
+                column = part[:, k : k + 1]
+                if column.any():  # a zero column would add exactly 0
+                    np.multiply(column, self.endmembers[k], out=tmp)
+                    out += tmp
+        self._paint_targets(cube, truth, illumination.reshape(height, width), row_off, col_off)
+        self._add_noise(cube, row_off, col_off)
+
+    def _illumination(self, y: np.ndarray, x: np.ndarray) -> np.ndarray:
+        u = x / self.cols - 0.5
+        linear, quadratic = self.cross_track
+        light = 1.0 + linear * 2.0 * u + quadratic * 4.0 * u * u
+        return light * (1.0 + _wave_sum(self.haze, y, x))
+
+    def _abundances(self, y: np.ndarray, x: np.ndarray, illumination: np.ndarray) -> np.ndarray:
+        """(pixels, endmembers) float32 weights: soft Voronoi mixing, deviations, texture, light."""
+        cell_y = (y // _CELL).astype(np.int64) + _REACH
+        cell_x = (x // _CELL).astype(np.int64) + _REACH
+        offsets = [(dy, dx) for dy in range(-_REACH, _REACH + 1) for dx in range(-_REACH, _REACH + 1)]
+        sites, distances = [], []
+        for dy, dx in offsets:
+            site = (cell_y + dy, cell_x + dx)
+            sites.append(site)
+            distances.append(np.sqrt((y - self.site_y[site]) ** 2 + (x - self.site_x[site]) ** 2))
+        nearest = distances[0].copy()
+        for d in distances[1:]:
+            np.minimum(nearest, d, out=nearest)
+        weights = []
+        total = np.zeros_like(nearest)
+        for d in distances:
+            w = np.exp((nearest - d) / _SOFTNESS)
+            w[w < _NEGLIGIBLE] = 0.0
+            weights.append(w)
+            total += w
+
+        n = len(y)
+        pixel = np.arange(n)
+        abundances = np.zeros((n, len(self.endmembers)), dtype=np.float64)
+        basis = slice(self.n_materials, self.n_materials + _N_BASIS)
+        for site, w in zip(sites, weights):
+            w = w / total
+            mix = self.site_mix[site]
+            bright = w * self.site_brightness[site]
+            abundances[pixel, self.site_primary[site]] += bright * (1.0 - mix)
+            abundances[pixel, self.site_secondary[site]] += bright * mix
+            abundances[:, basis] += w[:, None] * self.site_deviation[site]
+        abundances[:, -1] = _wave_sum(self.texture, y, x)
+        abundances *= illumination[:, None]
+        return abundances.astype(np.float32)
+
+    def _paint_targets(self, cube, truth, illumination, row_off, col_off) -> None:
+        height, width = truth.shape
+        top, left, size = self.targets[:, 0], self.targets[:, 1], self.targets[:, 2]
+        hits = np.flatnonzero(
+            (top < row_off + height) & (top + size > row_off) & (left < col_off + width) & (left + size > col_off)
+        )
+        for i in hits:  # in index order, so overlapping targets paint the same way in every window
+            t, l, s, kind = (int(v) for v in self.targets[i])
+            r0, r1 = max(t, row_off) - row_off, min(t + s, row_off + height) - row_off
+            c0, c1 = max(l, col_off) - col_off, min(l + s, col_off + width) - col_off
+            fraction = self.target_fraction[i]
+            spectrum = self.target_spectra[kind] * self.target_scale[i]
+            light = illumination[r0:r1, c0:c1, None].astype(np.float32)
+            region = cube[r0:r1, c0:c1]
+            region[...] = region * (np.float32(1.0) - fraction) + fraction * (light * spectrum)
+            truth[r0:r1, c0:c1] = 1
+
+    def _add_noise(self, cube: np.ndarray, row_off: int, col_off: int) -> None:
+        height, width, bands = cube.shape
+        first, last = col_off // _NOISE_CHUNK, (col_off + width - 1) // _NOISE_CHUNK
+        draw = np.empty((_NOISE_CHUNK, bands), dtype=np.float32)
+        for i in range(height):
+            row = row_off + i
+            for chunk in range(first, last + 1):
+                start = chunk * _NOISE_CHUNK
+                stop = min(start + _NOISE_CHUNK, self.cols)
+                lo, hi = max(start, col_off), min(stop, col_off + width)
+                generator = np.random.Generator(np.random.Philox(counter=[0, 0, chunk, row], key=self.noise_key))
+                noise = draw[: stop - start]
+                generator.standard_normal(out=noise, dtype=np.float32)
+                noise = noise[lo - start : hi - start]
+                noise *= self.noise_sigma
+                cube[i, lo - col_off : hi - col_off] += noise
+
+
+# --------------------------------------------------------------------------- spectra
+
+
+def _absorption(axis: np.ndarray) -> np.ndarray:
+    """Residual atmospheric water bands shared by every material (multiplicative)."""
+    return (1.0 - 0.55 * np.exp(-0.5 * ((axis - 0.47) / 0.018) ** 2)) * (
+        1.0 - 0.65 * np.exp(-0.5 * ((axis - 0.69) / 0.025) ** 2)
+    )
+
+
+def _smooth_curve(rng: np.random.Generator, axis: np.ndarray, bumps: int, bump_amplitude: float) -> np.ndarray:
+    """Baseline, slope, a sigmoid edge and Gaussian bumps: parameters first, so band count does not matter."""
+    level = rng.uniform(0.05, 0.35)
+    slope = rng.uniform(-0.15, 0.25)
+    edge_at, edge_height, edge_width = rng.uniform(0.25, 0.6), rng.uniform(0.0, 0.3), rng.uniform(0.015, 0.05)
+    centers = rng.uniform(0.0, 1.0, size=bumps)
+    widths = rng.uniform(0.02, 0.1, size=bumps)
+    heights = rng.uniform(-bump_amplitude, bump_amplitude, size=bumps)
+    curve = level + slope * axis + edge_height / (1.0 + np.exp(-(axis - edge_at) / edge_width))
+    for c, w, h in zip(centers, widths, heights):
+        curve = curve + h * np.exp(-0.5 * ((axis - c) / w) ** 2)
+    return curve
+
+
+def _material_spectrum(rng: np.random.Generator, axis: np.ndarray) -> np.ndarray:
+    bumps = int(rng.integers(2, 5))
+    return np.clip(_smooth_curve(rng, axis, bumps, 0.08) * _absorption(axis), 0.02, 0.7)
+
+
+def _basis_spectrum(rng: np.random.Generator, axis: np.ndarray) -> np.ndarray:
+    """A smooth unit-scale deviation: a broad Gaussian bump of random sign."""
+    center, width = rng.uniform(0.0, 1.0), rng.uniform(0.1, 0.3)
+    return rng.choice([-1.0, 1.0]) * np.exp(-0.5 * ((axis - center) / width) ** 2) * _absorption(axis)
+
+
+def _target_spectrum(rng: np.random.Generator, axis: np.ndarray, materials: np.ndarray) -> np.ndarray:
+    """A smooth spectrum with strong features, at least 0.1 rad from every background material."""
+    for _ in range(50):
+        bumps = int(rng.integers(1, 4))
+        spectrum = np.clip(_smooth_curve(rng, axis, bumps, 0.25) * _absorption(axis), 0.02, 0.7)
+        if _spectral_angle(spectrum, materials).min() > 0.1:
+            break
+    return spectrum
+
+
+def _spectral_angle(spectrum: np.ndarray, library: np.ndarray) -> np.ndarray:
+    cos = (library @ spectrum) / (np.linalg.norm(library, axis=1) * np.linalg.norm(spectrum))
+    return np.arccos(np.clip(cos, -1.0, 1.0))
+
+
+def _waves(rng: np.random.Generator, count: int, amplitude: float, shortest: float, longest: float) -> np.ndarray:
+    """Plane waves as rows of (amplitude, row frequency, col frequency, phase), frequencies in rad/pixel."""
+    period = rng.uniform(shortest, longest, size=count)
+    angle = rng.uniform(0.0, np.pi, size=count)
+    frequency = 2.0 * np.pi / period
+    amp = rng.uniform(0.5, 1.0, size=count) * amplitude
+    phase = rng.uniform(0.0, 2.0 * np.pi, size=count)
+    return np.stack([amp, frequency * np.sin(angle), frequency * np.cos(angle), phase], axis=1)
+
+
+def _wave_sum(waves: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    total = np.zeros_like(y)
+    for amp, fy, fx, phase in waves:
+        total += amp * np.sin(fy * y + fx * x + phase)
+    return total
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _rng(seed: int, stream: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([seed, stream]))
+
+
+def _encode(cube: np.ndarray, dtype: str) -> np.ndarray:
+    """(rows, cols, bands) float32 reflectance to the (bands, rows, cols) array written to disk."""
+    bands_first = cube.transpose(2, 0, 1)
+    target = np.dtype(dtype)
+    if target.kind == "f":
+        return np.ascontiguousarray(bands_first, dtype=target)
+    scaled = bands_first * np.float32(REFLECTANCE_SCALE)
+    np.rint(scaled, out=scaled)
+    info = np.iinfo(target)
+    np.clip(scaled, info.min, info.max, out=scaled)
+    return np.ascontiguousarray(scaled.astype(target, order="K"))
+
+
+def _create(path: str, name: str, profile: dict):
+    try:
+        return rasterio.open(path, "w", **profile)
+    except RasterioError as exc:
+        raise OutputPathError(f"{name}: cannot create {path} ({str(exc).splitlines()[0]})") from exc
+
+
+def _output_path(path, name: str, overwrite: bool) -> str:
+    if not isinstance(path, (str, os.PathLike)):
+        raise ParameterError(f"{name}: expected a path, got {path!r}")
+    path = os.fspath(path)
+    if not path:
+        raise ParameterError(f"{name}: empty path")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise OutputPathError(f"{name}: folder {folder} does not exist")
+    if os.path.isdir(path):
+        raise OutputPathError(f"{name}: {path} is a folder")
+    if os.path.exists(path) and not overwrite:
+        raise OutputExistsError(f"{name}: {path} exists (pass overwrite=True to replace it)")
+    return path
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _positive_int(value, name: str) -> int:
+    if not _is_int(value) or value < 1:
+        raise ParameterError(f"{name}: expected a positive int, got {value!r}")
+    return int(value)
+
+
+def _non_negative_int(value, name: str) -> int:
+    if not _is_int(value) or value < 0:
+        raise ParameterError(f"{name}: expected an int >= 0, got {value!r}")
+    return int(value)
+
+
+def _seed(value) -> int:
+    return _non_negative_int(value, "seed")
+
+
+def _scene_shape(value) -> tuple[int, int]:
+    try:
+        shape = tuple(value)
+    except TypeError:
+        raise ParameterError(f"scene_shape: expected (rows, cols), got {value!r}") from None
+    if len(shape) != 2 or not all(_is_int(v) and v >= 1 for v in shape):
+        raise ParameterError(f"scene_shape: expected (rows, cols) of positive ints, got {value!r}")
+    return int(shape[0]), int(shape[1])
+
+
+def _scene_dtype(value) -> str:
+    try:
+        name = np.dtype(value).name
+    except (TypeError, ValueError):
+        name = None
+    if name not in SCENE_DTYPES:
+        raise ParameterError(f"dtype: expected one of {', '.join(SCENE_DTYPES)}, got {value!r}")
+    return name

@@ -1,0 +1,141 @@
+"""Tile arithmetic: pure functions over a small frozen :class:`Tile` value, no I/O.
+
+Edge policy
+-----------
+Tiles cover the image in row-major order; the last tile of a row or column is
+*truncated* (smaller), never shifted or padded.  Each tile carries a read window
+that extends its core by ``halo`` pixels on every side, *clipped to the image*:
+detectors see image borders as missing pixels, exactly as they would on a single
+whole-image tile, which is what makes the stitched map independent of tile size.
+``halo`` must cover the detector's footprint (for dual-window RX, ``outer // 2``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .errors import ParameterError
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One tile: the core written to the map, and the window read to compute it.
+
+    Attributes
+    ----------
+    row_off, col_off, height, width : int
+        Core window (output pixels).
+    read_row_off, read_col_off, read_height, read_width : int
+        Core plus halo, clipped to the image.
+    """
+
+    row_off: int
+    col_off: int
+    height: int
+    width: int
+    read_row_off: int
+    read_col_off: int
+    read_height: int
+    read_width: int
+
+    @property
+    def core_in_read(self) -> tuple[slice, slice]:
+        """Slices that cut the core out of an array shaped like the read window."""
+        top = self.row_off - self.read_row_off
+        left = self.col_off - self.read_col_off
+        return slice(top, top + self.height), slice(left, left + self.width)
+
+    @property
+    def pixels(self) -> int:
+        """Core pixel count."""
+        return self.height * self.width
+
+
+def _pair(value, name: str) -> tuple[int, int]:
+    pair = (value, value) if isinstance(value, int) else tuple(value)
+    if len(pair) != 2 or any(not isinstance(v, int) or v < 1 for v in pair):
+        raise ParameterError(f"{name}: expected a positive int or (rows, cols), got {value!r}")
+    return pair  # type: ignore[return-value]
+
+
+def aligned_tile_shape(tile_size, image_shape, block_shape=None) -> tuple[int, int]:
+    """Round a tile size up to whole file blocks so no block is decoded twice.
+
+    Parameters
+    ----------
+    tile_size : int or (int, int)
+        Requested (rows, cols).
+    image_shape : (int, int)
+        Image (rows, cols); tiles never exceed it.
+    block_shape : (int, int), optional
+        The file's internal block (rows, cols).  A dimension whose block spans the
+        whole image (strips) is left as requested.
+
+    Returns
+    -------
+    (int, int)
+
+    Examples
+    --------
+    >>> aligned_tile_shape(100, (1000, 1000), (256, 256))
+    (256, 256)
+    >>> aligned_tile_shape(100, (1000, 1000), (1, 1000))
+    (100, 100)
+    """
+    tile = _pair(tile_size, "tile_size")
+    out = []
+    for size, image, block in zip(tile, image_shape, block_shape or (1, 1)):
+        if 1 < block < image:
+            size = math.ceil(size / block) * block
+        out.append(min(size, image))
+    return tuple(out)  # type: ignore[return-value]
+
+
+def count_tiles(image_shape, tile_shape) -> int:
+    """Number of tiles :func:`tile_windows` yields.
+
+    Examples
+    --------
+    >>> count_tiles((100, 250), (64, 64))
+    8
+    """
+    return math.ceil(image_shape[0] / tile_shape[0]) * math.ceil(image_shape[1] / tile_shape[1])
+
+
+def tile_windows(image_shape, tile_shape, halo: int = 0) -> list[Tile]:
+    """Cover an image with tiles plus a halo.
+
+    Parameters
+    ----------
+    image_shape : (int, int)
+        Image (rows, cols).
+    tile_shape : int or (int, int)
+        Core tile (rows, cols); see :func:`aligned_tile_shape`.
+    halo : int
+        Context pixels read on each side (clipped to the image).
+
+    Returns
+    -------
+    list of Tile
+        Row-major; cores partition the image exactly.
+
+    Examples
+    --------
+    >>> t = tile_windows((10, 10), 6, halo=2)
+    >>> [(x.row_off, x.height, x.read_row_off, x.read_height) for x in t[::2]]
+    [(0, 6, 0, 8), (6, 4, 4, 6)]
+    """
+    rows, cols = _pair(tuple(image_shape), "image_shape")
+    tile_rows, tile_cols = _pair(tile_shape, "tile_shape")
+    if not isinstance(halo, int) or halo < 0:
+        raise ParameterError(f"halo: expected a non-negative int, got {halo!r}")
+    tiles = []
+    for r in range(0, rows, tile_rows):
+        h = min(tile_rows, rows - r)
+        r0, r1 = max(0, r - halo), min(rows, r + h + halo)
+        for c in range(0, cols, tile_cols):
+            w = min(tile_cols, cols - c)
+            c0, c1 = max(0, c - halo), min(cols, c + w + halo)
+            tiles.append(Tile(r, c, h, w, r0, c0, r1 - r0, c1 - c0))
+    return tiles
