@@ -10,31 +10,41 @@ Every pixel is a function of the seed, the scene shape and its own coordinates
 only, so :func:`synthetic_window` reproduces any window of :func:`make_cube`
 bit for bit, and a scene larger than memory is written block by block.
 
-* **Materials.** 6-10 background spectra, each a smooth curve over the band
-  index: a baseline and slope, a sigmoid edge (a "red edge"), 2-4 Gaussian
-  bumps or dips, and two absorption features shared by all materials (residual
-  atmospheric water).  Reflectance stays within [0.02, 0.7].  Spectra are drawn
-  on a normalized band axis, so the same seed gives the same materials at any
-  band count.
+* **Materials.** 6-10 common background spectra, each a smooth curve over
+  the band index: a baseline and slope, a sigmoid edge (a "red edge"), 2-4
+  Gaussian bumps or dips, and two absorption features shared by all materials
+  (residual atmospheric water).  Reflectance stays within [0.02, 0.7].  Two
+  more materials with strong features cover about 4 % of the patches: they are
+  background, but rare, and they are what global RX mistakes for anomalies.
+  Spectra are drawn on a normalized band axis, so a seed gives the same
+  materials at any band count.
 * **Layout.** A soft Voronoi partition: one jittered site per 24 x 24 pixel
   cell, each site a mix of two materials with its own brightness and a small
-  smooth spectral deviation.  Abundances are a softmax of ``-distance / 1.5 px``
-  over the 5 x 5 nearest sites, so patch borders are mixed pixels.
+  smooth deviation along 8 spectral directions of decaying spread (so the
+  background fills many dimensions, as a real one does).  Abundances are a
+  softmax of ``-distance / 1.5 px`` over the 5 x 5 nearest sites, so patch
+  borders are mixed pixels.
 * **Illumination.** A cross-track brightness gradient (view-angle effects)
   times a few low-frequency sinusoids (haze), about 0.85-1.15, plus a
   medium-frequency "moisture" texture along one spectral direction.
 * **Anomalies.** About one target per 4000 pixels (at least 4), drawn once for
   the whole scene shape.  Half are full-pixel squares of 1 x 1 to 3 x 3 pixels,
   half are single sub-pixel targets whose material covers 20-60 % of the pixel
-  and is mixed linearly with the background.  Target spectra come from a small
-  library of smooth spectra kept at least 0.1 rad (spectral angle) away from
-  every background material.  The truth is 1 on every pixel that contains
-  target material.
+  and is mixed linearly with the background.  Target spectra come from a
+  library of six: three kept at least 0.1 rad (spectral angle) from every
+  background material, three that are a common material with one narrow
+  feature changed by 25-50 % (camouflaged, hard at sub-pixel fractions).
+  Targets are lit like their surroundings.  The truth is 1 on every pixel that
+  contains target material.
 * **Noise.** Gaussian, per band, signal-to-noise ratio 100-300 at reflectance
   0.3 (lowest at the spectral ends and in the absorption bands).  The noise of
   row ``r``, columns ``[256 j, 256 (j + 1))`` comes from a Philox generator
-  whose counter is ``(0, 0, j, r)``: counter-based, so any window draws exactly
-  the noise of the full scene.
+  whose counter starts at ``(0, 0, j, r)``: counter-based, so any window draws
+  exactly the noise of the full scene.
+
+Global RX separates most targets from the background (ROC AUC typically
+0.95-1 at 128 x 128 x 50) but not all: camouflaged sub-pixel targets score like
+background, and rare-material patches score like targets.
 
 Determinism rests on element-wise arithmetic done in a fixed order: no BLAS
 (whose rounding may depend on where a row falls in a matrix) and no reductions
@@ -70,13 +80,16 @@ _REACH = 2  # sites considered: the (2 * _REACH + 1) ** 2 nearest cells
 _NEGLIGIBLE = 1e-6  # softmax weights below this are zero, so they cost nothing
 _PIXELS_PER_TARGET = 4000
 _MIN_TARGETS = 4
-_TARGET_LIBRARY = 5
-_N_BASIS = 4  # smooth spectral deviations per site
+_DISTINCT_TARGETS = 3  # target spectra far from every background material
+_CAMOUFLAGED_TARGETS = 3  # target spectra that are a background material, slightly altered
+_RARE_MATERIALS = 2  # background materials on few patches: the false alarms of global RX
+_RARE_SHARE = 0.04  # share of patches made of a rare material
+_N_BASIS = 8  # smooth spectral deviations per patch
 _NOISE_CHUNK = 256  # columns per noise stream
 _TILE = 256
 _BLOCK_BYTES = 64 * 2**20
 _RENDER_PIXELS = 65_536  # pixels per strip of a window: bounds per-pixel temporaries
-_CACHE_PIXELS = 2048  # pixels per accumulation pass, sized to stay in cache
+_CACHE_PIXELS = 512  # pixels per accumulation pass, sized to stay in cache
 
 # Independent random streams, keyed (seed, stream).
 _STREAM_SPECTRA, _STREAM_LAYOUT, _STREAM_TARGETS, _STREAM_NOISE = 1, 2, 3, 4
@@ -103,7 +116,7 @@ def synthetic_window(row_off, col_off, height, width, *, scene_shape, bands, see
     -------
     cube : numpy.ndarray
         ``(height, width, bands)`` float32 reflectance (unitless, about
-        0.02-0.8, noise included).
+        0.01-1, noise included).
     truth : numpy.ndarray
         ``(height, width)`` uint8, 1 where the pixel contains target material.
 
@@ -116,8 +129,8 @@ def synthetic_window(row_off, col_off, height, width, *, scene_shape, bands, see
     Notes
     -----
     The result equals ``make_cube(*scene_shape, bands, seed=seed)`` sliced to
-    the window, bit for bit.  Memory is about ``height * width * (4 * bands +
-    600)`` bytes.
+    the window, bit for bit.  Memory is the result (``height * width * (4 *
+    bands + 1)`` bytes) plus about 50 MB of temporaries, whatever the window.
 
     Examples
     --------
@@ -167,8 +180,9 @@ def make_cube(height, width, bands, *, seed=0):
 
     Notes
     -----
-    Needs about ``height * width * (4 * bands + 600)`` bytes; for scenes that
-    do not fit, use :func:`write_synthetic_scene` or :func:`synthetic_window`.
+    Needs the result (``height * width * (4 * bands + 1)`` bytes) plus about
+    50 MB; for scenes that do not fit, use :func:`write_synthetic_scene` or
+    :func:`synthetic_window`.
 
     Examples
     --------
@@ -248,20 +262,23 @@ def write_synthetic_scene(
     Notes
     -----
     Peak memory is about three times the float32 block (``block_rows * width
-    * bands * 4`` bytes) plus GDAL's block cache, whatever the scene size.  A
-    tiled scene whose tile row does not fit in the cache is still correct, but
-    GDAL then rereads partly written tiles.  GTiff switches to BigTIFF by
-    itself when the file needs it.
+    * bands * 4`` bytes) plus GDAL's block cache, whatever the scene size.
+    GDAL keeps written blocks in that cache until it is full, so the cache
+    (``GDAL_CACHEMAX``, by default 5 % of RAM) sets the peak for large scenes;
+    this function leaves it alone.  To bound it, call inside
+    ``rasterio.Env(GDAL_CACHEMAX=256 * 2**20)``: a tiled scene whose tile row
+    does not fit is still written correctly, GDAL just rereads partly written
+    tiles.  GTiff switches to BigTIFF by itself when the file needs it.
 
     Examples
     --------
     >>> import os, tempfile
-    >>> folder = tempfile.mkdtemp()
-    >>> info = write_synthetic_scene(os.path.join(folder, "scene.tif"),
-    ...                              os.path.join(folder, "truth.tif"),
-    ...                              height=64, width=64, bands=10)
-    >>> info["dtype"], info["anomaly_pixels"] > 0
-    ('int16', True)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     info = write_synthetic_scene(os.path.join(folder, "scene.tif"),
+    ...                                  os.path.join(folder, "truth.tif"),
+    ...                                  height=64, width=64, bands=10)
+    >>> info["dtype"], info["targets"], info["anomaly_pixels"] > 0
+    ('int16', 4, True)
     """
     height = _positive_int(height, "height")
     width = _positive_int(width, "width")
@@ -385,8 +402,8 @@ class _SceneModel:
     site_x: np.ndarray
     site_primary: np.ndarray  # material of each site
     site_secondary: np.ndarray
-    site_mix: np.ndarray  # share of the secondary material
-    site_brightness: np.ndarray
+    site_primary_share: np.ndarray  # brightness times share of the primary material
+    site_secondary_share: np.ndarray
     site_deviation: np.ndarray  # (grid_rows, grid_cols, _N_BASIS) basis coefficients
     haze: np.ndarray  # (k, 4): amplitude, row frequency, col frequency, phase
     texture: np.ndarray  # (k, 4), same layout
@@ -394,7 +411,7 @@ class _SceneModel:
     targets: np.ndarray  # (n, 4) int64: row, col, size, library index
     target_fraction: np.ndarray  # (n,) float32, 1 for full-pixel targets
     target_scale: np.ndarray  # (n,) float32 brightness of the target material
-    target_spectra: np.ndarray  # (_TARGET_LIBRARY, bands) float32
+    target_spectra: np.ndarray  # (targets in library, bands) float32
     noise_sigma: np.ndarray  # (bands,) float32
     noise_key: np.ndarray  # (2,) uint64 Philox key
 
@@ -407,11 +424,18 @@ class _SceneModel:
         axis = (np.arange(bands, dtype=np.float64) + 0.5) / bands
 
         spectra_rng = _rng(seed, _STREAM_SPECTRA)
-        n_materials = int(spectra_rng.integers(6, 11))
-        materials = np.stack([_material_spectrum(spectra_rng, axis) for _ in range(n_materials)])
+        n_common = int(spectra_rng.integers(6, 11))
+        common = [_material_spectrum(spectra_rng, axis) for _ in range(n_common)]
+        rare = [_strong_spectrum(spectra_rng, axis) for _ in range(_RARE_MATERIALS)]
+        materials = np.stack(common + rare)
+        n_materials = len(materials)
         basis = np.stack([_basis_spectrum(spectra_rng, axis) for _ in range(_N_BASIS)])
         moisture = -np.exp(-0.5 * ((axis - 0.8) / 0.12) ** 2) * (0.4 + axis)
-        targets_lib = np.stack([_target_spectrum(spectra_rng, axis, materials) for _ in range(_TARGET_LIBRARY)])
+        distinct = [_distinct_spectrum(spectra_rng, axis, materials) for _ in range(_DISTINCT_TARGETS)]
+        camouflaged = [
+            _camouflaged_spectrum(spectra_rng, axis, materials[:n_common]) for _ in range(_CAMOUFLAGED_TARGETS)
+        ]
+        targets_lib = np.stack(distinct + camouflaged)
         endmembers = np.concatenate([materials, basis, moisture[None]]).astype(np.float32)
 
         layout_rng = _rng(seed, _STREAM_LAYOUT)
@@ -420,11 +444,15 @@ class _SceneModel:
         cell_y, cell_x = np.meshgrid(np.arange(grid_shape[0]), np.arange(grid_shape[1]), indexing="ij")
         site_y = (cell_y - _REACH + jitter[0]) * _CELL
         site_x = (cell_x - _REACH + jitter[1]) * _CELL
-        site_primary = layout_rng.integers(0, n_materials, size=grid_shape)
-        site_secondary = layout_rng.integers(0, n_materials, size=grid_shape)
+        site_primary = layout_rng.integers(0, n_common, size=grid_shape)
+        rare_site = layout_rng.random(grid_shape) < _RARE_SHARE
+        site_primary[rare_site] = layout_rng.integers(n_common, n_materials, size=int(rare_site.sum()))
+        site_secondary = layout_rng.integers(0, n_common, size=grid_shape)
         site_mix = layout_rng.uniform(0.0, 0.35, size=grid_shape)
         site_brightness = layout_rng.uniform(0.85, 1.15, size=grid_shape)
-        site_deviation = layout_rng.normal(0.0, 0.012, size=(*grid_shape, _N_BASIS))
+        # Deviations with decaying spread: the background fills many dimensions, as real ones do.
+        spread = 0.015 * 0.75 ** np.arange(_N_BASIS)
+        site_deviation = layout_rng.normal(0.0, 1.0, size=(*grid_shape, _N_BASIS)) * spread
         # Periods in pixels: haze 150-600, texture 8-40.
         haze = _waves(layout_rng, 3, 0.035, 150.0, 600.0)
         texture = _waves(layout_rng, 4, 0.015, 8.0, 40.0)
@@ -437,7 +465,7 @@ class _SceneModel:
         size = np.minimum(size, min(rows, cols))
         top = np.floor(target_rng.random(n_targets) * (rows - size + 1)).astype(np.int64)
         left = np.floor(target_rng.random(n_targets) * (cols - size + 1)).astype(np.int64)
-        kind = target_rng.integers(0, _TARGET_LIBRARY, size=n_targets)
+        kind = target_rng.integers(0, len(targets_lib), size=n_targets)
         fraction = np.where(sub_pixel, target_rng.uniform(0.2, 0.6, size=n_targets), 1.0)
         scale = target_rng.uniform(0.8, 1.2, size=n_targets)
 
@@ -455,8 +483,8 @@ class _SceneModel:
             site_x=site_x,
             site_primary=site_primary,
             site_secondary=site_secondary,
-            site_mix=site_mix,
-            site_brightness=site_brightness,
+            site_primary_share=site_brightness * (1.0 - site_mix),
+            site_secondary_share=site_brightness * site_mix,
             site_deviation=site_deviation,
             haze=haze,
             texture=texture,
@@ -510,36 +538,38 @@ class _SceneModel:
 
     def _abundances(self, y: np.ndarray, x: np.ndarray, illumination: np.ndarray) -> np.ndarray:
         """(pixels, endmembers) float32 weights: soft Voronoi mixing, deviations, texture, light."""
-        cell_y = (y // _CELL).astype(np.int64) + _REACH
-        cell_x = (x // _CELL).astype(np.int64) + _REACH
-        offsets = [(dy, dx) for dy in range(-_REACH, _REACH + 1) for dx in range(-_REACH, _REACH + 1)]
+        grid_cols = self.site_y.shape[1]
+        cell = ((y // _CELL).astype(np.int64) + _REACH) * grid_cols + (x // _CELL).astype(np.int64) + _REACH
+        site_y, site_x = self.site_y.ravel(), self.site_x.ravel()
         sites, distances = [], []
-        for dy, dx in offsets:
-            site = (cell_y + dy, cell_x + dx)
-            sites.append(site)
-            distances.append(np.sqrt((y - self.site_y[site]) ** 2 + (x - self.site_x[site]) ** 2))
+        for dy in range(-_REACH, _REACH + 1):
+            for dx in range(-_REACH, _REACH + 1):
+                site = cell + (dy * grid_cols + dx)
+                sites.append(site)
+                distances.append(np.hypot(y - site_y.take(site), x - site_x.take(site)))
         nearest = distances[0].copy()
         for d in distances[1:]:
             np.minimum(nearest, d, out=nearest)
-        weights = []
         total = np.zeros_like(nearest)
-        for d in distances:
-            w = np.exp((nearest - d) / _SOFTNESS)
-            w[w < _NEGLIGIBLE] = 0.0
-            weights.append(w)
-            total += w
+        for d in distances:  # in place: the distances become softmax numerators
+            np.subtract(nearest, d, out=d)
+            d /= _SOFTNESS
+            np.exp(d, out=d)
+            d[d < _NEGLIGIBLE] = 0.0
+            total += d
 
-        n = len(y)
-        pixel = np.arange(n)
-        abundances = np.zeros((n, len(self.endmembers)), dtype=np.float64)
+        abundances = np.zeros((len(y), len(self.endmembers)), dtype=np.float64)
         basis = slice(self.n_materials, self.n_materials + _N_BASIS)
-        for site, w in zip(sites, weights):
-            w = w / total
-            mix = self.site_mix[site]
-            bright = w * self.site_brightness[site]
-            abundances[pixel, self.site_primary[site]] += bright * (1.0 - mix)
-            abundances[pixel, self.site_secondary[site]] += bright * mix
-            abundances[:, basis] += w[:, None] * self.site_deviation[site]
+        primary, secondary = self.site_primary.ravel(), self.site_secondary.ravel()
+        primary_share, secondary_share = self.site_primary_share.ravel(), self.site_secondary_share.ravel()
+        deviation = self.site_deviation.reshape(-1, _N_BASIS)
+        for site, weight in zip(sites, distances):
+            # Zero weights would add exactly 0: skipping them changes no value.
+            pixel = np.flatnonzero(weight)
+            site, w = site.take(pixel), weight.take(pixel) / total.take(pixel)
+            abundances[pixel, primary.take(site)] += w * primary_share.take(site)
+            abundances[pixel, secondary.take(site)] += w * secondary_share.take(site)
+            abundances[pixel, basis] += w[:, None] * deviation.take(site, axis=0)
         abundances[:, -1] = _wave_sum(self.texture, y, x)
         abundances *= illumination[:, None]
         return abundances.astype(np.float32)
@@ -551,9 +581,11 @@ class _SceneModel:
             (top < row_off + height) & (top + size > row_off) & (left < col_off + width) & (left + size > col_off)
         )
         for i in hits:  # in index order, so overlapping targets paint the same way in every window
-            t, l, s, kind = (int(v) for v in self.targets[i])
-            r0, r1 = max(t, row_off) - row_off, min(t + s, row_off + height) - row_off
-            c0, c1 = max(l, col_off) - col_off, min(l + s, col_off + width) - col_off
+            target_top, target_left, target_size, kind = (int(v) for v in self.targets[i])
+            r0 = max(target_top, row_off) - row_off
+            r1 = min(target_top + target_size, row_off + height) - row_off
+            c0 = max(target_left, col_off) - col_off
+            c1 = min(target_left + target_size, col_off + width) - col_off
             fraction = self.target_fraction[i]
             spectrum = self.target_spectra[kind] * self.target_scale[i]
             light = illumination[r0:r1, c0:c1, None].astype(np.float32)
@@ -608,20 +640,33 @@ def _material_spectrum(rng: np.random.Generator, axis: np.ndarray) -> np.ndarray
     return np.clip(_smooth_curve(rng, axis, bumps, 0.08) * _absorption(axis), 0.02, 0.7)
 
 
+def _strong_spectrum(rng: np.random.Generator, axis: np.ndarray) -> np.ndarray:
+    """A smooth spectrum with strong features (paint, plastic, metal roofs)."""
+    bumps = int(rng.integers(1, 4))
+    return np.clip(_smooth_curve(rng, axis, bumps, 0.25) * _absorption(axis), 0.02, 0.7)
+
+
 def _basis_spectrum(rng: np.random.Generator, axis: np.ndarray) -> np.ndarray:
-    """A smooth unit-scale deviation: a broad Gaussian bump of random sign."""
-    center, width = rng.uniform(0.0, 1.0), rng.uniform(0.1, 0.3)
+    """A smooth unit-scale deviation: a Gaussian bump of random sign and width."""
+    center, width = rng.uniform(0.0, 1.0), rng.uniform(0.08, 0.3)
     return rng.choice([-1.0, 1.0]) * np.exp(-0.5 * ((axis - center) / width) ** 2) * _absorption(axis)
 
 
-def _target_spectrum(rng: np.random.Generator, axis: np.ndarray, materials: np.ndarray) -> np.ndarray:
-    """A smooth spectrum with strong features, at least 0.1 rad from every background material."""
+def _distinct_spectrum(rng: np.random.Generator, axis: np.ndarray, materials: np.ndarray) -> np.ndarray:
+    """A strong spectrum at least 0.1 rad (spectral angle) from every background material."""
     for _ in range(50):
-        bumps = int(rng.integers(1, 4))
-        spectrum = np.clip(_smooth_curve(rng, axis, bumps, 0.25) * _absorption(axis), 0.02, 0.7)
+        spectrum = _strong_spectrum(rng, axis)
         if _spectral_angle(spectrum, materials).min() > 0.1:
             break
     return spectrum
+
+
+def _camouflaged_spectrum(rng: np.random.Generator, axis: np.ndarray, materials: np.ndarray) -> np.ndarray:
+    """A background material with one feature changed by 15-35 %: hard to tell from the background."""
+    base = materials[rng.integers(0, len(materials))]
+    center, width = rng.uniform(0.1, 0.9), rng.uniform(0.02, 0.06)
+    change = rng.choice([-1.0, 1.0]) * rng.uniform(0.25, 0.5)
+    return np.clip(base * (1.0 + change * np.exp(-0.5 * ((axis - center) / width) ** 2)), 0.02, 0.7)
 
 
 def _spectral_angle(spectrum: np.ndarray, library: np.ndarray) -> np.ndarray:

@@ -53,7 +53,7 @@ class Tile:
 
 
 def _pair(value, name: str) -> tuple[int, int]:
-    pair = (value, value) if isinstance(value, int) else tuple(value)
+    pair = (value, value) if not isinstance(value, (tuple, list)) else tuple(value)
     if len(pair) != 2 or any(not isinstance(v, int) or v < 1 for v in pair):
         raise ParameterError(f"{name}: expected a positive int or (rows, cols), got {value!r}")
     return pair  # type: ignore[return-value]

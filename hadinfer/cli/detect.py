@@ -16,8 +16,8 @@ from .options import ProgressBars, WindowType, check_optional_output, write_json
               help="grx: global RX; lrx: dual-window local RX.")
 @click.option("--window", type=WindowType(), default="5,21", show_default=True,
               help="lrx inner,outer window widths (odd).")
-@click.option("--pca", type=click.IntRange(min=1), default=None,
-              help="lrx: keep K principal components (default: all; 10-20 is much faster).")
+@click.option("--pca", type=click.IntRange(min=0), default=10, show_default=True,
+              help="lrx: keep K global principal components; 0 keeps all bands (exact but O(B^3) per pixel).")
 @click.option("--regularization", type=click.FloatRange(min=0), default=1e-3, show_default=True,
               help="lrx: ridge added to each local covariance, in units of global variance.")
 @click.option("--shrinkage", type=click.FloatRange(0, 1), default=0.0, show_default=True,
@@ -42,7 +42,7 @@ def command(scene, output, detector, window, pca, regularization, shrinkage, key
     """
     check_optional_output(report_path, overwrite)
     if detector == "lrx":
-        params = dict(inner=window[0], outer=window[1], n_components=pca, regularization=regularization)
+        params = dict(inner=window[0], outer=window[1], n_components=pca or None, regularization=regularization)
     else:
         params = dict(shrinkage=shrinkage)
     progress = ProgressBars(enabled=not quiet)

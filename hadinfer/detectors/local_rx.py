@@ -39,8 +39,11 @@ class LocalRX(Detector):
     ----------
     inner, outer : int
         Odd window widths, ``1 <= inner < outer``.
-    n_components : int, optional
-        PCA components kept (``k``); default all non-degenerate ones.
+    n_components : int or None
+        PCA components kept (``k``); None keeps every non-degenerate one (exact
+        full-band LRX, slow and, on the dev scenes, less accurate).  The default 10
+        was picked from a sweep of k in {5, 10, 15, 20, 30} on the ten dev scenes
+        (mean AUC 0.9776 at 10), so dev-scene LRX figures at k=10 are optimistic.
     regularization : float
         ``delta`` above; > 0 keeps every local covariance invertible.
     memory_budget : int
@@ -54,7 +57,7 @@ class LocalRX(Detector):
 
     name = "lrx"
 
-    def __init__(self, inner: int = 5, outer: int = 21, n_components: int | None = None,
+    def __init__(self, inner: int = 5, outer: int = 21, n_components: int | None = 10,
                  regularization: float = 1e-3, memory_budget: int = 256 * 2**20):
         for label, value in (("inner", inner), ("outer", outer)):
             if not isinstance(value, (int, np.integer)) or value < 1 or value % 2 == 0:

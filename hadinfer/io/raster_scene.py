@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import rasterio
-from rasterio.errors import RasterioError
+from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
 
 from ..errors import NotARasterError, RasterReadError
@@ -25,7 +27,9 @@ class RasterioScene(Scene):
 
     def __init__(self, path: str, bands: str | None = None):
         try:
-            self._ds = rasterio.open(path, "r")
+            with warnings.catch_warnings():  # .mat-like rasters (ENVI without map info) are fine
+                warnings.simplefilter("ignore", NotGeoreferencedWarning)
+                self._ds = rasterio.open(path, "r")
         except RasterioError as exc:
             raise NotARasterError(f"{path}: not a raster GDAL can read ({_first_line(exc)})") from exc
         ds = self._ds

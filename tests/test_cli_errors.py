@@ -1,0 +1,169 @@
+"""Every bad input through the CLI: one line, non-zero exit, no file left behind."""
+
+import os
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from hadinfer.cli.main import cli
+
+from .conftest import write_geotiff
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def assert_one_line_error(result, code, fragment):
+    assert result.exit_code == code, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error:") and fragment in lines[0], lines[0]
+    assert "Traceback" not in result.output
+
+
+def files(folder):
+    return sorted(os.listdir(folder))
+
+
+@pytest.fixture
+def out_dir(tmp_path):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    return folder
+
+
+def test_missing_file(out_dir):
+    result = run("detect", out_dir / "nope.tif", "-o", out_dir / "map.tif")
+    assert_one_line_error(result, 1, "no such file")
+    assert files(out_dir) == []
+
+
+def test_not_a_raster(tmp_path, out_dir):
+    bogus = tmp_path / "notes.tif"
+    bogus.write_text("this is not a raster\n")
+    assert_one_line_error(run("detect", bogus, "-o", out_dir / "map.tif"), 1, "not a raster")
+    assert files(out_dir) == []
+
+
+def test_truncated_tiff(tmp_path, out_dir, small_cube):
+    path = write_geotiff(tmp_path / "cut.tif", small_cube.astype(np.int16))
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    result = run("detect", path, "-o", out_dir / "map.tif")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("Error:")
+    assert files(out_dir) == []
+
+
+def test_mat_without_key(had_dir, out_dir):
+    result = run("detect", had_dir / "pavia-center.mat", "--key", "cube", "-o", out_dir / "map.tif")
+    assert_one_line_error(result, 1, "no variable 'cube'")
+    assert files(out_dir) == []
+
+
+def test_bands_out_of_range(small_tif, out_dir):
+    assert_one_line_error(run("detect", small_tif, "--bands", "1-99", "-o", out_dir / "m.tif"), 1, "outside")
+    assert_one_line_error(run("detect", small_tif, "--bands", "x", "-o", out_dir / "m.tif"), 1, "cannot parse")
+    assert files(out_dir) == []
+
+
+def test_all_pixels_nodata(tmp_path, out_dir):
+    path = write_geotiff(tmp_path / "empty.tif", np.full((8, 8, 4), -9999, np.int16), nodata=-9999)
+    assert_one_line_error(run("detect", path, "-o", out_dir / "map.tif"), 1, "nodata")
+    assert files(out_dir) == []
+
+
+def test_window_larger_than_image(small_tif, out_dir):
+    result = run("detect", small_tif, "--detector", "lrx", "--window", "3,51", "-o", out_dir / "map.tif")
+    assert_one_line_error(result, 1, "larger than")
+    assert files(out_dir) == []
+
+
+def test_bad_window_syntax_is_usage_error(small_tif, out_dir):
+    result = run("detect", small_tif, "--detector", "lrx", "--window", "4,20", "-o", out_dir / "map.tif")
+    assert result.exit_code == 2 and "odd" in result.stderr
+    assert files(out_dir) == []
+
+
+def test_output_exists_without_overwrite(small_tif, out_dir):
+    target = out_dir / "map.tif"
+    target.write_bytes(b"precious")
+    assert_one_line_error(run("detect", small_tif, "-o", target), 1, "--overwrite")
+    assert target.read_bytes() == b"precious" and files(out_dir) == ["map.tif"]
+    assert run("detect", small_tif, "-o", target, "--overwrite", "-q").exit_code == 0
+    assert target.read_bytes()[:2] in (b"II", b"MM") and files(out_dir) == ["map.tif"]
+
+
+def test_output_over_its_own_input_is_refused(small_tif):
+    before = small_tif.read_bytes()
+    assert_one_line_error(run("detect", small_tif, "-o", small_tif, "--overwrite"), 1, "its own input")
+    assert small_tif.read_bytes() == before
+
+
+def test_output_folder_missing(small_tif, out_dir):
+    assert_one_line_error(run("detect", small_tif, "-o", out_dir / "no" / "map.tif"), 1, "does not exist")
+    assert files(out_dir) == []
+
+
+def test_output_folder_unwritable(small_tif, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    target = locked / "map.tif" if os.geteuid() != 0 else "/proc/hadinfer-map.tif"  # root ignores modes
+    try:
+        result = run("detect", small_tif, "-o", target)
+        assert result.exit_code == 1 and result.stderr.startswith("Error:") and "Traceback" not in result.output
+        assert "writable" in result.stderr or "cannot create" in result.stderr
+        assert os.listdir(locked) == []
+    finally:
+        locked.chmod(0o755)
+
+
+def test_cuda_without_gpu(small_tif, out_dir):
+    try:
+        import torch
+        if torch.cuda.is_available():
+            pytest.skip("a CUDA GPU is present")
+    except ImportError:
+        pass
+    result = run("detect", small_tif, "--device", "cuda", "-o", out_dir / "map.tif")
+    assert result.exit_code == 1 and result.stderr.startswith("Error:")
+    assert "CUDA" in result.stderr or "torch" in result.stderr.lower()
+    assert files(out_dir) == []
+
+
+def test_report_exists_is_refused_before_work(small_tif, out_dir):
+    report = out_dir / "run.json"
+    report.write_text("{}")
+    assert_one_line_error(run("detect", small_tif, "-o", out_dir / "map.tif", "--report", report), 1, "exists")
+    assert files(out_dir) == ["run.json"]
+
+
+def test_verbose_shows_traceback(out_dir):
+    result = run("-v", "detect", out_dir / "nope.tif", "-o", out_dir / "map.tif")
+    assert result.exit_code != 0 and result.exception is not None
+
+
+def test_failure_midway_leaves_no_partial_map(small_tif, out_dir, monkeypatch):
+    from hadinfer.detectors import GlobalRX
+
+    calls = {"n": 0}
+    original = GlobalRX.score
+
+    def flaky(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(GlobalRX, "score", flaky)
+    result = run("detect", small_tif, "-o", out_dir / "map.tif", "--tile-size", "8")
+    assert result.exit_code == 130 and "Interrupted" in result.stderr
+    assert files(out_dir) == []
+
+
+def test_evaluate_missing_truth(small_tif, out_dir):
+    assert run("detect", small_tif, "-o", out_dir / "map.tif", "-q").exit_code == 0
+    assert_one_line_error(run("evaluate", out_dir / "map.tif", "--truth", out_dir / "gt.tif"), 1, "no such file")

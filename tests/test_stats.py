@@ -1,0 +1,48 @@
+import numpy as np
+import pytest
+
+from hadinfer.detectors import BackgroundStats, GlobalRX, whitening_basis
+from hadinfer.errors import AllNodataError, ParameterError
+
+
+def test_windowed_accumulation_equals_np_cov():
+    rng = np.random.default_rng(0)
+    pixels = rng.normal(size=(1000, 6)) * [1, 10, 100, 1e3, 1e4, 1] + 5e4  # large offset: cancellation test
+    stats = BackgroundStats(6)
+    for chunk in np.array_split(pixels, [3, 10, 400, 401, 999]):
+        stats.update(chunk)
+    np.testing.assert_allclose(stats.mean_, pixels.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(stats.covariance(), np.cov(pixels, rowvar=False), rtol=1e-9, atol=1e-9)
+    assert stats.count_ == 1000
+
+
+def test_no_pixels_is_all_nodata():
+    with pytest.raises(AllNodataError):
+        BackgroundStats(3).covariance()
+
+
+def test_pseudo_inverse_matches_numpy_pinv_on_rank_deficient_cov():
+    rng = np.random.default_rng(1)
+    pixels = rng.normal(size=(5, 8))  # fewer pixels than bands: rank 4
+    pixels[:, 3] = 7.0  # a constant band
+    cov = np.cov(pixels, rowvar=False)
+    basis, values = whitening_basis(cov)
+    projection = basis / np.sqrt(values)
+    np.testing.assert_allclose(projection @ projection.T, np.linalg.pinv(cov, hermitian=True), atol=1e-8)
+
+
+def test_grx_scores_finite_with_constant_band_and_few_pixels():
+    rng = np.random.default_rng(2)
+    cube = rng.normal(size=(3, 3, 20))
+    cube[:, :, 5] = 1.0
+    scores = GlobalRX().fit_score(cube)
+    assert np.isfinite(scores).all() and scores.max() > 0
+
+
+def test_constant_image_scores_zero():
+    assert (GlobalRX().fit_score(np.ones((4, 4, 3))) == 0).all()
+
+
+def test_shrinkage_range_checked():
+    with pytest.raises(ParameterError, match="shrinkage"):
+        whitening_basis(np.eye(3), shrinkage=2.0)
