@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import rasterio
 
 from .detectors import Detector, make_detector
 from .io import ArrayScene, Scene, open_scene, read_mask
@@ -45,7 +46,8 @@ def _as_scene(source, key, bands) -> tuple[Scene, bool]:
 
 def detect(source, output=None, *, detector: str | Detector = "grx", key: str | None = None,
            bands: str | None = None, device: str = "auto", tile_size=256, overwrite: bool = False,
-           cog: bool = False, progress: ProgressCallback = _no_progress, **detector_params) -> DetectionResult:
+           cog: bool = False, progress: ProgressCallback = _no_progress, gdal_cache_mb: int | None = 256,
+           **detector_params) -> DetectionResult:
     """Run an anomaly detector over a scene.
 
     Parameters
@@ -68,6 +70,10 @@ def detect(source, output=None, *, detector: str | Detector = "grx", key: str | 
         Replace an existing ``output``; write it as a Cloud-Optimized GeoTIFF.
     progress : callable, optional
         ``progress(stage, done, total)`` after each tile.
+    gdal_cache_mb : int or None
+        GDAL block cache for this call.  GDAL's default (5 % of RAM) would let memory
+        grow with the scene; a few hundred MB holds a row of tiles and their halo.
+        Ignored when the ``GDAL_CACHEMAX`` environment variable is set; None keeps GDAL's.
     **detector_params
         Passed to the detector, e.g. ``inner=5, outer=21, n_components=20`` for ``lrx``.
 
@@ -93,6 +99,12 @@ def detect(source, output=None, *, detector: str | Detector = "grx", key: str | 
         check_output_path(output, overwrite=overwrite,
                           inputs=(source,) if isinstance(source, (str, os.PathLike)) else ())
     model = detector if isinstance(detector, Detector) else make_detector(detector, **detector_params)
+    cache = {} if gdal_cache_mb is None or "GDAL_CACHEMAX" in os.environ else {"GDAL_CACHEMAX": int(gdal_cache_mb)}
+    with rasterio.Env(**cache):
+        return _detect(source, output, model, key, bands, device, tile_size, overwrite, cog, progress)
+
+
+def _detect(source, output, model, key, bands, device, tile_size, overwrite, cog, progress) -> DetectionResult:
     scene, owned = _as_scene(source, key, bands)
     try:
         if output is None:

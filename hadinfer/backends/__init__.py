@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
+
 from ..errors import ParameterError
 from .base import ArrayBackend
 from .numpy_backend import NumpyBackend
@@ -9,11 +12,17 @@ from .numpy_backend import NumpyBackend
 __all__ = ["ArrayBackend", "available_devices", "get_backend", "resolve_device"]
 
 
+def _nvidia_driver_present() -> bool:
+    # Cheap test first: importing torch costs seconds and hundreds of MB, which a
+    # machine without an NVIDIA driver should never pay just to learn it has no GPU.
+    return os.path.exists("/proc/driver/nvidia/version") or os.path.exists("/dev/nvidia0")
+
+
 def _torch_cuda_available() -> bool:
-    try:
-        import torch
-    except ImportError:
+    if not _nvidia_driver_present() or importlib.util.find_spec("torch") is None:
         return False
+    import torch
+
     return torch.cuda.is_available()
 
 
