@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import resource
 import sys
+import threading
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,8 +35,12 @@ class _Timer:
 
     seconds: dict[str, float] = field(default_factory=lambda: {"read": 0.0, "fit": 0.0, "compute": 0.0, "write": 0.0})
 
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
     def add(self, stage: str, start: float) -> None:
-        self.seconds[stage] += time.perf_counter() - start
+        elapsed = time.perf_counter() - start
+        with self.lock:
+            self.seconds[stage] += elapsed
 
 
 def peak_memory_mb() -> float:
@@ -64,7 +72,8 @@ def accumulate_stats(scene: Scene, tile_shape, *, timer: _Timer | None = None,
     stats = BackgroundStats(len(info.bands))
     for done, (_, cube, valid) in enumerate(prefetch(lambda: _read_tiles(scene, tiles, timer)), 1):
         start = time.perf_counter()
-        stats.update(cube[valid])
+        # A reshape is free; boolean indexing copies the whole tile.
+        stats.update(cube.reshape(-1, cube.shape[2]) if valid.all() else cube[valid])
         timer.add("fit", start)
         progress("statistics", done, len(tiles))
     if stats.count_ == 0:
@@ -74,7 +83,7 @@ def accumulate_stats(scene: Scene, tile_shape, *, timer: _Timer | None = None,
 
 def run_detector(scene: Scene, detector: Detector, *, sink: Callable[[Tile, np.ndarray], None],
                  tile_size=256, device: str = "auto", backend: ArrayBackend | None = None,
-                 progress: ProgressCallback = _no_progress) -> dict:
+                 workers: int | None = None, progress: ProgressCallback = _no_progress) -> dict:
     """Fit ``detector`` on the scene's global statistics, then score every tile.
 
     Reading runs a thread ahead of compute and ``sink`` (e.g. a file writer) a thread
@@ -92,6 +101,9 @@ def run_detector(scene: Scene, detector: Detector, *, sink: Callable[[Tile, np.n
     device : str
         ``auto``, ``cpu`` or ``cuda``; ignored when ``backend`` is given.
     backend : ArrayBackend, optional
+    workers : int, optional
+        Tiles scored at once.  NumPy's elementwise work runs on one core, so on the
+        CPU the default scores one tile per core; on a GPU, one.
     progress : callable, optional
         ``progress(stage, done, total)``.
 
@@ -118,15 +130,29 @@ def run_detector(scene: Scene, detector: Detector, *, sink: Callable[[Tile, np.n
         sink(tile, scores)
         timer.add("write", start)
 
+    def score(tile, cube, valid):
+        start = time.perf_counter()
+        scores = detector.score(cube, valid, tile.core_in_read, backend=backend)
+        backend.synchronize()
+        timer.add("compute", start)
+        return tile, scores
+
+    workers = workers or (os.cpu_count() or 1 if backend.device == "cpu" else 1)
     writer = BackgroundSink(consume)
+    done = 0
     try:
-        for done, (tile, cube, valid) in enumerate(prefetch(lambda: _read_tiles(scene, tiles, timer)), 1):
-            start = time.perf_counter()
-            scores = detector.score(cube, valid, tile.core_in_read, backend=backend)
-            backend.synchronize()
-            timer.add("compute", start)
-            writer.put((tile, scores))
-            progress("scoring", done, len(tiles))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hadinfer-score") as pool:
+            pending: deque = deque()
+            for tile, cube, valid in prefetch(lambda: _read_tiles(scene, tiles, timer), depth=workers + 1):
+                pending.append(pool.submit(score, tile, cube, valid))
+                while len(pending) >= workers or (pending and pending[0].done()):
+                    writer.put(pending.popleft().result())
+                    done += 1
+                    progress("scoring", done, len(tiles))
+            while pending:
+                writer.put(pending.popleft().result())
+                done += 1
+                progress("scoring", done, len(tiles))
     finally:
         writer.close()
     total = time.perf_counter() - started
@@ -139,6 +165,7 @@ def run_detector(scene: Scene, detector: Detector, *, sink: Callable[[Tile, np.n
         "tile_size": list(tile_shape),
         "halo": detector.halo,
         "tiles": len(tiles),
+        "workers": workers,
         "scene": {"path": info.path, "height": info.height, "width": info.width,
                   "bands": len(info.bands), "dtype": info.dtype},
         "seconds": {**{k: round(v, 4) for k, v in timer.seconds.items()}, "total": round(total, 4)},

@@ -11,8 +11,8 @@ class ArrayBackend:
     """Where and with what library the detector arithmetic runs.
 
     Kernels use Python operators (``+``, ``@``, slicing) directly on arrays and call
-    these methods for everything whose spelling differs between libraries.  All
-    arrays are float64 so CPU and GPU give the same numbers to rounding.
+    these methods for everything whose spelling differs between libraries.  Arrays
+    are float64 unless a kernel asks for :meth:`single`, so CPU and GPU agree to rounding.
     """
 
     name: str = "?"
@@ -26,12 +26,24 @@ class ArrayBackend:
         """Bring an array back to the host."""
         raise NotImplementedError
 
+    def single(self, array: Any) -> Any:
+        """The array in float32 (for kernels that trade exactness for speed)."""
+        raise NotImplementedError
+
+    def contiguous(self, array: Any) -> Any:
+        """A contiguous copy (or the array itself when it already is)."""
+        raise NotImplementedError
+
+    def sqrt(self, array: Any) -> Any:
+        """Elementwise square root."""
+        raise NotImplementedError
+
     def zeros(self, shape) -> Any:
         """A float64 array of zeros."""
         raise NotImplementedError
 
-    def cumsum(self, array: Any, axis: int) -> Any:
-        """Cumulative sum along ``axis``."""
+    def integral_image(self, array: Any) -> Any:
+        """Cumulative sums over axes 0 and 1 (a summed-area table); may overwrite ``array``."""
         raise NotImplementedError
 
     def solve(self, matrices: Any, vectors: Any) -> Any:

@@ -49,11 +49,20 @@ class TorchBackend(ArrayBackend):
     def to_numpy(self, array):
         return array.detach().cpu().numpy()
 
+    def single(self, array):
+        return array.float()
+
+    def contiguous(self, array):
+        return array.contiguous()
+
+    def sqrt(self, array):
+        return self._torch.sqrt(array)
+
     def zeros(self, shape):
         return self._torch.zeros(shape, dtype=self._torch.float64, device=self._device)
 
-    def cumsum(self, array, axis):
-        return self._torch.cumsum(array, dim=axis)
+    def integral_image(self, array):
+        return array.cumsum(dim=0).cumsum(dim=1)
 
     def solve(self, matrices, vectors):
         return self._torch.linalg.solve(matrices, vectors.unsqueeze(-1)).squeeze(-1)

@@ -22,6 +22,8 @@ from .options import ProgressBars, WindowType, check_optional_output, write_json
               help="lrx: ridge added to each local covariance, in units of global variance.")
 @click.option("--shrinkage", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="grx: shrink the covariance toward a scaled identity (0 = exact RX).")
+@click.option("--precision", type=click.Choice(["float64", "float32"]), default="float64", show_default=True,
+              help="grx: arithmetic of the scoring projection (statistics are always float64).")
 @click.option("--key", default=None, help=".mat variable holding the cube (default: auto-detect).")
 @click.option("--bands", default=None, help="1-based band selection, e.g. 1-100,120-200.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
@@ -32,7 +34,7 @@ from .options import ProgressBars, WindowType, check_optional_output, write_json
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None,
               help="Write a JSON run report here.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar, no summary line.")
-def command(scene, output, detector, window, pca, regularization, shrinkage, key, bands, device,
+def command(scene, output, detector, window, pca, regularization, shrinkage, precision, key, bands, device,
             tile_size, cog, overwrite, report_path, quiet):
     """Detect anomalies in SCENE and write the map to OUTPUT.
 
@@ -44,7 +46,7 @@ def command(scene, output, detector, window, pca, regularization, shrinkage, key
     if detector == "lrx":
         params = dict(inner=window[0], outer=window[1], n_components=pca or None, regularization=regularization)
     else:
-        params = dict(shrinkage=shrinkage)
+        params = dict(shrinkage=shrinkage, precision=precision)
     progress = ProgressBars(enabled=not quiet)
     try:
         result = run_detect(scene, output, detector=detector, key=key, bands=bands, device=device,

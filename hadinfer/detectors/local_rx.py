@@ -101,42 +101,89 @@ class LocalRX(Detector):
         mask = xp.asarray(valid.astype(np.float64))
         z = z.reshape(height, width, k) * mask[:, :, None]
         out = np.full((rows.stop - rows.start, cols.stop - cols.start), np.nan, dtype=np.float32)
-        # Per chunk pixel: k*k covariance plus LAPACK scratch, about 4 copies.
-        chunk = max(1, self.memory_budget // (out.shape[1] * (k * k + 4 * k + 4) * 8 * 4))
-        for start in range(rows.start, rows.stop, chunk):
-            stop = min(rows.stop, start + chunk)
-            scores = self._score_rows(xp, z, mask, start, stop, cols, k)
-            out[start - rows.start:stop - rows.start] = xp.to_numpy(scores)
+        # Sub-blocks of the core keep scratch under the budget: pair sums and, for large
+        # k, full k x k matrices with LAPACK copies.  Square blocks re-read the least halo.
+        per_pixel = 8 * 4 * (k * (k + 1) // 2 + 2 * k + 4 + (0 if k <= _SMALL_K else 3 * k * k))
+        edge = max(1, int(np.sqrt(self.memory_budget / per_pixel)))
+        for r0 in range(rows.start, rows.stop, edge):
+            for c0 in range(cols.start, cols.stop, edge):
+                block = (slice(r0, min(rows.stop, r0 + edge)), slice(c0, min(cols.stop, c0 + edge)))
+                scores = self._score_block(xp, z, mask, block, k)
+                out[r0 - rows.start:block[0].stop - rows.start,
+                    c0 - cols.start:block[1].stop - cols.start] = xp.to_numpy(scores)
         out[~valid[rows, cols]] = np.nan
         return out
 
-    def _score_rows(self, xp, z, mask, start, stop, cols, k):
-        """Scores of read-window rows [start, stop) and columns ``cols``."""
+    def _score_block(self, xp, z, mask, block, k):
+        """Scores of the read-window pixels in ``block`` (row slice, column slice)."""
         r = self.outer // 2
-        lo, hi = max(0, start - r), min(z.shape[0], stop + r)
-        ring = _RingSums(xp, hi - lo, z.shape[1], r, self.inner // 2,
-                         rows=slice(start - lo, stop - lo), cols=cols)
-        count = ring(mask[lo:hi, :, None])[..., 0]
-        first = ring(z[lo:hi])
-        n_pix = count.shape[0] * count.shape[1]
-        second = xp.zeros((n_pix, k, k))
+        (r0, r1), (c0, c1) = (block[0].start, block[0].stop), (block[1].start, block[1].stop)
+        lo, hi = max(0, r0 - r), min(z.shape[0], r1 + r)
+        left, right = max(0, c0 - r), min(z.shape[1], c1 + r)
+        slab, slab_mask = z[lo:hi, left:right], mask[lo:hi, left:right]
+        ring = _RingSums(xp, hi - lo, right - left, r, self.inner // 2,
+                         rows=slice(r0 - lo, r1 - lo), cols=slice(c0 - left, c1 - left))
+        n_pix = (r1 - r0) * (c1 - c0)
+        n = ring(slab_mask[:, :, None]).reshape(n_pix)
+        n_safe = xp.where(n > 1.5, n, 2.0)
+        mean = ring(slab).reshape(n_pix, k) / n_safe[:, None]
         i_upper, j_upper = np.triu_indices(k)
-        slab_bytes = (hi - lo + 2 * r + 1) * (z.shape[1] + 2 * r + 1) * 8 * 3
+        # cov_ij for i <= j as columns: (sum z_i z_j - n mu_i mu_j) / (n - 1) + delta [i == j]
+        cov = xp.zeros((n_pix, len(i_upper)))
+        slab_bytes = (hi - lo + 2 * r + 1) * (right - left + 2 * r + 1) * 8 * 3
         group = max(1, self.memory_budget // slab_bytes)
         for g in range(0, len(i_upper), group):
             ii, jj = i_upper[g:g + group].tolist(), j_upper[g:g + group].tolist()
-            sums = ring(z[lo:hi][:, :, ii] * z[lo:hi][:, :, jj]).reshape(n_pix, len(ii))
-            second[:, ii, jj] = sums
-            second[:, jj, ii] = sums
-        n = count.reshape(n_pix)
-        n_safe = xp.where(n > 1.5, n, 2.0)
-        mean = first.reshape(n_pix, k) / n_safe[:, None]
-        cov = (second - n_safe[:, None, None] * mean[:, :, None] * mean[:, None, :]) / (n_safe - 1)[:, None, None]
-        cov = cov + xp.asarray(self.regularization * np.eye(k))
-        diff = z[start:stop, cols].reshape(n_pix, k) - mean
-        scores = xp.sum(diff * xp.solve(cov, diff), axis=1)
+            cov[:, g:g + len(ii)] = ring(slab[:, :, ii] * slab[:, :, jj]).reshape(n_pix, len(ii))
+        cov = (cov - n_safe[:, None] * mean[:, i_upper.tolist()] * mean[:, j_upper.tolist()]) / (n_safe - 1)[:, None]
+        cov = cov + xp.asarray(self.regularization * (i_upper == j_upper))
+        diff = z[r0:r1, c0:c1].reshape(n_pix, k) - mean
+        if k <= _SMALL_K:
+            scores = _quadratic_form_packed(xp, cov, diff, k)
+        else:
+            full = xp.zeros((n_pix, k, k))
+            full[:, i_upper.tolist(), j_upper.tolist()] = cov
+            full[:, j_upper.tolist(), i_upper.tolist()] = cov
+            scores = xp.sum(diff * xp.solve(full, diff), axis=1)
         scores = xp.where(n > 1.5, scores, float("nan"))
-        return scores.reshape(stop - start, cols.stop - cols.start)
+        return scores.reshape(r1 - r0, c1 - c0)
+
+
+#: Up to this many components, per-pixel systems are solved by a Cholesky factorisation
+#: vectorised across pixels (a few hundred array operations); beyond it, by batched LAPACK.
+_SMALL_K = 24
+
+
+def _quadratic_form_packed(xp, cov, diff, k):
+    """``d^T C^{-1} d`` per pixel for SPD ``C`` given as packed upper-triangle columns.
+
+    Cholesky ``C = L L^T`` and forward substitution ``L y = d`` run column by column,
+    each step one vector operation over all pixels, so the cost is O(k^3 / 6) vector ops
+    instead of one LAPACK call per pixel.  ``score = ||y||^2``.
+    """
+    packed = xp.contiguous(cov.T)
+    index = {pair: p for p, pair in enumerate(zip(*np.triu_indices(k)))}
+    d = xp.contiguous(diff.T)
+    lower = [[None] * k for _ in range(k)]  # lower[i][j] = L_ij, i >= j
+    y = [None] * k
+    score = 0.0
+    for j in range(k):
+        acc = packed[index[(j, j)]]
+        for m in range(j):
+            acc = acc - lower[j][m] * lower[j][m]
+        pivot = xp.sqrt(acc)
+        lower[j][j] = pivot
+        for i in range(j + 1, k):
+            acc = packed[index[(j, i)]]
+            for m in range(j):
+                acc = acc - lower[i][m] * lower[j][m]
+            lower[i][j] = acc / pivot
+        acc = d[j]
+        for m in range(j):
+            acc = acc - lower[j][m] * y[m]
+        y[j] = acc / pivot
+        score = score + y[j] * y[j]
+    return score
 
 
 class _RingSums:
@@ -156,11 +203,16 @@ class _RingSums:
         a1 = slice(rows.start + r + radius + 1, rows.stop + r + radius + 1)
         b0 = slice(cols.start + r - radius, cols.stop + r - radius)
         b1 = slice(cols.start + r + radius + 1, cols.stop + r + radius + 1)
-        return integral[a1, b1] - integral[a0, b1] - integral[a1, b0] + integral[a0, b0]
+        total = integral[a1, b1] - integral[a0, b1]
+        total -= integral[a1, b0]
+        total += integral[a0, b0]
+        return total
 
     def __call__(self, channels):
         xp, r = self.xp, self.r
         padded = xp.zeros((self.height + 2 * r + 1, self.width + 2 * r + 1, channels.shape[2]))
         padded[r + 1:r + 1 + self.height, r + 1:r + 1 + self.width] = channels
-        integral = xp.cumsum(xp.cumsum(padded, axis=0), axis=1)
-        return self._box(integral, r) - self._box(integral, self.ri)
+        integral = xp.integral_image(padded)
+        ring = self._box(integral, r)
+        ring -= self._box(integral, self.ri)
+        return ring

@@ -91,13 +91,16 @@ class Scene:
             If the pixels cannot be read.
         """
         raw = self._read_raw(row_off, col_off, height, width)
-        cube = raw.astype(np.float64, copy=False)
-        valid = np.isfinite(cube).all(axis=2)
+        cube = raw.astype(np.float64)
+        if np.issubdtype(raw.dtype, np.floating):
+            valid = np.isfinite(raw).all(axis=2)
+        else:  # integers are always finite; skip a pass over the data
+            valid = np.ones(raw.shape[:2], dtype=bool)
         nodata = self.info.nodata
         if nodata is not None and not np.isnan(nodata):
             valid &= ~(raw == nodata).all(axis=2)
         if not valid.all():
-            cube = np.where(valid[:, :, None], cube, 0.0)
+            cube[~valid] = 0.0
         return cube, valid
 
     def read_all(self) -> tuple[np.ndarray, np.ndarray]:
