@@ -133,10 +133,10 @@ def run_child(case: str, scene: str, args) -> dict:
 
 
 def child_main(case: str, scene: str, args) -> None:
-    import resource
+    from hadinfer.pipeline import peak_memory_mb
 
     result = CASES[case](scene, args)
-    result["peak_memory_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["peak_memory_mb"] = peak_memory_mb()
     print(json.dumps(result))
 
 
