@@ -114,8 +114,8 @@ def run_detector(scene: Scene, detector: Detector, *, sink: Callable[[Tile, np.n
         ``auto``, ``cpu`` or ``cuda``; ignored when ``backend`` is given.
     backend : ArrayBackend, optional
     workers : int, optional
-        Tiles scored at once.  NumPy's elementwise work runs on one core, so on the
-        CPU the default scores one tile per core; on a GPU, one.
+        Tiles scored at once.  Default: one per core on the CPU for detectors whose
+        kernels are elementwise (``tile_parallel``), else one.
     progress : callable, optional
         ``progress(stage, done, total)``.
 
@@ -149,7 +149,8 @@ def run_detector(scene: Scene, detector: Detector, *, sink: Callable[[Tile, np.n
         timer.add("compute", start)
         return tile, scores
 
-    workers = workers or (os.cpu_count() or 1 if backend.device == "cpu" else 1)
+    if workers is None:
+        workers = (os.cpu_count() or 1) if backend.device == "cpu" and detector.tile_parallel else 1
     writer = BackgroundSink(consume)
     done = 0
     try:

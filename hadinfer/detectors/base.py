@@ -22,10 +22,15 @@ class Detector:
         Registry name (``grx``, ``lrx``).
     halo : int
         Context pixels each side that a core pixel's score depends on.
+    tile_parallel : bool
+        Whether scoring several tiles at once helps on a CPU: True for elementwise-heavy
+        kernels (NumPy runs them on one core), False for BLAS-bound ones, which already
+        use every core.
     """
 
     name = "?"
     halo = 0
+    tile_parallel = False
 
     def fit(self, stats: BackgroundStats) -> "Detector":
         """Learn from the scene's global background statistics."""

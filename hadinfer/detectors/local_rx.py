@@ -56,6 +56,7 @@ class LocalRX(Detector):
     """
 
     name = "lrx"
+    tile_parallel = True
 
     def __init__(self, inner: int = 5, outer: int = 21, n_components: int | None = 10,
                  regularization: float = 1e-3, memory_budget: int = 256 * 2**20):
