@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import rasterio
 
-from .detectors import Detector, make_detector
+from .detectors import DETECTORS, Detector, make_detector
 from .io import ArrayScene, Scene, open_scene, read_mask
 from .io.writer import ScoreMapWriter, check_output_path
 from .metrics import detection_metrics
@@ -57,8 +57,10 @@ def detect(source, output=None, *, detector: str | Detector = "grx", key: str | 
     output : str or PathLike, optional
         Write a float32 GeoTIFF map here (input's CRS, transform, size and nodata);
         when omitted the map is returned in memory.
-    detector : {"grx", "lrx"} or Detector
-        Registered name or a detector instance.
+    detector : {"grx", "lrx", "adapt"}, path or Detector
+        A registered name; ``adapt`` to self-train a deep detector on this scene first
+        (needs the ``train`` extra; the report then has ``seconds.train`` and
+        ``seconds.test``); a checkpoint path; or a detector instance.
     key, bands : str, optional
         ``.mat`` variable and 1-based band selection (see :func:`hadinfer.io.open_scene`).
     device : {"auto", "cpu", "cuda"}
@@ -98,10 +100,32 @@ def detect(source, output=None, *, detector: str | Detector = "grx", key: str | 
     if output is not None:  # fail on a bad output before minutes of work
         check_output_path(output, overwrite=overwrite,
                           inputs=(source,) if isinstance(source, (str, os.PathLike)) else ())
-    model = detector if isinstance(detector, Detector) else make_detector(detector, **detector_params)
+    model, train_report = _resolve_detector(detector, source, key, bands, detector_params)
     cache = {} if gdal_cache_mb is None or "GDAL_CACHEMAX" in os.environ else {"GDAL_CACHEMAX": int(gdal_cache_mb)}
     with rasterio.Env(**cache):
-        return _detect(source, output, model, key, bands, device, tile_size, overwrite, cog, progress)
+        result = _detect(source, output, model, key, bands, device, tile_size, overwrite, cog, progress)
+    if train_report is not None:
+        result.report["train"] = train_report
+        result.report["seconds"]["train"] = round(train_report["train_seconds"] + train_report["prepare_seconds"], 4)
+        result.report["seconds"]["test"] = result.report["seconds"]["total"]
+    return result
+
+
+def _resolve_detector(detector, source, key, bands, params):
+    """A Detector instance, a registered name, ``adapt`` (train on this scene), or a checkpoint path."""
+    if isinstance(detector, Detector):
+        return detector, None
+    if detector == "adapt":
+        from .detectors.deep import DeepDetector
+        from .training.adapt import train
+
+        model, report, provenance = train([source], key=key, bands=bands, **params)
+        return DeepDetector(model=model, metadata={"provenance": provenance}), report
+    if detector not in DETECTORS and (os.sep in str(detector) or os.path.exists(str(detector))):
+        from .detectors.deep import DeepDetector
+
+        return DeepDetector(detector), None
+    return make_detector(detector, **params), None
 
 
 def _detect(source, output, model, key, bands, device, tile_size, overwrite, cog, progress) -> DetectionResult:

@@ -58,3 +58,7 @@ class DeviceUnavailableError(HadinferError, RuntimeError):
 
 class MissingDependencyError(HadinferError, ImportError):
     """An optional runtime is needed but not installed; the message names the pip extra."""
+
+
+class ModelFileError(HadinferError, ValueError):
+    """A model file is corrupt, of an unsupported format version, or does not fit the input."""

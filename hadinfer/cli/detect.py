@@ -5,15 +5,15 @@ from __future__ import annotations
 import click
 
 from ..api import detect as run_detect
-from ..detectors import DETECTORS
 from .options import ProgressBars, WindowType, check_optional_output, write_json
 
 
 @click.command("detect")
 @click.argument("scene", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Anomaly map (GeoTIFF).")
-@click.option("--detector", type=click.Choice(sorted(DETECTORS)), default="grx", show_default=True,
-              help="grx: global RX; lrx: dual-window local RX.")
+@click.option("--detector", default="grx", show_default=True, metavar="grx|lrx|adapt|CKPT",
+              help="grx: global RX; lrx: dual-window local RX; adapt: self-train a deep detector on SCENE, "
+                   "then score it; or a checkpoint from 'hadinfer train'.")
 @click.option("--window", type=WindowType(), default="5,21", show_default=True,
               help="lrx inner,outer window widths (odd).")
 @click.option("--pca", type=click.IntRange(min=0), default=10, show_default=True,
@@ -24,6 +24,7 @@ from .options import ProgressBars, WindowType, check_optional_output, write_json
               help="grx: shrink the covariance toward a scaled identity (0 = exact RX).")
 @click.option("--precision", type=click.Choice(["float64", "float32"]), default="float64", show_default=True,
               help="grx: arithmetic of the scoring projection (statistics are always float64).")
+@click.option("--seed", type=int, default=0, show_default=True, help="adapt: training seed.")
 @click.option("--key", default=None, help=".mat variable holding the cube (default: auto-detect).")
 @click.option("--bands", default=None, help="1-based band selection, e.g. 1-100,120-200.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
@@ -34,7 +35,7 @@ from .options import ProgressBars, WindowType, check_optional_output, write_json
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None,
               help="Write a JSON run report here.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar, no summary line.")
-def command(scene, output, detector, window, pca, regularization, shrinkage, precision, key, bands, device,
+def command(scene, output, detector, window, pca, regularization, shrinkage, precision, seed, key, bands, device,
             tile_size, cog, overwrite, report_path, quiet):
     """Detect anomalies in SCENE and write the map to OUTPUT.
 
@@ -45,8 +46,14 @@ def command(scene, output, detector, window, pca, regularization, shrinkage, pre
     check_optional_output(report_path, overwrite)
     if detector == "lrx":
         params = dict(inner=window[0], outer=window[1], n_components=pca or None, regularization=regularization)
-    else:
+    elif detector == "grx":
         params = dict(shrinkage=shrinkage, precision=precision)
+    elif detector == "adapt":
+        from ..training.trainer import TrainConfig
+
+        params = dict(config=TrainConfig(seed=seed))
+    else:
+        params = {}
     progress = ProgressBars(enabled=not quiet)
     try:
         result = run_detect(scene, output, detector=detector, key=key, bands=bands, device=device,
@@ -58,5 +65,7 @@ def command(scene, output, detector, window, pca, regularization, shrinkage, pre
         write_json(report_path, report, overwrite=overwrite)
     if not quiet:
         s = report["scene"]
-        click.echo(f"{result.path}: {detector} on {s['height']}x{s['width']}x{s['bands']} ({report['device']}) "
-                   f"in {report['seconds']['total']:.2f} s, {report['megapixels_per_second']:.3g} MP/s", err=True)
+        click.echo(f"{result.path}: {report['detector']} on {s['height']}x{s['width']}x{s['bands']} ({report['device']}) "
+                   f"in {report['seconds']['total']:.2f} s, {report['megapixels_per_second']:.3g} MP/s"
+                   + (f" (+ {report['seconds']['train']:.1f} s training)" if "train" in report["seconds"] else ""),
+                   err=True)

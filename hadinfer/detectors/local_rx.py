@@ -6,7 +6,7 @@ import numpy as np
 
 from ..errors import ParameterError, WindowTooLargeError
 from .base import Detector
-from .stats import BackgroundStats, whitening_basis
+from .stats import BackgroundStats, pca_whitening
 
 
 class LocalRX(Detector):
@@ -88,9 +88,9 @@ class LocalRX(Detector):
 
     def fit(self, stats: BackgroundStats) -> "LocalRX":
         """Fix the global PCA whitening from global statistics."""
-        basis, values = whitening_basis(stats.covariance(ddof=1), n_components=self.n_components)
-        self.mean_ = stats.mean_.copy()
-        self.projection_ = basis / np.sqrt(values)
+        self.mean_, self.projection_ = pca_whitening(stats, None)
+        if self.n_components is not None:
+            self.projection_ = self.projection_[:, :self.n_components]
         return self
 
     def score(self, cube, valid, core=None, backend=None):

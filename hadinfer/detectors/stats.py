@@ -119,3 +119,33 @@ def whitening_basis(covariance: np.ndarray, *, rcond: float | None = None, shrin
     if not keep.any():  # a constant image: nothing deviates, every score is 0
         return np.zeros((bands, 0)), np.zeros(0)
     return vectors[:, keep], values[keep]
+
+
+def pca_whitening(stats: BackgroundStats, n_components: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and projection to whitened principal components, with fixed signs.
+
+    ``z = (x - mean) @ projection`` has unit global variance per component.  Each
+    eigenvector's sign is chosen so its largest-magnitude loading is positive, so the same
+    scene always gives the same ``z`` (networks see consistent channels).  When the scene
+    has fewer usable components than ``n_components`` the projection is padded with zero
+    columns, so a network's channel count never changes.
+
+    Parameters
+    ----------
+    stats : BackgroundStats
+    n_components : int, optional
+        Columns of the projection; default every non-degenerate component.
+
+    Returns
+    -------
+    mean : ndarray, shape (B,)
+    projection : ndarray, shape (B, n_components)
+    """
+    basis, values = whitening_basis(stats.covariance(ddof=1), n_components=n_components)
+    if basis.shape[1]:
+        lead = np.abs(basis).argmax(axis=0)
+        basis = basis * np.sign(basis[lead, np.arange(basis.shape[1])])
+    projection = basis / np.sqrt(values)
+    if n_components is not None and projection.shape[1] < n_components:
+        projection = np.hstack([projection, np.zeros((projection.shape[0], n_components - projection.shape[1]))])
+    return stats.mean_.copy(), projection

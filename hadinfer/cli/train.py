@@ -1,0 +1,93 @@
+"""``hadinfer train``: self-train a deep detector with no labels."""
+
+from __future__ import annotations
+
+import click
+
+from .options import check_optional_output, write_json
+
+
+class _TrainProgress:
+    """One progress bar per stage (teacher, student-1, ...) showing the loss."""
+
+    def __init__(self, enabled: bool):
+        import sys
+
+        self.enabled = enabled and sys.stderr.isatty()
+        self.stage, self.bar, self.done = None, None, 0
+
+    def __call__(self, stage, step, total, record):
+        if not self.enabled:
+            return
+        if stage != self.stage:
+            self.close()
+            self.stage, self.done = stage, 0
+            self.bar = click.progressbar(length=total, label=f"{stage:<10}", show_pos=True, show_eta=True,
+                                         item_show_func=lambda item: item)
+            self.bar.__enter__()
+        alpha = f" alpha {record['alpha']:.3f}" if "alpha" in record else ""
+        self.bar.update(step - self.done, f"loss {record['loss']:.4f}{alpha} +{record['positives']}")
+        self.done = step
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+@click.command("train")
+@click.argument("scenes", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Checkpoint file (.pt).")
+@click.option("--mode", type=click.Choice(["adapt", "general"]), default="adapt", show_default=True,
+              help="adapt: one scene, for that scene; general: many scenes, for scenes never seen.")
+@click.option("--synthetic", type=click.IntRange(min=0), default=0, show_default=True,
+              help="general: add this many generated 128x128 scenes (64-224 bands).")
+@click.option("--pseudo", type=click.Choice(["lrx", "grx", "both"]), default="lrx", show_default=True,
+              help="Classical detector giving the pseudo-labels.")
+@click.option("--loss", type=click.Choice(["ce", "aucm", "ce+aucm", "ce+hinge"]), default="ce+aucm",
+              show_default=True)
+@click.option("--rounds", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Noisy-student rounds after the teacher.")
+@click.option("--steps", type=click.IntRange(min=1), default=300, show_default=True, help="Steps per round.")
+@click.option("--entropy-ratio", type=click.FloatRange(0, 1, max_open=True), default=0.2, show_default=True,
+              help="Fraction of the most uncertain patches hidden from each student.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--key", default=None, help=".mat variable holding the cubes.")
+@click.option("--bands", default=None, help="1-based band selection.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None, help="JSON training report.")
+@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+@click.option("-q", "--quiet", is_flag=True)
+def command(scenes, output, mode, synthetic, pseudo, loss, rounds, steps, entropy_ratio, seed, key, bands,
+            report_path, overwrite, quiet):
+    """Self-train a deep detector on SCENES (no labels) and save a checkpoint.
+
+    Pseudo-labels come from a classical detector, certain positives from synthetic
+    band-shuffled anomalies; a teacher learns with weighted cross-entropy plus AUC-M,
+    then noisy students learn from it with the most uncertain patches masked.
+    """
+    from ..errors import ParameterError
+
+    if mode == "adapt" and len(scenes) != 1:
+        raise click.BadParameter("adapt trains on exactly one scene", param_hint="SCENES")
+    from ..models.checkpoint import save_checkpoint
+    from ..training.adapt import train
+    from ..training.trainer import TrainConfig
+
+    check_optional_output(output, overwrite)
+    check_optional_output(report_path, overwrite)
+    if mode == "adapt" and synthetic:
+        raise ParameterError("--synthetic is for --mode general")
+    config = TrainConfig(loss=loss, rounds=rounds, steps=steps, entropy_ratio=entropy_ratio, seed=seed)
+    progress = _TrainProgress(enabled=not quiet)
+    try:
+        model, report, provenance = train(list(scenes), config=config, pseudo=pseudo, synthetic=synthetic,
+                                          key=key, bands=bands, progress=progress)
+    finally:
+        progress.close()
+    provenance["mode"] = mode
+    save_checkpoint(output, model, provenance=provenance, report=report, overwrite=overwrite)
+    if report_path:
+        write_json(report_path, {"mode": mode, **report}, overwrite=overwrite)
+    if not quiet:
+        click.echo(f"{output}: trained in {report['train_seconds']:.1f} s "
+                   f"({len(provenance['scenes'])} scenes, {report['samples']} patches)", err=True)

@@ -1,0 +1,1 @@
+"""Deep detector models and their checkpoints. Modules here import torch: load them lazily."""

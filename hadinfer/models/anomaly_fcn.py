@@ -1,0 +1,121 @@
+"""A small, band-agnostic, fully convolutional anomaly detector."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Everything needed to rebuild :class:`AnomalyFCN` (stored in checkpoints).
+
+    Attributes
+    ----------
+    in_channels : int
+        Input channels: leading whitened principal components plus one global-RX channel
+        (see :mod:`hadinfer.models.input_policy`), whatever the sensor's band count.
+    width : int
+        Feature channels.
+    dilations : tuple of int
+        One residual 3x3 block per entry; together they set the receptive field.
+    dropout : float
+        Channel dropout in each block (student noise); 0 for teachers.
+    drop_path : float
+        Stochastic depth: probability of skipping a block's branch per sample.
+    """
+
+    in_channels: int = 17
+    width: int = 32
+    dilations: tuple[int, ...] = (1, 2, 3)
+    dropout: float = 0.0
+    drop_path: float = 0.0
+
+    @property
+    def receptive_radius(self) -> int:
+        """Pixels each side a score depends on: the runtime's halo."""
+        return sum(self.dilations)
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "dilations": list(self.dilations)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "NetworkConfig":
+        return cls(**{**data, "dilations": tuple(data["dilations"])})
+
+
+class PixelNorm(nn.Module):
+    """Layer normalisation over channels at each pixel.
+
+    Instance normalisation over space would make a pixel's score depend on which tile it
+    sits in; per-pixel statistics keep the map independent of tile and batch size.  The
+    scene-level "instance" normalisation happens at the input (per-scene whitening).
+    """
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(1, channels, 1, 1))
+        self.bias = nn.Parameter(torch.zeros(1, channels, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        var, mean = torch.var_mean(x, dim=1, keepdim=True, unbiased=False)
+        return (x - mean) * torch.rsqrt(var + 1e-5) * self.weight + self.bias
+
+
+class ResidualBlock(nn.Module):
+    """3x3 dilated conv, PixelNorm, GELU, channel dropout; the branch can be dropped."""
+
+    def __init__(self, width: int, dilation: int, dropout: float, drop_path: float):
+        super().__init__()
+        self.conv = nn.Conv2d(width, width, 3, padding=dilation, dilation=dilation)
+        self.norm = PixelNorm(width)
+        self.act = nn.GELU()
+        self.dropout = nn.Dropout2d(dropout) if dropout > 0 else nn.Identity()
+        self.drop_path = drop_path
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branch = self.dropout(self.act(self.norm(self.conv(x))))
+        if self.training and self.drop_path > 0:
+            keep = (torch.rand(x.shape[0], 1, 1, 1, device=x.device) >= self.drop_path).to(x.dtype)
+            branch = branch * keep / (1 - self.drop_path)
+        return x + branch
+
+
+class AnomalyFCN(nn.Module):
+    """Fully convolutional detector: (N, C, H, W) whitened spectra -> (N, 1, H, W) logits.
+
+    Any tile size works; zero padding only matters within ``receptive_radius`` of the
+    input's edge, which the runtime covers with a halo.
+
+    Parameters
+    ----------
+    config : NetworkConfig
+    """
+
+    def __init__(self, config: NetworkConfig):
+        super().__init__()
+        self.config = config
+        self.stem = nn.Sequential(nn.Conv2d(config.in_channels, config.width, 1), PixelNorm(config.width), nn.GELU())
+        self.blocks = nn.Sequential(*[ResidualBlock(config.width, d, config.dropout, config.drop_path)
+                                      for d in config.dilations])
+        self.head = nn.Sequential(nn.Conv2d(config.width, config.width // 2, 1), nn.GELU(),
+                                  nn.Conv2d(config.width // 2, 1, 1))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        # asinh compresses the huge whitened values of strong anomalies without
+        # losing their order, so one network sees faint and blatant ones alike.
+        return self.head(self.blocks(self.stem(torch.asinh(z))))
+
+
+def parameter_count(model: nn.Module) -> int:
+    """Trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def flops_per_pixel(config: NetworkConfig) -> int:
+    """Multiply-adds x 2 per output pixel of the convolutions (norms and activations excluded)."""
+    c, w = config.in_channels, config.width
+    macs = c * w + len(config.dilations) * 9 * w * w + w * (w // 2) + (w // 2)
+    return 2 * macs

@@ -1,0 +1,78 @@
+"""Synthetic anomalies: small regions whose spectra are band-shuffled copies of themselves."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hadinfer.errors import ParameterError
+
+
+def _region(rng: np.random.Generator, size: int) -> list[tuple[int, int]]:
+    """A connected blob of ``size`` pixels grown by a random walk from (0, 0)."""
+    cells = {(0, 0)}
+    frontier = [(0, 0)]
+    while len(cells) < size:
+        y, x = frontier[rng.integers(len(frontier))]
+        dy, dx = ((1, 0), (-1, 0), (0, 1), (0, -1))[rng.integers(4)]
+        cell = (y + dy, x + dx)
+        if cell not in cells:
+            cells.add(cell)
+            frontier.append(cell)
+    return sorted(cells)
+
+
+def implant_anomalies(patch: np.ndarray, rng: np.random.Generator, *, count: int = 2, max_size: int = 7,
+                      fraction: tuple[float, float] = (0.3, 1.0), valid: np.ndarray | None = None
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Replace small regions of a patch by band-shuffled copies of their own spectra.
+
+    Following TDD (Li et al., IEEE TGRS 2024): a pixel's values are kept, only their
+    order along the spectrum changes, so brightness stays realistic while the spectral
+    shape no longer matches any neighbour.  Each region (1 to ``max_size`` connected
+    pixels, random shape) shuffles a random subset of ``fraction`` of the bands, the same
+    permutation for every pixel of the region.
+
+    Parameters
+    ----------
+    patch : ndarray, shape (h, w, B)
+        Raw spectra; not modified.
+    rng : numpy.random.Generator
+    count : int
+        Regions to implant.
+    max_size : int
+        Largest region, in pixels (1 to 7 by default).
+    fraction : (float, float)
+        Range of the fraction of bands shuffled.
+    valid : ndarray of bool, shape (h, w), optional
+        Only valid pixels are changed.
+
+    Returns
+    -------
+    patch : ndarray, shape (h, w, B)
+        A modified copy.
+    mask : ndarray of bool, shape (h, w)
+        True on implanted pixels.
+    """
+    if patch.ndim != 3 or patch.shape[2] < 2:
+        raise ParameterError(f"patch: expected (rows, cols, bands>=2), got {patch.shape}")
+    if not 0 < fraction[0] <= fraction[1] <= 1:
+        raise ParameterError(f"fraction: expected 0 < low <= high <= 1, got {fraction}")
+    out = patch.copy()
+    mask = np.zeros(patch.shape[:2], dtype=bool)
+    height, width, bands = patch.shape
+    for _ in range(count):
+        cells = np.array(_region(rng, int(rng.integers(1, max_size + 1))))
+        cells -= cells.min(axis=0)
+        span = cells.max(axis=0) + 1
+        if span[0] > height or span[1] > width:
+            continue
+        origin = (rng.integers(0, height - span[0] + 1), rng.integers(0, width - span[1] + 1))
+        ys, xs = cells[:, 0] + origin[0], cells[:, 1] + origin[1]
+        if valid is not None:
+            keep = valid[ys, xs]
+            ys, xs = ys[keep], xs[keep]
+        chosen = np.sort(rng.choice(bands, size=max(2, int(round(rng.uniform(*fraction) * bands))), replace=False))
+        shuffled = rng.permutation(chosen)
+        out[ys[:, None], xs[:, None], chosen[None, :]] = patch[ys[:, None], xs[:, None], shuffled[None, :]]
+        mask[ys, xs] = True
+    return out, mask
