@@ -60,7 +60,8 @@ def detect(source, output=None, *, detector: str | Detector = "grx", key: str | 
     detector : {"grx", "lrx", "adapt"}, path or Detector
         A registered name; ``adapt`` to self-train a deep detector on this scene first
         (needs the ``train`` extra; the report then has ``seconds.train`` and
-        ``seconds.test``); a checkpoint path; or a detector instance.
+        ``seconds.test``); a model file (checkpoint, ONNX model or TensorRT engine; pass
+        ``backend="torch"|"ort"|"trt"`` to choose, default by content); or an instance.
     key, bands : str, optional
         ``.mat`` variable and 1-based band selection (see :func:`hadinfer.io.open_scene`).
     device : {"auto", "cpu", "cuda"}
@@ -122,9 +123,9 @@ def _resolve_detector(detector, source, key, bands, params):
         model, report, provenance = train([source], key=key, bands=bands, **params)
         return DeepDetector(model=model, metadata={"provenance": provenance}), report
     if detector not in DETECTORS and (os.sep in str(detector) or os.path.exists(str(detector))):
-        from .detectors.deep import DeepDetector
+        from .detectors.model_files import open_model
 
-        return DeepDetector(detector), None
+        return open_model(detector, params.pop("backend", "auto")), None
     return make_detector(detector, **params), None
 
 

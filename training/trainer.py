@@ -34,7 +34,11 @@ class TrainConfig:
     entropy_ratio : float
         Fraction of patches (most uncertain teacher first) hidden from the student.
     student_noise : bool
-        Dropout, stochastic depth and input noise for students (off = plain distillation).
+        Dropout, stochastic depth and input noise (Gaussian ``input_noise`` plus a
+        per-channel gain jitter of ``gain_jitter`` on the network input) for students;
+        off = plain distillation.
+    steps, batch, patch : int
+        Optimiser steps per round, patches per step, patch edge in pixels.
     """
 
     loss: str = "ce+aucm"
@@ -178,7 +182,7 @@ def _train_one(scenes, config: TrainConfig, rng, generator, *, teacher: AnomalyF
         if margin_loss is aucm:
             aucm.ascend(config.alpha_lr)
         if step % 25 == 0 or step == config.steps:
-            record = {"step": step, "loss": float(loss.detach()), **{k: float(v.detach()) for k, v in parts.items()},
+            record = {"step": step, "seconds": round(time.perf_counter() - started, 3), "loss": float(loss.detach()), **{k: float(v.detach()) for k, v in parts.items()},
                       "positives": int((hard == 1).sum()), "negatives": int((hard == 0).sum())}
             if margin_loss is aucm:
                 record["alpha"] = float(aucm.alpha)

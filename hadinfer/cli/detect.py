@@ -13,7 +13,7 @@ from .options import ProgressBars, WindowType, check_optional_output, write_json
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Anomaly map (GeoTIFF).")
 @click.option("--detector", default="grx", show_default=True, metavar="grx|lrx|adapt|CKPT",
               help="grx: global RX; lrx: dual-window local RX; adapt: self-train a deep detector on SCENE, "
-                   "then score it; or a checkpoint from 'hadinfer train'.")
+                   "then score it; or a model file (checkpoint, .onnx, TensorRT engine).")
 @click.option("--window", type=WindowType(), default="5,21", show_default=True,
               help="lrx inner,outer window widths (odd).")
 @click.option("--pca", type=click.IntRange(min=0), default=10, show_default=True,
@@ -25,6 +25,8 @@ from .options import ProgressBars, WindowType, check_optional_output, write_json
 @click.option("--precision", type=click.Choice(["float64", "float32"]), default="float64", show_default=True,
               help="grx: arithmetic of the scoring projection (statistics are always float64).")
 @click.option("--seed", type=int, default=0, show_default=True, help="adapt: training seed.")
+@click.option("--backend", type=click.Choice(["auto", "torch", "ort", "trt"]), default="auto", show_default=True,
+              help="Runtime for a model file (auto: by its content).")
 @click.option("--key", default=None, help=".mat variable holding the cube (default: auto-detect).")
 @click.option("--bands", default=None, help="1-based band selection, e.g. 1-100,120-200.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
@@ -35,7 +37,7 @@ from .options import ProgressBars, WindowType, check_optional_output, write_json
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None,
               help="Write a JSON run report here.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar, no summary line.")
-def command(scene, output, detector, window, pca, regularization, shrinkage, precision, seed, key, bands, device,
+def command(scene, output, detector, window, pca, regularization, shrinkage, precision, seed, backend, key, bands, device,
             tile_size, cog, overwrite, report_path, quiet):
     """Detect anomalies in SCENE and write the map to OUTPUT.
 
@@ -53,7 +55,7 @@ def command(scene, output, detector, window, pca, regularization, shrinkage, pre
 
         params = dict(config=TrainConfig(seed=seed))
     else:
-        params = {}
+        params = {"backend": backend}
     progress = ProgressBars(enabled=not quiet)
     try:
         result = run_detect(scene, output, detector=detector, key=key, bands=bands, device=device,

@@ -49,9 +49,9 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 
 
 def _register() -> None:
-    from . import detect, evaluate, info, quicklook, synth, train
+    from . import detect, evaluate, export, info, quicklook, synth, train
 
-    for module in (detect, evaluate, info, quicklook, synth, train):
+    for module in (detect, evaluate, export, info, quicklook, synth, train):
         cli.add_command(module.command)
 
 

@@ -1,0 +1,38 @@
+"""``hadinfer export``: a checkpoint to an ONNX model (and optionally a TensorRT engine)."""
+
+from __future__ import annotations
+
+import click
+
+from .options import check_optional_output
+
+
+@click.command("export")
+@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="ONNX model to write.")
+@click.option("--fp16", is_flag=True, help="Float16 weights and compute (inputs and outputs stay float32).")
+@click.option("--opset", type=click.IntRange(min=18), default=18, show_default=True)
+@click.option("--engine", type=click.Path(dir_okay=False), default=None,
+              help="Also build a TensorRT engine here (needs tensorrt; unverified path).")
+@click.option("--min-tile", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option("--opt-tile", type=click.IntRange(min=1), default=512, show_default=True)
+@click.option("--max-tile", type=click.IntRange(min=1), default=1024, show_default=True)
+@click.option("--timing-cache", type=click.Path(dir_okay=False), default=None, help="TensorRT timing cache file.")
+@click.option("--overwrite", is_flag=True, help="Replace existing files.")
+def command(checkpoint, output, fp16, opset, engine, min_tile, opt_tile, max_tile, timing_cache, overwrite):
+    """Export CHECKPOINT to ONNX (dynamic batch and tile size, metadata inside) and check
+    that ONNX Runtime reproduces PyTorch on a random tile."""
+    from ..export.onnx_export import export_onnx
+    from ..export.parity import max_abs_difference
+
+    check_optional_output(output, overwrite)
+    check_optional_output(engine, overwrite)
+    path = export_onnx(checkpoint, output, opset=opset, fp16=fp16, overwrite=overwrite)
+    diff = max_abs_difference(checkpoint, path)
+    click.echo(f"{path}: ONNX Runtime vs PyTorch max |diff| {diff:.2e} on a random 1x64x64 tile", err=True)
+    if engine:
+        from ..export.tensorrt_engine import build_engine
+
+        build_engine(path, engine, min_tile=min_tile, opt_tile=opt_tile, max_tile=max_tile, fp16=True,
+                     timing_cache=timing_cache, overwrite=overwrite)
+        click.echo(f"{engine}: TensorRT engine (+ {engine}.json metadata)", err=True)

@@ -1,0 +1,79 @@
+"""A serialized TensorRT engine as a detector.
+
+UNVERIFIED: written against NVIDIA's documented TensorRT 10 Python API
+(``Runtime.deserialize_cuda_engine``, ``IExecutionContext.set_input_shape`` /
+``set_tensor_address`` / ``execute_async_v3``), with PyTorch CUDA tensors as device
+buffers.  TensorRT cannot be installed where this project is tested.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from ..errors import DeviceUnavailableError, InputNotFoundError, MissingDependencyError, ModelFileError
+from ..models.metadata import ONNX_FORMAT, ONNX_FORMAT_VERSION
+from .network_base import NetworkDetector
+
+
+class TensorRTDetector(NetworkDetector):
+    """Score tiles with a TensorRT engine from ``hadinfer export --engine``.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The engine; its metadata is read from ``<path>.json``.
+
+    Raises
+    ------
+    InputNotFoundError, MissingDependencyError, ModelFileError, DeviceUnavailableError
+    """
+
+    name = "tensorrt"
+
+    def __init__(self, path):
+        self.path = str(path)
+        for needed in (self.path, self.path + ".json"):
+            if not os.path.exists(needed):
+                raise InputNotFoundError(f"{needed}: no such file")
+        meta = json.loads(open(self.path + ".json").read())
+        if meta.get("hadinfer_format") != ONNX_FORMAT or meta.get("format_version") != str(ONNX_FORMAT_VERSION):
+            raise ModelFileError(f"{self.path}: engine metadata is not a supported hadinfer format")
+        try:
+            import tensorrt as trt
+        except ImportError as exc:
+            raise MissingDependencyError("TensorRT engines need tensorrt: pip install 'hadinfer[tensorrt]' "
+                                         "(unverified path)") from exc
+        from ..backends.torch_backend import import_torch
+
+        torch = import_torch()
+        if not torch.cuda.is_available():
+            raise DeviceUnavailableError("TensorRT engines need a CUDA GPU; none is available")
+        self._torch, self._trt = torch, trt
+        runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
+        self._engine = runtime.deserialize_cuda_engine(open(self.path, "rb").read())
+        if self._engine is None:
+            raise ModelFileError(f"{self.path}: TensorRT cannot deserialize this engine (other TensorRT version "
+                                 "or GPU?)")
+        self._context = self._engine.create_execution_context()
+        self.metadata = meta
+        self.channels = int(meta["channels"])
+        self.receptive_radius = int(meta["receptive_radius"])
+
+    def _run(self, batch, device):
+        if not device.startswith("cuda"):
+            raise DeviceUnavailableError("TensorRT runs on CUDA only; use --device cuda")
+        torch = self._torch
+        inputs = torch.from_numpy(batch).to(device)
+        outputs = torch.empty((batch.shape[0], 1) + batch.shape[2:], dtype=torch.float32, device=device)
+        self._context.set_input_shape("input", tuple(inputs.shape))
+        self._context.set_tensor_address("input", inputs.data_ptr())
+        self._context.set_tensor_address("logits", outputs.data_ptr())
+        stream = torch.cuda.current_stream(device)
+        if not self._context.execute_async_v3(stream.cuda_stream):
+            raise ModelFileError(f"{self.path}: TensorRT execution failed")
+        stream.synchronize()
+        return outputs[0, 0].cpu().numpy()
+
+    def params(self) -> dict:
+        return {"engine": self.path}
