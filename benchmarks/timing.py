@@ -72,6 +72,20 @@ def case_lrx(scene, args):
     return _hadinfer(scene, args, detector="lrx", inner=5, outer=21, n_components=10)
 
 
+def case_deep_torch(scene, args):
+    """hadinfer deep detector (AnomalyFCN) in PyTorch on the CPU; speed only, untrained weights."""
+    from hadinfer.detectors.deep import DeepDetector
+
+    return _hadinfer(scene, args, detector=DeepDetector(args.model))
+
+
+def case_deep_ort(scene, args):
+    """The same network exported to ONNX, in ONNX Runtime on the CPU; speed only."""
+    from hadinfer.detectors.onnx_detector import OnnxDetector
+
+    return _hadinfer(scene, args, detector=OnnxDetector(args.onnx))
+
+
 def _read_cube(scene: str, crop: int | None = None):
     import numpy as np
     import rasterio
@@ -124,7 +138,7 @@ CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items() if nam
 def run_child(case: str, scene: str, args) -> dict:
     """Run one case in a fresh interpreter; return its result plus peak memory."""
     command = [sys.executable, __file__, "--child", case, "--scene", scene, "--crop", str(args.crop),
-               "--workdir", str(args.workdir)]
+               "--workdir", str(args.workdir), "--model", str(args.model), "--onnx", str(args.onnx)]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         tail = (done.stderr.strip().splitlines() or ["?"])[-1]
@@ -138,6 +152,32 @@ def child_main(case: str, scene: str, args) -> None:
     result = CASES[case](scene, args)
     result["peak_memory_mb"] = peak_memory_mb()
     print(json.dumps(result))
+
+
+def _network_files(folder: Path, cases: list[str]) -> tuple[str, str, dict]:
+    """An untrained checkpoint and its ONNX export for the deep cases (speed does not depend
+    on the weights); cases whose runtime is missing are skipped with the reason."""
+    skipped = {}
+    model = onnx_path = ""
+    if not any(c.startswith("deep") for c in cases):
+        return model, onnx_path, skipped
+    try:
+        import torch
+
+        from hadinfer.models.anomaly_fcn import AnomalyFCN, NetworkConfig
+        from hadinfer.models.checkpoint import save_checkpoint
+
+        torch.manual_seed(0)
+        model = str(save_checkpoint(folder / "untrained.pt", AnomalyFCN(NetworkConfig()), provenance={}))
+    except ImportError as exc:
+        return model, onnx_path, {c: f"torch missing ({exc})" for c in cases if c.startswith("deep")}
+    try:
+        from hadinfer.export.onnx_export import export_onnx
+
+        onnx_path = str(export_onnx(model, folder / "untrained.onnx"))
+    except Exception as exc:  # noqa: BLE001 - any exporter/runtime failure just skips the ORT case
+        skipped["deep-ort"] = f"ONNX export unavailable ({type(exc).__name__}: {exc})"
+    return model, onnx_path, skipped
 
 
 def summarize(runs: list[dict]) -> dict:
@@ -173,7 +213,30 @@ def ratios(results: dict) -> dict:
     out["lrx_full_bands_per_pixel_speedup_vs_spy_windowed_rx"] = div(get("spy-rx-window", "seconds_per_pixel"),
                                                                      get("lrx-full-crop", "seconds_per_pixel"))
     out["lrx_throughput_vs_read"] = div(get("read", "seconds_min"), get("lrx", "seconds_min"))
+    for ours in ("deep-torch", "deep-ort"):
+        if get(ours, "seconds_min") is not None:
+            out[f"{ours}_throughput_vs_read"] = div(get("read", "seconds_min"), get(ours, "seconds_min"))
     return out
+
+
+def chart(results: dict, path: Path, title: str) -> None:
+    """Megapixels per second per case, log scale (needs matplotlib; skipped without it)."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        return
+    cases = [c for c, r in results.items() if "megapixels_per_second" in r]
+    fig = Figure(figsize=(8, 0.5 * len(cases) + 1.5))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.barh(cases, [results[c]["megapixels_per_second"] for c in cases], color="#3b75af")
+    ax.set_xscale("log")
+    ax.invert_yaxis()
+    ax.set_xlabel("megapixels per second (log scale; per-pixel extrapolation for crop cases)")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
 
 
 def markdown(meta: dict, results: dict, ratio: dict) -> str:
@@ -182,6 +245,9 @@ def markdown(meta: dict, results: dict, ratio: dict) -> str:
              "| case | what | s (min) | s (median) | MP/s | µs/pixel | peak MiB |", "|---|---|---|---|---|---|---|"]
     for case, res in results.items():
         what = (CASES[case].__doc__ or "").strip().splitlines()[0]
+        if "skipped" in res:
+            lines.append(f"| {case} | {what} | skipped: {res['skipped']} | | | | |")
+            continue
         if "error" in res:
             lines.append(f"| {case} | {what} | failed: {res['error']} | | | | |")
             continue
@@ -210,6 +276,8 @@ def main(argv=None) -> int:
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()))
     parser.add_argument("--smoke", action="store_true", help="tiny scene, one repeat: checks the plumbing")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--model", help=argparse.SUPPRESS)
+    parser.add_argument("--onnx", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         child_main(args.child, args.scene, args)
@@ -232,8 +300,11 @@ def main(argv=None) -> int:
             desc = f"synthetic {args.synthetic} GeoTIFF (uncompressed, 256x256 tiles, band-interleaved)"
         else:
             desc = scene
-        results = {}
+        args.model, args.onnx, skipped = _network_files(Path(tmp), cases)
+        results = {case: {"skipped": reason} for case, reason in skipped.items()}
         for case in cases:
+            if case in skipped:
+                continue
             runs = []
             for i in range(args.repeat):
                 print(f"{case} {i + 1}/{args.repeat} ...", file=sys.stderr)
@@ -253,6 +324,7 @@ def main(argv=None) -> int:
     (out / "timing.json").write_text(json.dumps({"meta": meta, "results": results, "ratios": ratio}, indent=2) + "\n")
     table = markdown(meta, results, ratio)
     (out / "timing.md").write_text(table)
+    chart(results, out / "timing.png", f"{desc} — {meta['machine']}, {meta['date']}")
     print(table)
     return 0
 

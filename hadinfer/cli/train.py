@@ -46,8 +46,8 @@ class _TrainProgress:
               help="Classical detector giving the pseudo-labels.")
 @click.option("--loss", type=click.Choice(["ce", "aucm", "ce+aucm", "ce+hinge"]), default="ce+aucm",
               show_default=True)
-@click.option("--rounds", type=click.IntRange(min=0), default=1, show_default=True,
-              help="Noisy-student rounds after the teacher.")
+@click.option("--rounds", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Noisy-student rounds after the teacher (on the dev scenes they did not help; see README).")
 @click.option("--steps", type=click.IntRange(min=1), default=300, show_default=True, help="Steps per round.")
 @click.option("--entropy-ratio", type=click.FloatRange(0, 1, max_open=True), default=0.2, show_default=True,
               help="Fraction of the most uncertain patches hidden from each student.")
