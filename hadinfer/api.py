@@ -117,6 +117,9 @@ def _resolve_detector(detector, source, key, bands, params):
     if isinstance(detector, Detector):
         return detector, None
     if detector == "adapt":
+        from .backends.torch_backend import import_torch
+
+        import_torch()  # a missing torch is a one-line error naming the extra, not an ImportError
         from .detectors.deep import DeepDetector
         from .training.adapt import train
 

@@ -167,3 +167,19 @@ def test_failure_midway_leaves_no_partial_map(small_tif, out_dir, monkeypatch):
 def test_evaluate_missing_truth(small_tif, out_dir):
     assert run("detect", small_tif, "-o", out_dir / "map.tif", "-q").exit_code == 0
     assert_one_line_error(run("evaluate", out_dir / "map.tif", "--truth", out_dir / "gt.tif"), 1, "no such file")
+
+
+@pytest.mark.parametrize("args", [["detect", "{scene}", "-o", "{out}/m.tif", "--detector", "adapt"],
+                                  ["train", "{scene}", "-o", "{out}/m.pt"],
+                                  ["detect", "{scene}", "-o", "{out}/m.tif", "--device", "cuda"]])
+def test_missing_torch_names_the_extra(small_tif, out_dir, args):
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['torch'] = None\n"  # makes `import torch` fail as if not installed
+            "from hadinfer.cli.main import cli; cli(sys.argv[1:], prog_name='hadinfer')")
+    argv = [a.format(scene=small_tif, out=out_dir) for a in args]
+    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith("Error:") and "pip install 'hadinfer[torch]'" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and files(out_dir) == []

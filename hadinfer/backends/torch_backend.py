@@ -13,7 +13,8 @@ def import_torch():
     try:
         import torch
     except ImportError as exc:
-        raise MissingDependencyError("this needs PyTorch: pip install 'hadinfer[torch]'") from exc
+        raise MissingDependencyError("this needs PyTorch: pip install 'hadinfer[torch]' "
+                                     "(or 'hadinfer[train]' for training)") from exc
     return torch
 
 

@@ -51,6 +51,9 @@ def command(scene, output, detector, window, pca, regularization, shrinkage, pre
     elif detector == "grx":
         params = dict(shrinkage=shrinkage, precision=precision)
     elif detector == "adapt":
+        from ..backends.torch_backend import import_torch
+
+        import_torch()  # one-line error naming the extra when torch is missing
         from ..training.trainer import TrainConfig
 
         params = dict(config=TrainConfig(seed=seed))

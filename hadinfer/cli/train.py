@@ -69,6 +69,9 @@ def command(scenes, output, mode, synthetic, pseudo, loss, rounds, steps, entrop
 
     if mode == "adapt" and len(scenes) != 1:
         raise click.BadParameter("adapt trains on exactly one scene", param_hint="SCENES")
+    from ..backends.torch_backend import import_torch
+
+    import_torch()  # one-line error naming the extra when torch is missing
     from ..models.checkpoint import save_checkpoint
     from ..training.adapt import train
     from ..training.trainer import TrainConfig
