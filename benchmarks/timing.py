@@ -324,7 +324,7 @@ def main(argv=None) -> int:
     (out / "timing.json").write_text(json.dumps({"meta": meta, "results": results, "ratios": ratio}, indent=2) + "\n")
     table = markdown(meta, results, ratio)
     (out / "timing.md").write_text(table)
-    chart(results, out / "timing.png", f"{desc} — {meta['machine']}, {meta['date']}")
+    chart(results, out / "timing.png", f"{desc}\n{meta['machine']}, {meta['date']}")
     print(table)
     return 0
 
