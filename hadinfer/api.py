@@ -60,7 +60,8 @@ def detect(source, output=None, *, detector: str | Detector = "grx", key: str | 
     detector : {"grx", "lrx", "adapt"}, path or Detector
         A registered name; ``adapt`` to self-train a deep detector on this scene first
         (needs the ``train`` extra; the report then has ``seconds.train`` and
-        ``seconds.test``); a model file (checkpoint, ONNX model or TensorRT engine; pass
+        ``seconds.test``; ``config=TrainConfig(...)``, ``pseudo=`` and
+        ``train_progress=`` tune the training); a model file (checkpoint, ONNX model or TensorRT engine; pass
         ``backend="torch"|"ort"|"trt"`` to choose, default by content); or an instance.
     key, bands : str, optional
         ``.mat`` variable and 1-based band selection (see :func:`hadinfer.io.open_scene`).
@@ -123,7 +124,10 @@ def _resolve_detector(detector, source, key, bands, params):
         from .detectors.deep import DeepDetector
         from .training.adapt import train
 
-        model, report, provenance = train([source], key=key, bands=bands, **params)
+        progress = params.pop("train_progress", None)
+        model, report, provenance = train([source], key=key, bands=bands, progress=progress, **params)
+        if hasattr(progress, "close"):  # finish the training bar before the scoring bars start
+            progress.close()
         return DeepDetector(model=model, metadata={"provenance": provenance}), report
     if detector not in DETECTORS and (os.sep in str(detector) or os.path.exists(str(detector))):
         from .detectors.model_files import open_model

@@ -55,8 +55,9 @@ def command(scene, output, detector, window, pca, regularization, shrinkage, pre
 
         import_torch()  # one-line error naming the extra when torch is missing
         from ..training.trainer import TrainConfig
+        from .train import TrainProgress
 
-        params = dict(config=TrainConfig(seed=seed))
+        params = dict(config=TrainConfig(seed=seed), train_progress=TrainProgress(enabled=not quiet))
     else:
         params = {"backend": backend}
     progress = ProgressBars(enabled=not quiet)
@@ -65,6 +66,8 @@ def command(scene, output, detector, window, pca, regularization, shrinkage, pre
                             tile_size=tile_size, overwrite=overwrite, cog=cog, progress=progress, **params)
     finally:
         progress.close()
+        if "train_progress" in params:
+            params["train_progress"].close()
     report = result.report
     if report_path:
         write_json(report_path, report, overwrite=overwrite)

@@ -7,7 +7,7 @@ import click
 from .options import check_optional_output, write_json
 
 
-class _TrainProgress:
+class TrainProgress:
     """One progress bar per stage (teacher, student-1, ...) showing the loss."""
 
     def __init__(self, enabled: bool):
@@ -81,7 +81,7 @@ def command(scenes, output, mode, synthetic, pseudo, loss, rounds, steps, entrop
     if mode == "adapt" and synthetic:
         raise ParameterError("--synthetic is for --mode general")
     config = TrainConfig(loss=loss, rounds=rounds, steps=steps, entropy_ratio=entropy_ratio, seed=seed)
-    progress = _TrainProgress(enabled=not quiet)
+    progress = TrainProgress(enabled=not quiet)
     try:
         model, report, provenance = train(list(scenes), config=config, pseudo=pseudo, synthetic=synthetic,
                                           key=key, bands=bands, progress=progress)
