@@ -20,7 +20,26 @@ import numpy as np
 
 from .errors import ParameterError
 
-__all__ = ["roc_auc", "roc_curve", "normalize_scores", "detection_metrics"]
+__all__ = ["detection_metrics", "finite_and_valid", "normalize_scores", "roc_auc", "roc_curve"]
+
+
+def finite_and_valid(values: np.ndarray, valid, name: str) -> np.ndarray:
+    """Pixels with a finite value and ``valid`` True (a bool mask shaped like ``values``).
+
+    Raises
+    ------
+    ParameterError
+        If ``valid`` has another shape or is not boolean.
+    """
+    keep = np.isfinite(values)
+    if valid is not None:
+        valid = np.asarray(valid)
+        if valid.shape != values.shape:
+            raise ParameterError(f"valid: shape {valid.shape} does not match {name} shape {values.shape}")
+        if valid.dtype != np.bool_:
+            raise ParameterError(f"valid: expected a boolean mask, got dtype {valid.dtype}")
+        keep &= valid
+    return keep
 
 
 def _check_scores_labels(scores, labels) -> tuple[np.ndarray, np.ndarray]:
@@ -272,14 +291,7 @@ def detection_metrics(scores, labels, valid=None) -> dict:
         raise ParameterError(f"labels: shape {labels.shape} does not match scores shape {scores.shape}")
     if not (np.issubdtype(scores.dtype, np.number) or scores.dtype == np.bool_):
         raise ParameterError(f"scores: expected a numeric array, got dtype {scores.dtype}")
-    include = np.isfinite(scores)
-    if valid is not None:
-        valid = np.asarray(valid)
-        if valid.shape != scores.shape:
-            raise ParameterError(f"valid: shape {valid.shape} does not match scores shape {scores.shape}")
-        if valid.dtype != np.bool_:
-            raise ParameterError(f"valid: expected a boolean mask, got dtype {valid.dtype}")
-        include &= valid
+    include = finite_and_valid(scores, valid, "scores")
     if not include.any():
         raise ParameterError("valid: no pixel left to evaluate (all masked by valid or non-finite scores)")
 

@@ -15,6 +15,7 @@ import os
 import numpy as np
 
 from .errors import AllNodataError, MissingDependencyError, OutputPathError, ParameterError
+from .metrics import finite_and_valid
 
 __all__ = ["save_roc_png", "save_quicklook_png"]
 
@@ -188,14 +189,7 @@ def save_quicklook_png(score_map, path, *, valid=None, title: str | None = None)
         raise ParameterError(f"score_map: expected a 2-D array, got shape {score_map.shape}")
     if not np.issubdtype(score_map.dtype, np.number):
         raise ParameterError(f"score_map: expected a numeric array, got dtype {score_map.dtype}")
-    shown = np.isfinite(score_map)
-    if valid is not None:
-        valid = np.asarray(valid)
-        if valid.shape != score_map.shape:
-            raise ParameterError(f"valid: shape {valid.shape} does not match score_map shape {score_map.shape}")
-        if valid.dtype != np.bool_:
-            raise ParameterError(f"valid: expected a boolean mask, got dtype {valid.dtype}")
-        shown &= valid
+    shown = finite_and_valid(score_map, valid, "score_map")
     if not shown.any():
         raise AllNodataError("score_map: no valid pixel with a finite score to show")
     Figure, FigureCanvasAgg, colormaps = _matplotlib()
