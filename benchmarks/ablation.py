@@ -55,6 +55,7 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=TrainConfig().steps)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--general", action="store_true", help="also leave-one-scene-out general models")
+    parser.add_argument("--runs", default=None, help="comma list of row labels to train (default: all)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     with open(args.data / "MANIFEST.tsv", newline="") as fh:
@@ -73,6 +74,8 @@ def main(argv=None) -> int:
         prepared[name] = scene
         cache = {}
         for label, overrides, (stage,) in RUNS:
+            if args.runs and label not in args.runs.split(","):
+                continue
             key = json.dumps(overrides, sort_keys=True)
             if key not in cache:
                 models = []

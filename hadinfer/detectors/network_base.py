@@ -12,7 +12,10 @@ class NetworkDetector(Detector):
     """Base of detectors that run a trained network (PyTorch, ONNX Runtime, TensorRT).
 
     Subclasses set ``channels`` and ``receptive_radius`` and implement :meth:`_run`.
-    Scores are the network's logits (higher = more anomalous), NaN where invalid.
+    The score is ``softplus(logit) = -log(1 - p)``, the surprisal of "background" under the
+    network's probability ``p``: monotone in the logit (same ranking, same AUC(D,F)), but
+    background pixels sit near 0 instead of mid-range, which is what min–max normalised
+    3-D ROC measures (AUC(F,tau), SNPR) reward.  NaN where invalid.
     """
 
     tile_parallel = False  # the runtimes already use every core
@@ -41,7 +44,7 @@ class NetworkDetector(Detector):
         logits = self._run(batch, backend.device if backend is not None else "cpu")
         if core is not None:
             logits, valid = logits[core], valid[core]
-        out = np.array(logits, dtype=np.float32)
+        out = np.logaddexp(0.0, np.asarray(logits, dtype=np.float64)).astype(np.float32)
         out[~valid] = np.nan
         return out
 
