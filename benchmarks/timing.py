@@ -259,6 +259,50 @@ def markdown(meta: dict, results: dict, ratio: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def scaling(args, sizes: list[float], cases: list[str]) -> int:
+    """Time and peak memory of ``cases`` on square synthetic scenes of ``sizes`` megapixels."""
+    from hadinfer.synthetic import write_synthetic_scene
+
+    rows = []
+    for megapixels in sizes:
+        edge = int(round((megapixels * 1e6) ** 0.5))
+        with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
+            scene = str(Path(tmp) / "scene.tif")
+            print(f"writing {edge}x{edge}x{args.bands} ...", file=sys.stderr)
+            write_synthetic_scene(scene, height=edge, width=edge, bands=args.bands, dtype="int16")
+            for case in cases:
+                runs = [run_child(case, scene, args) for _ in range(args.repeat)]
+                rows.append({"case": case, "edge": edge, "megapixels": edge * edge / 1e6, **summarize(runs)})
+                print(f"{case} {edge}x{edge}: {rows[-1].get('seconds_min')} s, "
+                      f"{rows[-1].get('peak_memory_mb')} MiB", file=sys.stderr)
+    date = dt.datetime.now(dt.timezone.utc)
+    out = args.out or ROOT / "benchmarks" / "results" / f"cpu-{date:%Y-%m-%d}"
+    out.mkdir(parents=True, exist_ok=True)
+    meta = {"date": date.isoformat(timespec="seconds"), "machine": socket.gethostname(), "bands": args.bands,
+            "command": "python benchmarks/timing.py " + " ".join(sys.argv[1:])}
+    (out / "scaling.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        return 0
+    fig = Figure(figsize=(9, 4))
+    FigureCanvasAgg(fig)
+    for index, (key, label) in enumerate((("seconds_min", "seconds"), ("peak_memory_mb", "peak MiB"))):
+        ax = fig.add_subplot(1, 2, index + 1)
+        for case in cases:
+            mine = [r for r in rows if r["case"] == case and key in r]
+            ax.loglog([r["megapixels"] for r in mine], [r[key] for r in mine], "o-", label=case)
+        ax.set_xlabel(f"megapixels ({args.bands} bands)")
+        ax.set_ylabel(label)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+    fig.suptitle(f"scaling, {meta['machine']}, {meta['date']}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out / "scaling.png", dpi=110)
+    return 0
+
+
 def parse_synthetic(spec: str) -> tuple[int, int, int, str]:
     size, _, dtype = spec.partition(":")
     rows, cols, bands = (int(v) for v in size.lower().split("x"))
@@ -275,6 +319,9 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="results folder")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()))
     parser.add_argument("--smoke", action="store_true", help="tiny scene, one repeat: checks the plumbing")
+    parser.add_argument("--scaling", default=None, help="comma list of megapixels, e.g. 0.25,1,4,16: time and "
+                                                         "peak memory per size for --cases (default grx,lrx)")
+    parser.add_argument("--bands", type=int, default=200, help="bands of --scaling scenes")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
     parser.add_argument("--onnx", help=argparse.SUPPRESS)
@@ -288,6 +335,10 @@ def main(argv=None) -> int:
     unknown = set(cases) - set(CASES)
     if unknown:
         parser.error(f"unknown cases: {', '.join(sorted(unknown))}")
+    if args.scaling:
+        args.model = args.onnx = ""
+        chosen = cases if args.cases != ",".join(CASES) else ["grx", "lrx"]
+        return scaling(args, [float(v) for v in args.scaling.split(",")], chosen)
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
         scene = args.scene
         if scene is None:

@@ -25,3 +25,12 @@ def test_timing_smoke(tmp_path):
     assert payload["ratios"] and all(math.isfinite(v) and v > 0 for v in payload["ratios"].values())
     assert (tmp_path / "timing.md").read_text().startswith("# Timing")
     assert {"deep-torch", "deep-ort"} <= set(payload["results"])
+
+
+def test_scaling_smoke(tmp_path):
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "timing.py"), "--scaling", "0.002,0.008", "--bands",
+                    "16", "--repeat", "1", "--cases", "grx", "--out", str(tmp_path), "--workdir", str(tmp_path)],
+                   check=True, capture_output=True, timeout=300)
+    rows = json.loads((tmp_path / "scaling.json").read_text())["rows"]
+    assert [r["edge"] for r in rows] == [45, 89]
+    assert all(r["seconds_min"] > 0 and r["peak_memory_mb"] > 0 for r in rows)
