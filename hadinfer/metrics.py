@@ -42,14 +42,20 @@ def finite_and_valid(values: np.ndarray, valid, name: str) -> np.ndarray:
     return keep
 
 
-def _check_scores_labels(scores, labels) -> tuple[np.ndarray, np.ndarray]:
-    """Flatten ``scores`` and ``labels`` and check they can be ranked."""
+def _as_scores_labels(scores, labels) -> tuple[np.ndarray, np.ndarray]:
+    """Arrays of ``scores`` and ``labels``, checked to share a shape and to be numeric."""
     scores = np.asarray(scores)
     labels = np.asarray(labels)
     if scores.shape != labels.shape:
         raise ParameterError(f"labels: shape {labels.shape} does not match scores shape {scores.shape}")
     if not (np.issubdtype(scores.dtype, np.number) or scores.dtype == np.bool_):
         raise ParameterError(f"scores: expected a numeric array, got dtype {scores.dtype}")
+    return scores, labels
+
+
+def _check_scores_labels(scores, labels) -> tuple[np.ndarray, np.ndarray]:
+    """Flatten ``scores`` and ``labels`` and check they can be ranked."""
+    scores, labels = _as_scores_labels(scores, labels)
     scores = scores.ravel()
     positive = labels.ravel() != 0
     if np.issubdtype(scores.dtype, np.floating) and np.isnan(scores).any():
@@ -285,12 +291,7 @@ def detection_metrics(scores, labels, valid=None) -> dict:
     >>> m["auc_df"], m["auc_dt"], m["auc_ft"], m["snpr"]
     (1.0, 1.0, 0.25, 4.0)
     """
-    scores = np.asarray(scores)
-    labels = np.asarray(labels)
-    if labels.shape != scores.shape:
-        raise ParameterError(f"labels: shape {labels.shape} does not match scores shape {scores.shape}")
-    if not (np.issubdtype(scores.dtype, np.number) or scores.dtype == np.bool_):
-        raise ParameterError(f"scores: expected a numeric array, got dtype {scores.dtype}")
+    scores, labels = _as_scores_labels(scores, labels)
     include = finite_and_valid(scores, valid, "scores")
     if not include.any():
         raise ParameterError("valid: no pixel left to evaluate (all masked by valid or non-finite scores)")
