@@ -65,6 +65,12 @@ class ScoreMapWriter:
     partial map ever appears under the target name, and an existing target is only
     replaced (atomically) once the new map is complete.
 
+    Tiles are gathered into full-width strips one file block high, and each strip is
+    written once, when complete.  Letting GDAL merge many partial writes into one
+    compressed block lost whole tiles about once in a few hundred runs when a reader
+    thread was busy on another dataset at the same time (GDAL 3.10); whole-block
+    writes never read a block back, and are fewer calls besides.
+
     Parameters
     ----------
     path : str or PathLike
@@ -82,11 +88,14 @@ class ScoreMapWriter:
         self.info = info
         self.cog = cog
         self.nodata = output_nodata(info)
+        self._strip_height = _block(info.height)
+        self._strips: dict[int, list] = {}  # strip index -> [buffer, pixels written]
+        self._flushed: set[int] = set()
         self._tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:8]}.tmp.tif")
         profile = dict(
             driver="GTiff", width=info.width, height=info.height, count=1, dtype="float32",
             crs=info.crs, transform=info.transform, nodata=self.nodata, tiled=True,
-            blockxsize=_block(info.width), blockysize=_block(info.height),
+            blockxsize=_block(info.width), blockysize=self._strip_height,
             compress="deflate", predictor=3, zlevel=6, bigtiff="if_safer")
         try:
             with warnings.catch_warnings():
@@ -96,14 +105,46 @@ class ScoreMapWriter:
             raise OutputPathError(f"{self.path}: cannot create the map ({exc})") from exc
 
     def write(self, row_off: int, col_off: int, scores: np.ndarray) -> None:
-        """Write a block of scores; NaN becomes the nodata value."""
+        """Write a window of scores; NaN becomes the nodata value.
+
+        Windows should not overlap: a rewrite of a strip already on disk goes through
+        GDAL's slower partial-block path.
+        """
         block = np.asarray(scores, dtype=np.float32)
         if not np.isnan(self.nodata):
             block = np.where(np.isnan(block), np.float32(self.nodata), block)
-        self._ds.write(block, 1, window=Window(col_off, row_off, block.shape[1], block.shape[0]))
+        height, width = block.shape
+        first, last = row_off // self._strip_height, (row_off + height - 1) // self._strip_height
+        for index in range(first, last + 1):
+            top = index * self._strip_height
+            lo, hi = max(row_off, top), min(row_off + height, top + self._strip_height)
+            part = block[lo - row_off:hi - row_off]
+            if index in self._flushed:
+                self._ds.write(part, 1, window=Window(col_off, lo, width, hi - lo))
+                continue
+            strip = self._strips.get(index) or self._new_strip(index)
+            strip[0][lo - top:hi - top, col_off:col_off + width] = part
+            strip[1] += (hi - lo) * width
+            if strip[1] >= strip[0].size:
+                self._flush(index)
+
+    def _new_strip(self, index: int) -> list:
+        top = index * self._strip_height
+        rows = min(self._strip_height, self.info.height - top)
+        buffer = np.full((rows, self.info.width), np.float32(self.nodata), dtype=np.float32)
+        self._strips[index] = strip = [buffer, 0]
+        return strip
+
+    def _flush(self, index: int) -> None:
+        buffer, _ = self._strips.pop(index)
+        top = index * self._strip_height
+        self._ds.write(buffer, 1, window=Window(0, top, buffer.shape[1], buffer.shape[0]))
+        self._flushed.add(index)
 
     def commit(self) -> Path:
         """Finish the file and move it to its final name."""
+        for index in sorted(self._strips):  # strips some pixels of which were never written
+            self._flush(index)
         self._ds.close()
         source = self._tmp
         if self.cog:

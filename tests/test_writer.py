@@ -1,0 +1,60 @@
+"""ScoreMapWriter: strips assembled from tiles in any order land exactly once, intact."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import rasterio
+
+import hadinfer
+from hadinfer.io.writer import ScoreMapWriter
+
+from .conftest import write_geotiff
+
+
+@pytest.fixture
+def big_info(tmp_path):
+    """A 300 x 270 scene's info: strips of 256 rows, so the last one is short."""
+    tif = write_geotiff(tmp_path / "in.tif", np.zeros((300, 270, 2), np.int16), nodata=-9999)
+    with hadinfer.open_scene(tif) as scene:
+        return scene.info
+
+
+def tiles(height, width, size):
+    return [(r, c, min(size, height - r), min(size, width - c))
+            for r in range(0, height, size) for c in range(0, width, size)]
+
+
+def read_map(path):
+    with rasterio.open(path) as ds:
+        return ds.read(1), ds.nodata
+
+
+def test_tiles_in_any_order_give_the_full_map(tmp_path, big_info):
+    expected = np.random.default_rng(0).normal(size=(300, 270)).astype(np.float32)
+    expected[5:9, 100:120] = np.nan
+    order = tiles(300, 270, 37)
+    np.random.default_rng(1).shuffle(order)
+    with ScoreMapWriter(tmp_path / "map.tif", big_info) as writer:
+        for r, c, h, w in order:
+            writer.write(r, c, expected[r:r + h, c:c + w])
+    written, nodata = read_map(tmp_path / "map.tif")
+    assert nodata == -9999
+    np.testing.assert_array_equal(written, np.where(np.isnan(expected), np.float32(-9999), expected))
+
+
+def test_unwritten_pixels_are_nodata_and_rewrites_win(tmp_path, big_info):
+    info = dataclasses.replace(big_info, nodata=None)
+    values = np.arange(300 * 270, dtype=np.float32).reshape(300, 270)
+    with ScoreMapWriter(tmp_path / "map.tif", info) as writer:
+        for r, c, h, w in tiles(300, 270, 50):
+            if (r, c) != (250, 250):  # leave one tile out
+                writer.write(r, c, values[r:r + h, c:c + w])
+        writer.write(10, 10, -values[10:20, 10:20])  # strip 0 is on disk already
+    written, nodata = read_map(tmp_path / "map.tif")
+    assert np.isnan(nodata)
+    assert np.isnan(written[250:, 250:]).all()
+    np.testing.assert_array_equal(written[10:20, 10:20], -values[10:20, 10:20])
+    keep = np.ones_like(values, dtype=bool)
+    keep[250:, 250:] = keep[10:20, 10:20] = False
+    np.testing.assert_array_equal(written[keep], values[keep])
