@@ -5,7 +5,9 @@
     python benchmarks/ablation.py --scenes pavia-center,san-diego --steps 100
 
 Masks are read only to score the maps.  Writes ``ablation.json`` and ``ablation.md`` under
-``benchmarks/results/ablation-<device>/``.
+``benchmarks/results/<machine>-<date>/ablation/``.  The general rows use the shipped
+model's recipe (:data:`hadinfer.training.adapt.GENERAL_STEPS`, teacher only), trained
+on the nine other scenes.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import argparse
 import csv
 import datetime as dt
 import json
-import socket
 import sys
 import time
 from pathlib import Path
@@ -23,20 +24,24 @@ import numpy as np
 import torch
 
 import hadinfer
+from machine import machine_label  # benchmarks/machine.py, beside this script
 from hadinfer.detectors.deep import DeepDetector
 from hadinfer.training.scene_data import prepare_scene
+from hadinfer.training.adapt import general_config
 from hadinfer.training.trainer import TrainConfig, self_train
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSICAL = {"GRX": {"detector": "grx"}, "LRX": {"detector": "lrx", "inner": 5, "outer": 21, "n_components": 10}}
-# (row label, recipe overrides, which stage of that run to score)
+# (row label, recipe overrides, which stage of that run to score, pseudo-label source)
 RUNS = [
-    ("teacher CE", {"loss": "ce", "rounds": 0}, ["teacher"]),
-    ("teacher AUC-M", {"loss": "aucm", "rounds": 0}, ["teacher"]),
-    ("teacher CE+AUC-M", {"loss": "ce+aucm", "rounds": 2, "entropy_ratio": 0.2}, ["teacher"]),
-    ("+ noisy student (no mask)", {"loss": "ce+aucm", "rounds": 1, "entropy_ratio": 0.0}, ["student-1"]),
-    ("+ entropy masks", {"loss": "ce+aucm", "rounds": 2, "entropy_ratio": 0.2}, ["student-1"]),
-    ("after 2 rounds", {"loss": "ce+aucm", "rounds": 2, "entropy_ratio": 0.2}, ["student-2"]),
+    ("teacher CE", {"loss": "ce", "rounds": 0}, "teacher", "lrx"),
+    ("teacher AUC-M", {"loss": "aucm", "rounds": 0}, "teacher", "lrx"),
+    ("teacher CE+AUC-M", {"loss": "ce+aucm", "rounds": 2, "entropy_ratio": 0.2}, "teacher", "lrx"),
+    ("teacher CE+AUC-M, GRX pseudo-labels", {"loss": "ce+aucm", "rounds": 0}, "teacher", "grx"),
+    ("teacher CE+AUC-M, GRX+LRX pseudo-labels", {"loss": "ce+aucm", "rounds": 0}, "teacher", "both"),
+    ("+ noisy student (no mask)", {"loss": "ce+aucm", "rounds": 1, "entropy_ratio": 0.0}, "student-1", "lrx"),
+    ("+ entropy masks", {"loss": "ce+aucm", "rounds": 2, "entropy_ratio": 0.2}, "student-1", "lrx"),
+    ("after 2 rounds", {"loss": "ce+aucm", "rounds": 2, "entropy_ratio": 0.2}, "student-2", "lrx"),
 ]
 
 
@@ -68,34 +73,36 @@ def main(argv=None) -> int:
         truth, _ = hadinfer.read_mask(path, key=manifest[name]["gt_key"])
         for label, params in CLASSICAL.items():
             rows.append({"scene": name, "method": label, "train_seconds": 0.0, **score(path, params, args.device, truth)})
-        start = time.perf_counter()
-        scene = prepare_scene(path, key=manifest[name]["data_key"])
-        prepare_seconds = time.perf_counter() - start
-        prepared[name] = scene
-        cache = {}
-        for label, overrides, (stage,) in RUNS:
+        scenes, prepare_seconds, cache = {}, {}, {}
+        for label, overrides, stage, pseudo in RUNS:
             if args.runs and label not in args.runs.split(","):
                 continue
-            key = json.dumps(overrides, sort_keys=True)
+            if pseudo not in scenes:
+                start = time.perf_counter()
+                scenes[pseudo] = prepare_scene(path, key=manifest[name]["data_key"], pseudo=pseudo)
+                prepare_seconds[pseudo] = time.perf_counter() - start
+            scene = scenes[pseudo]
+            key = json.dumps([overrides, pseudo], sort_keys=True)
             if key not in cache:
                 models = []
                 start = time.perf_counter()
                 _, report = self_train([scene], TrainConfig(steps=args.steps, **overrides), stage_models=models)
                 cache[key] = (dict(models), report)
             models, report = cache[key]
-            seconds = prepare_seconds + sum(s["seconds"] for s in report["stages"]
+            seconds = prepare_seconds[pseudo] + sum(s["seconds"] for s in report["stages"]
                                             if _stage_index(s["stage"]) <= _stage_index(stage))
             detector = {"detector": DeepDetector(model=models[stage].to(args.device))}
             rows.append({"scene": name, "method": label, "train_seconds": seconds,
                          **score(path, detector, args.device, truth)})
             print(f"{name:20s} {label:28s} AUC {rows[-1]['auc_df']:.4f}", file=sys.stderr)
+        prepared[name] = scenes.get("lrx") or prepare_scene(path, key=manifest[name]["data_key"])
     if args.general:
         for name in names:
             path = args.data / f"{name}.mat"
             truth, _ = hadinfer.read_mask(path, key=manifest[name]["gt_key"])
             others = [prepared[n] for n in names if n != name]
             start = time.perf_counter()
-            model, _ = self_train(others, TrainConfig(steps=args.steps * 3, rounds=1))
+            model, _ = self_train(others, general_config())
             seconds = time.perf_counter() - start
             rows.append({"scene": name, "method": "general (leave-one-out)", "train_seconds": seconds,
                          **score(path, {"detector": DeepDetector(model=model)}, args.device, truth)})
@@ -104,10 +111,10 @@ def main(argv=None) -> int:
     means = [{"scene": "mean", "method": m, **{k: float(np.mean([r[k] for r in rows if r["method"] == m]))
                                                for k in ("auc_df", "auc_dt", "auc_ft", "snpr", "train_seconds",
                                                          "test_seconds")}} for m in methods]
-    meta = {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "machine": socket.gethostname(),
+    meta = {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "machine": machine_label(),
             "device": args.device, "torch_threads": torch.get_num_threads(), "steps": args.steps,
             "command": "python benchmarks/ablation.py " + " ".join(argv if argv is not None else sys.argv[1:])}
-    out = args.out or ROOT / "benchmarks" / "results" / f"ablation-{args.device}"
+    out = args.out or ROOT / "benchmarks" / "results" / f"{machine_label()}-{meta['date'][:10]}" / "ablation"
     out.mkdir(parents=True, exist_ok=True)
     (out / "ablation.json").write_text(json.dumps({"meta": meta, "rows": rows + means}, indent=2) + "\n")
     lines = [f"# Self-training ablation ({meta['date']}, {meta['machine']}, {args.device})", "",

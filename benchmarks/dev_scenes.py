@@ -1,7 +1,10 @@
 """Accuracy and time of hadinfer's detectors on the real dev scenes, one table.
 
-    python benchmarks/dev_scenes.py                      # grx and lrx on ../shared/data/had
+    python benchmarks/dev_scenes.py                      # grx, lrx and the shipped model
     python benchmarks/dev_scenes.py --detectors grx --data DIR --out results/dev-scenes
+
+``general`` is the shipped model on ONNX Runtime (CPU); ``general-fp16`` the same
+checkpoint exported to FP16 on the fly (needs the ``export`` extra).
 
 Each scene is read from its ``.mat`` file, scored by ``hadinfer.detect`` and evaluated
 against its mask with ``hadinfer.evaluate`` (the mask is read only to score).
@@ -14,24 +17,35 @@ import argparse
 import csv
 import datetime as dt
 import json
-import socket
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import hadinfer
+from machine import machine_label  # benchmarks/machine.py, beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
 DETECTORS = {
     "grx": {"detector": "grx"},
     "lrx": {"detector": "lrx", "inner": 5, "outer": 21, "n_components": 10},
+    "general": {"detector": "general"},
+    "general-fp16": {"detector": "general-fp16"},
 }
+
+
+def fp16_model(folder: Path) -> str:
+    """The shipped checkpoint exported to an FP16 ONNX model in ``folder``."""
+    from hadinfer.export.onnx_export import export_onnx
+    from hadinfer.weights import shipped_model
+
+    return str(export_onnx(shipped_model("general", checkpoint=True), folder / "general-fp16.onnx", fp16=True))
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "had")
-    parser.add_argument("--detectors", default=",".join(DETECTORS))
+    parser.add_argument("--detectors", default="grx,lrx,general")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "dev-scenes")
     args = parser.parse_args(argv)
     manifest = args.data / "MANIFEST.tsv"
@@ -41,11 +55,15 @@ def main(argv=None) -> int:
     with open(manifest, newline="") as fh:
         scenes = list(csv.DictReader(fh, delimiter="\t"))
     rows = []
+    workdir = tempfile.TemporaryDirectory()
     for name in args.detectors.split(","):
+        params = dict(DETECTORS[name])
+        if name == "general-fp16":
+            params["detector"] = fp16_model(Path(workdir.name))
         for scene in scenes:
             path = args.data / scene["file"]
             start = time.perf_counter()
-            result = hadinfer.detect(path, device="cpu", key=scene["data_key"], **DETECTORS[name])
+            result = hadinfer.detect(path, device="cpu", key=scene["data_key"], **params)
             seconds = time.perf_counter() - start
             metrics = hadinfer.evaluate(result.scores, path, key=scene["gt_key"])
             rows.append({"detector": name, "scene": scene["file"].removesuffix(".mat"), "seconds": seconds,
@@ -57,7 +75,7 @@ def main(argv=None) -> int:
         means.append({"detector": name, "scene": "mean",
                       **{k: sum(r[k] for r in mine) / len(mine)
                          for k in ("seconds", "auc_df", "auc_dt", "auc_ft", "snpr", "snpr_db")}})
-    meta = {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "machine": socket.gethostname(),
+    meta = {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "machine": machine_label(),
             "command": "python benchmarks/dev_scenes.py " + " ".join(argv if argv is not None else sys.argv[1:]),
             "params": {k: DETECTORS[k] for k in args.detectors.split(",")}}
     args.out.mkdir(parents=True, exist_ok=True)

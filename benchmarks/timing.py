@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import cpu_model, gpu_model, machine_label  # benchmarks/machine.py, beside this script
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -73,17 +75,24 @@ def case_lrx(scene, args):
 
 
 def case_deep_torch(scene, args):
-    """hadinfer deep detector (AnomalyFCN) in PyTorch on the CPU; speed only, untrained weights."""
+    """The shipped general model (AnomalyFCN checkpoint) in PyTorch on the CPU."""
     from hadinfer.detectors.deep import DeepDetector
 
     return _hadinfer(scene, args, detector=DeepDetector(args.model))
 
 
 def case_deep_ort(scene, args):
-    """The same network exported to ONNX, in ONNX Runtime on the CPU; speed only."""
+    """The shipped general model (ONNX, FP32) in ONNX Runtime on the CPU."""
     from hadinfer.detectors.onnx_detector import OnnxDetector
 
     return _hadinfer(scene, args, detector=OnnxDetector(args.onnx))
+
+
+def case_deep_ort_fp16(scene, args):
+    """The shipped general model exported to FP16, in ONNX Runtime on the CPU."""
+    from hadinfer.detectors.onnx_detector import OnnxDetector
+
+    return _hadinfer(scene, args, detector=OnnxDetector(args.onnx16))
 
 
 def _read_cube(scene: str, crop: int | None = None):
@@ -138,7 +147,8 @@ CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items() if nam
 def run_child(case: str, scene: str, args) -> dict:
     """Run one case in a fresh interpreter; return its result plus peak memory."""
     command = [sys.executable, __file__, "--child", case, "--scene", scene, "--crop", str(args.crop),
-               "--workdir", str(args.workdir), "--model", str(args.model), "--onnx", str(args.onnx)]
+               "--workdir", str(args.workdir), "--model", str(args.model), "--onnx", str(args.onnx),
+               "--onnx16", str(args.onnx16)]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         tail = (done.stderr.strip().splitlines() or ["?"])[-1]
@@ -154,30 +164,30 @@ def child_main(case: str, scene: str, args) -> None:
     print(json.dumps(result))
 
 
-def _network_files(folder: Path, cases: list[str]) -> tuple[str, str, dict]:
-    """An untrained checkpoint and its ONNX export for the deep cases (speed does not depend
-    on the weights); cases whose runtime is missing are skipped with the reason."""
+def _network_files(folder: Path, cases: list[str]) -> tuple[str, str, str, dict]:
+    """The shipped model's checkpoint, its ONNX model and an FP16 export for the deep cases;
+    cases whose runtime is missing are skipped with the reason."""
+    from hadinfer.weights import shipped_model
+
     skipped = {}
-    model = onnx_path = ""
-    if not any(c.startswith("deep") for c in cases):
-        return model, onnx_path, skipped
+    model, onnx_path, onnx16 = str(shipped_model(checkpoint=True)), str(shipped_model()), ""
+    deep = [c for c in cases if c.startswith("deep")]
     try:
-        import torch
-
-        from hadinfer.models.anomaly_fcn import AnomalyFCN, NetworkConfig
-        from hadinfer.models.checkpoint import save_checkpoint
-
-        torch.manual_seed(0)
-        model = str(save_checkpoint(folder / "untrained.pt", AnomalyFCN(NetworkConfig()), provenance={}))
+        import torch  # noqa: F401
     except ImportError as exc:
-        return model, onnx_path, {c: f"torch missing ({exc})" for c in cases if c.startswith("deep")}
+        skipped.update({c: f"torch missing ({exc})" for c in deep if c != "deep-ort"})
     try:
-        from hadinfer.export.onnx_export import export_onnx
+        import onnxruntime  # noqa: F401
+    except ImportError as exc:
+        skipped.update({c: f"onnxruntime missing ({exc})" for c in deep if c.startswith("deep-ort")})
+    if "deep-ort-fp16" in deep and "deep-ort-fp16" not in skipped:
+        try:
+            from hadinfer.export.onnx_export import export_onnx
 
-        onnx_path = str(export_onnx(model, folder / "untrained.onnx"))
-    except Exception as exc:  # noqa: BLE001 - any exporter/runtime failure just skips the ORT case
-        skipped["deep-ort"] = f"ONNX export unavailable ({type(exc).__name__}: {exc})"
-    return model, onnx_path, skipped
+            onnx16 = str(export_onnx(model, folder / "general-fp16.onnx", fp16=True))
+        except Exception as exc:  # noqa: BLE001 - any exporter failure just skips the FP16 case
+            skipped["deep-ort-fp16"] = f"FP16 export unavailable ({type(exc).__name__}: {exc})"
+    return model, onnx_path, onnx16, skipped
 
 
 def summarize(runs: list[dict]) -> dict:
@@ -213,7 +223,7 @@ def ratios(results: dict) -> dict:
     out["lrx_full_bands_per_pixel_speedup_vs_spy_windowed_rx"] = div(get("spy-rx-window", "seconds_per_pixel"),
                                                                      get("lrx-full-crop", "seconds_per_pixel"))
     out["lrx_throughput_vs_read"] = div(get("read", "seconds_min"), get("lrx", "seconds_min"))
-    for ours in ("deep-torch", "deep-ort"):
+    for ours in ("deep-torch", "deep-ort", "deep-ort-fp16"):
         if get(ours, "seconds_min") is not None:
             out[f"{ours}_throughput_vs_read"] = div(get("read", "seconds_min"), get(ours, "seconds_min"))
     return out
@@ -276,9 +286,9 @@ def scaling(args, sizes: list[float], cases: list[str]) -> int:
                 print(f"{case} {edge}x{edge}: {rows[-1].get('seconds_min')} s, "
                       f"{rows[-1].get('peak_memory_mb')} MiB", file=sys.stderr)
     date = dt.datetime.now(dt.timezone.utc)
-    out = args.out or ROOT / "benchmarks" / "results" / f"cpu-{date:%Y-%m-%d}"
+    out = args.out or ROOT / "benchmarks" / "results" / f"{machine_label()}-{date:%Y-%m-%d}"
     out.mkdir(parents=True, exist_ok=True)
-    meta = {"date": date.isoformat(timespec="seconds"), "machine": socket.gethostname(), "bands": args.bands,
+    meta = {"date": date.isoformat(timespec="seconds"), "machine": machine_label(), "bands": args.bands,
             "command": "python benchmarks/timing.py " + " ".join(sys.argv[1:])}
     (out / "scaling.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
     try:
@@ -325,6 +335,7 @@ def main(argv=None) -> int:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
     parser.add_argument("--onnx", help=argparse.SUPPRESS)
+    parser.add_argument("--onnx16", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         child_main(args.child, args.scene, args)
@@ -336,7 +347,7 @@ def main(argv=None) -> int:
     if unknown:
         parser.error(f"unknown cases: {', '.join(sorted(unknown))}")
     if args.scaling:
-        args.model = args.onnx = ""
+        args.model = args.onnx = args.onnx16 = ""
         chosen = cases if args.cases != ",".join(CASES) else ["grx", "lrx"]
         return scaling(args, [float(v) for v in args.scaling.split(",")], chosen)
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
@@ -351,7 +362,7 @@ def main(argv=None) -> int:
             desc = f"synthetic {args.synthetic} GeoTIFF (uncompressed, 256x256 tiles, band-interleaved)"
         else:
             desc = scene
-        args.model, args.onnx, skipped = _network_files(Path(tmp), cases)
+        args.model, args.onnx, args.onnx16, skipped = _network_files(Path(tmp), cases)
         results = {case: {"skipped": reason} for case, reason in skipped.items()}
         for case in cases:
             if case in skipped:
@@ -364,13 +375,14 @@ def main(argv=None) -> int:
                     break
             results[case] = summarize(runs)
     date = dt.datetime.now(dt.timezone.utc)
-    meta = {"date": date.isoformat(timespec="seconds"), "machine": socket.gethostname(), "cpus": os.cpu_count(),
+    meta = {"date": date.isoformat(timespec="seconds"), "machine": machine_label(), "host": socket.gethostname(),
+            "cpu": cpu_model(), "gpu": gpu_model(), "cpus": os.cpu_count(),
             "platform": platform.platform(), "python": platform.python_version(), "scene_desc": desc,
             "command": "python benchmarks/timing.py " + " ".join(argv if argv is not None else sys.argv[1:]),
             "openblas_env": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")},
             "repeat": args.repeat, "crop": args.crop}
     ratio = ratios(results)
-    out = args.out or ROOT / "benchmarks" / "results" / f"{'smoke' if args.smoke else 'cpu'}-{date:%Y-%m-%d}"
+    out = args.out or ROOT / "benchmarks" / "results" / f"{'smoke-' if args.smoke else ''}{machine_label()}-{date:%Y-%m-%d}"
     out.mkdir(parents=True, exist_ok=True)
     (out / "timing.json").write_text(json.dumps({"meta": meta, "results": results, "ratios": ratio}, indent=2) + "\n")
     table = markdown(meta, results, ratio)

@@ -14,6 +14,7 @@ from .io import ArrayScene, Scene, open_scene, read_mask
 from .io.writer import ScoreMapWriter, check_output_path
 from .metrics import detection_metrics
 from .pipeline import ProgressCallback, _no_progress, run_detector
+from .weights import SHIPPED, shipped_model
 
 
 @dataclass
@@ -57,12 +58,14 @@ def detect(source, output=None, *, detector: str | Detector = "grx", key: str | 
     output : str or PathLike, optional
         Write a float32 GeoTIFF map here (input's CRS, transform, size and nodata);
         when omitted the map is returned in memory.
-    detector : {"grx", "lrx", "adapt"}, path or Detector
-        A registered name; ``adapt`` to self-train a deep detector on this scene first
-        (needs the ``train`` extra; the report then has ``seconds.train`` and
-        ``seconds.test``; ``config=TrainConfig(...)``, ``pseudo=`` and
-        ``train_progress=`` tune the training); a model file (checkpoint, ONNX model or TensorRT engine; pass
-        ``backend="torch"|"ort"|"trt"`` to choose, default by content); or an instance.
+    detector : {"grx", "lrx", "general", "adapt"}, path or Detector
+        A registered name; ``general`` for the shipped deep model (ONNX Runtime, or
+        ``backend="torch"``; see ``hadinfer/weights/MODEL_CARD.md``); ``adapt`` to
+        self-train a deep detector on this scene first (needs the ``train`` extra; the
+        report then has ``seconds.train`` and ``seconds.test``; ``config=TrainConfig(...)``,
+        ``pseudo=`` and ``train_progress=`` tune the training); a model file (checkpoint,
+        ONNX model or TensorRT engine; pass ``backend="torch"|"ort"|"trt"`` to choose,
+        default by content); or an instance.
     key, bands : str, optional
         ``.mat`` variable and 1-based band selection (see :func:`hadinfer.io.open_scene`).
     device : {"auto", "cpu", "cuda"}
@@ -129,6 +132,11 @@ def _resolve_detector(detector, source, key, bands, params):
         if hasattr(progress, "close"):  # finish the training bar before the scoring bars start
             progress.close()
         return DeepDetector(model=model, metadata={"provenance": provenance}), report
+    if detector in SHIPPED:
+        from .detectors.model_files import open_model
+
+        backend = params.pop("backend", "auto")
+        return open_model(shipped_model(detector, checkpoint=backend == "torch"), backend), None
     if detector not in DETECTORS and (os.sep in str(detector) or os.path.exists(str(detector))):
         from .detectors.model_files import open_model
 

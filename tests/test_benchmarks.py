@@ -24,7 +24,7 @@ def test_timing_smoke(tmp_path):
         assert result["seconds_min"] > 0 and result["peak_memory_mb"] > 0 and result["repeats"] == 1
     assert payload["ratios"] and all(math.isfinite(v) and v > 0 for v in payload["ratios"].values())
     assert (tmp_path / "timing.md").read_text().startswith("# Timing")
-    assert {"deep-torch", "deep-ort"} <= set(payload["results"])
+    assert {"deep-torch", "deep-ort", "deep-ort-fp16"} <= set(payload["results"])
 
 
 def test_scaling_smoke(tmp_path):

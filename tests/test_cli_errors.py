@@ -183,3 +183,16 @@ def test_missing_torch_names_the_extra(small_tif, out_dir, args):
     assert done.returncode == 1, done.stderr
     assert done.stderr.startswith("Error:") and "pip install 'hadinfer[torch]'" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and files(out_dir) == []
+
+
+def test_missing_onnxruntime_names_the_extra(small_tif, out_dir):
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['onnxruntime'] = None\n"
+            "from hadinfer.cli.main import cli; cli(sys.argv[1:], prog_name='hadinfer')")
+    argv = ["detect", str(small_tif), "-o", str(out_dir / "m.tif"), "--detector", "general"]
+    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith("Error:") and "pip install 'hadinfer[onnx]'" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and files(out_dir) == []

@@ -31,8 +31,8 @@ class TrainConfig:
         min-max margin loss, their sum, or cross-entropy plus the sigmoid-hinge variant.
     rounds : int
         Noisy-student rounds after the teacher (0 = teacher only, the default: in the
-        dev-scene ablation, ``benchmarks/results/ablation-cpu``, students lowered the
-        mean AUC).
+        dev-scene ablation, ``benchmarks/results/amd-epyc-2cpu-2026-11-23/ablation``,
+        students lowered the mean AUC).
     entropy_ratio : float
         Fraction of patches (most uncertain teacher first) hidden from the student.
     student_noise : bool

@@ -11,8 +11,9 @@ from .options import ProgressBars, WindowType, check_optional_output, write_json
 @click.command("detect")
 @click.argument("scene", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Anomaly map (GeoTIFF).")
-@click.option("--detector", default="grx", show_default=True, metavar="grx|lrx|adapt|CKPT",
-              help="grx: global RX; lrx: dual-window local RX; adapt: self-train a deep detector on SCENE, "
+@click.option("--detector", default="grx", show_default=True, metavar="grx|lrx|general|adapt|MODEL",
+              help="grx: global RX; lrx: dual-window local RX; general: the shipped deep model (needs "
+                   "onnxruntime, or torch with --backend torch); adapt: self-train a deep detector on SCENE, "
                    "then score it; or a model file (checkpoint, .onnx, TensorRT engine).")
 @click.option("--window", type=WindowType(), default="5,21", show_default=True,
               help="lrx inner,outer window widths (odd).")

@@ -1,0 +1,37 @@
+"""Models shipped inside the package; ``MODEL_CARD.md`` beside them says how each was made.
+
+>>> shipped_model("general").suffix
+'.onnx'
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import ParameterError
+
+_HERE = Path(__file__).resolve().parent
+
+#: detector name -> (ONNX model, the checkpoint it was exported from)
+SHIPPED = {"general": ("general-v1.onnx", "general-v1.pt")}
+
+
+def shipped_model(name: str = "general", *, checkpoint: bool = False) -> Path:
+    """Path of a shipped model.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`SHIPPED`.
+    checkpoint : bool
+        The PyTorch checkpoint instead of the ONNX model (for ``--backend torch`` and
+        re-export, e.g. to FP16).
+
+    Raises
+    ------
+    ParameterError
+        Unknown name.
+    """
+    if name not in SHIPPED:
+        raise ParameterError(f"shipped model: unknown {name!r} (choose from {', '.join(SHIPPED)})")
+    return _HERE / SHIPPED[name][1 if checkpoint else 0]
