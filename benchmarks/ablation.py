@@ -6,8 +6,8 @@
 
 Masks are read only to score the maps.  Writes ``ablation.json`` and ``ablation.md`` under
 ``benchmarks/results/<machine>-<date>/ablation/``.  The general rows use the shipped
-model's recipe (:data:`hadinfer.training.adapt.GENERAL_STEPS`, teacher only), trained
-on the nine other scenes.
+model's recipe (:func:`hadinfer.training.adapt.general_config`), trained on the nine
+other scenes.
 """
 
 from __future__ import annotations
@@ -104,7 +104,9 @@ def main(argv=None) -> int:
             start = time.perf_counter()
             model, _ = self_train(others, general_config())
             seconds = time.perf_counter() - start
-            rows.append({"scene": name, "method": "general (leave-one-out)", "train_seconds": seconds,
+            recipe = general_config()
+            label = f"general (leave-one-out, {recipe.steps} steps x {recipe.rounds + 1} stages)"
+            rows.append({"scene": name, "method": label, "train_seconds": seconds,
                          **score(path, {"detector": DeepDetector(model=model)}, args.device, truth)})
             print(f"{name:20s} general AUC {rows[-1]['auc_df']:.4f}", file=sys.stderr)
     methods = list(dict.fromkeys(r["method"] for r in rows))

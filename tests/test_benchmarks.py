@@ -34,3 +34,17 @@ def test_scaling_smoke(tmp_path):
     rows = json.loads((tmp_path / "scaling.json").read_text())["rows"]
     assert [r["edge"] for r in rows] == [45, 89]
     assert all(r["seconds_min"] > 0 and r["peak_memory_mb"] > 0 for r in rows)
+
+
+def test_train_test_table_reads_an_ablation_json(tmp_path):
+    rows = [{"scene": s, "method": m, "auc_df": auc, "test_seconds": 0.1, "train_seconds": train}
+            for s in ("a", "mean") for m, auc, train in (("GRX", 0.9, 0.0), ("LRX", 0.95, 0.0),
+                                                         ("teacher CE+AUC-M", 0.99, 12.5))]
+    path = tmp_path / "ablation.json"
+    path.write_text(json.dumps({"meta": {"machine": "m", "device": "cpu", "date": "d", "command": "c"},
+                                "rows": rows}))
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "train_test_table.py"), str(path)],
+                   check=True, capture_output=True, timeout=60)
+    lines = (tmp_path / "train_test.md").read_text().splitlines()
+    assert lines[-2] == "| a | 0.10 | 0.9000 | 0.10 | 0.9500 | 12.5 | 0.10 | 0.9900 |"
+    assert lines[-1].startswith("| **mean** |")

@@ -46,10 +46,11 @@ class TrainProgress:
               help="Classical detector giving the pseudo-labels.")
 @click.option("--loss", type=click.Choice(["ce", "aucm", "ce+aucm", "ce+hinge"]), default="ce+aucm",
               show_default=True)
-@click.option("--rounds", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Noisy-student rounds after the teacher (on the dev scenes they did not help; see README).")
+@click.option("--rounds", type=click.IntRange(min=0), default=None,
+              help="Noisy-student rounds after the teacher (default: 0 for adapt, where they did not help on "
+                   "the dev scenes, 1 for general; see README).")
 @click.option("--steps", type=click.IntRange(min=1), default=None,
-              help="Steps per round (default: 300 for adapt, 1800 for general).")
+              help="Steps per round (default: 300 for adapt, 900 for general).")
 @click.option("--entropy-ratio", type=click.FloatRange(0, 1, max_open=True), default=0.2, show_default=True,
               help="Fraction of the most uncertain patches hidden from each student.")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -74,14 +75,16 @@ def command(scenes, output, mode, synthetic, pseudo, loss, rounds, steps, entrop
 
     import_torch()  # one-line error naming the extra when torch is missing
     from ..models.checkpoint import save_checkpoint
-    from ..training.adapt import GENERAL_STEPS, train
+    from ..training.adapt import GENERAL_ROUNDS, GENERAL_STEPS, train
     from ..training.trainer import TrainConfig
 
     check_optional_output(output, overwrite)
     check_optional_output(report_path, overwrite)
     if mode == "adapt" and synthetic:
         raise ParameterError("--synthetic is for --mode general")
-    steps = steps or (GENERAL_STEPS if mode == "general" else TrainConfig().steps)
+    general = mode == "general"
+    steps = steps or (GENERAL_STEPS if general else TrainConfig().steps)
+    rounds = rounds if rounds is not None else (GENERAL_ROUNDS if general else TrainConfig().rounds)
     config = TrainConfig(loss=loss, rounds=rounds, steps=steps, entropy_ratio=entropy_ratio, seed=seed)
     progress = TrainProgress(enabled=not quiet)
     try:
