@@ -28,7 +28,8 @@ def test_model_files_are_packaged_small_and_described():
         assert fact in card
     meta = OnnxDetector(onnx_path).metadata
     assert meta["provenance"]["mode"] == "general" and len(meta["provenance"]["scenes"]) == 10
-    assert meta["provenance"]["recipe"]["rounds"] == 0
+    recipe = meta["provenance"]["recipe"]
+    assert (recipe["steps"], recipe["rounds"], recipe["seed"]) == (900, 1, 0)  # general_config(), as the card says
 
 
 def test_cli_general_beats_grx_on_the_synthetic_scene_and_keeps_georeferencing(tmp_path):
