@@ -24,11 +24,11 @@ import numpy as np
 import torch
 
 import hadinfer
-from machine import machine_label  # benchmarks/machine.py, beside this script
 from hadinfer.detectors.deep import DeepDetector
-from hadinfer.training.scene_data import prepare_scene
 from hadinfer.training.adapt import general_config
+from hadinfer.training.scene_data import prepare_scene
 from hadinfer.training.trainer import TrainConfig, self_train
+from machine import machine_label  # benchmarks/machine.py, beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSICAL = {"GRX": {"detector": "grx"}, "LRX": {"detector": "lrx", "inner": 5, "outer": 21, "n_components": 10}}

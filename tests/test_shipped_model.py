@@ -61,6 +61,7 @@ def test_torch_backend_gives_the_onnx_map(had_dir):
 @pytest.fixture(scope="module")
 def fp16_model(tmp_path_factory):
     pytest.importorskip("torch", reason="FP16 export needs torch (extra 'export')")
+    pytest.importorskip("onnx", reason="FP16 export needs onnx (extra 'export')")
     pytest.importorskip("onnxscript", reason="the dynamo exporter needs onnxscript (extra 'export')")
     from hadinfer.export.onnx_export import export_onnx
 

@@ -67,9 +67,9 @@ class ScoreMapWriter:
 
     Tiles are gathered into full-width strips one file block high, and each strip is
     written once, when complete.  Letting GDAL merge many partial writes into one
-    compressed block lost whole tiles about once in a few hundred runs when a reader
-    thread was busy on another dataset at the same time (GDAL 3.10); whole-block
-    writes never read a block back, and are fewer calls besides.
+    compressed block lost whole tiles in about one run in a hundred under CPU load,
+    while a reader thread was busy on another dataset (GDAL 3.10); whole-block writes
+    never read a block back, and are fewer calls besides.
 
     Parameters
     ----------
