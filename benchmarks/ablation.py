@@ -97,15 +97,15 @@ def main(argv=None) -> int:
             print(f"{name:20s} {label:28s} AUC {rows[-1]['auc_df']:.4f}", file=sys.stderr)
         prepared[name] = scenes.get("lrx") or prepare_scene(path, key=manifest[name]["data_key"])
     if args.general:
+        recipe = general_config()
+        label = f"general (leave-one-out, {recipe.steps} steps x {recipe.rounds + 1} stages)"
         for name in names:
             path = args.data / f"{name}.mat"
             truth, _ = hadinfer.read_mask(path, key=manifest[name]["gt_key"])
             others = [prepared[n] for n in names if n != name]
             start = time.perf_counter()
-            model, _ = self_train(others, general_config())
+            model, _ = self_train(others, recipe)
             seconds = time.perf_counter() - start
-            recipe = general_config()
-            label = f"general (leave-one-out, {recipe.steps} steps x {recipe.rounds + 1} stages)"
             rows.append({"scene": name, "method": label, "train_seconds": seconds,
                          **score(path, {"detector": DeepDetector(model=model)}, args.device, truth)})
             print(f"{name:20s} general AUC {rows[-1]['auc_df']:.4f}", file=sys.stderr)

@@ -30,7 +30,7 @@ DETECTORS = {
     "grx": {"detector": "grx"},
     "lrx": {"detector": "lrx", "inner": 5, "outer": 21, "n_components": 10},
     "general": {"detector": "general"},
-    "general-fp16": {"detector": "general-fp16"},
+    "general-fp16": {},  # the detector is the FP16 file fp16_model() writes
 }
 
 
@@ -55,7 +55,7 @@ def main(argv=None) -> int:
     with open(manifest, newline="") as fh:
         scenes = list(csv.DictReader(fh, delimiter="\t"))
     rows = []
-    workdir = tempfile.TemporaryDirectory()
+    workdir = tempfile.TemporaryDirectory()  # removed when the script exits
     for name in args.detectors.split(","):
         params = dict(DETECTORS[name])
         if name == "general-fp16":

@@ -382,7 +382,8 @@ def main(argv=None) -> int:
             "openblas_env": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")},
             "repeat": args.repeat, "crop": args.crop}
     ratio = ratios(results)
-    out = args.out or ROOT / "benchmarks" / "results" / f"{'smoke-' if args.smoke else ''}{machine_label()}-{date:%Y-%m-%d}"
+    folder = f"{'smoke-' if args.smoke else ''}{machine_label()}-{date:%Y-%m-%d}"
+    out = args.out or ROOT / "benchmarks" / "results" / folder
     out.mkdir(parents=True, exist_ok=True)
     (out / "timing.json").write_text(json.dumps({"meta": meta, "results": results, "ratios": ratio}, indent=2) + "\n")
     table = markdown(meta, results, ratio)

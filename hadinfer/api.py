@@ -132,15 +132,14 @@ def _resolve_detector(detector, source, key, bands, params):
         if hasattr(progress, "close"):  # finish the training bar before the scoring bars start
             progress.close()
         return DeepDetector(model=model, metadata={"provenance": provenance}), report
-    if detector in SHIPPED:
+    model_file = detector not in DETECTORS and (os.sep in str(detector) or os.path.exists(str(detector)))
+    if detector in SHIPPED or model_file:
         from .detectors.model_files import open_model
 
         backend = params.pop("backend", "auto")
-        return open_model(shipped_model(detector, checkpoint=backend == "torch"), backend), None
-    if detector not in DETECTORS and (os.sep in str(detector) or os.path.exists(str(detector))):
-        from .detectors.model_files import open_model
-
-        return open_model(detector, params.pop("backend", "auto")), None
+        if detector in SHIPPED:  # its checkpoint for torch, its ONNX model otherwise
+            detector = shipped_model(detector, checkpoint=backend == "torch")
+        return open_model(detector, backend), None
     return make_detector(detector, **params), None
 
 
