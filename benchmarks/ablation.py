@@ -98,7 +98,8 @@ def main(argv=None) -> int:
         prepared[name] = scenes.get("lrx") or prepare_scene(path, key=manifest[name]["data_key"])
     if args.general:
         recipe = general_config()
-        label = f"general (leave-one-out, {recipe.steps} steps x {recipe.rounds + 1} stages)"
+        label = (f"general (leave-one-out, {recipe.steps} steps x {recipe.rounds + 1} stages"
+                 f"{', rotated components' if recipe.rotate else ''})")
         for name in names:
             path = args.data / f"{name}.mat"
             truth, _ = hadinfer.read_mask(path, key=manifest[name]["gt_key"])

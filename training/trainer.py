@@ -41,6 +41,11 @@ class TrainConfig:
         off = plain distillation.
     steps, batch, patch : int
         Optimiser steps per round, patches per step, patch edge in pixels.
+    sign_flip, rotate : bool
+        Augment each patch by flipping the signs of its whitened components, or by mixing
+        them with a random orthogonal matrix.  Either keeps the background white, so the
+        network cannot lean on what one scene's components mean; ``rotate`` is part of the
+        ``general`` recipe (see :data:`hadinfer.training.adapt.GENERAL_ROTATE`).
     """
 
     loss: str = "ce+aucm"
@@ -61,6 +66,7 @@ class TrainConfig:
     input_noise: float = 0.1
     gain_jitter: float = 0.02
     sign_flip: bool = False
+    rotate: bool = False
     network: dict = field(default_factory=lambda: NetworkConfig().to_dict())
 
     @property
@@ -113,6 +119,9 @@ class BatchSampler:
             z[implanted] = scene.whiten(raw[implanted])
             label[implanted] = 1.0
             label[~valid] = -1.0
+            if cfg.rotate:  # a random orthogonal mix of the whitened components keeps the background white
+                q, r = np.linalg.qr(rng.standard_normal((scene.components, scene.components)))
+                z[..., :scene.components] = z[..., :scene.components] @ (q * np.sign(np.diag(r)))
             if cfg.sign_flip:
                 z *= np.append(rng.choice([-1.0, 1.0], size=scene.components), 1.0)
             clean.append(z)
