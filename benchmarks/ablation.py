@@ -99,7 +99,8 @@ def main(argv=None) -> int:
     if args.general:
         recipe = general_config()
         label = (f"general (leave-one-out, {recipe.steps} steps x {recipe.rounds + 1} stages"
-                 f"{', rotated components' if recipe.rotate else ''})")
+                 f"{', rotated components' if recipe.rotate else ''}, dilations "
+                 f"{'-'.join(map(str, recipe.network['dilations']))})")
         for name in names:
             path = args.data / f"{name}.mat"
             truth, _ = hadinfer.read_mask(path, key=manifest[name]["gt_key"])

@@ -14,7 +14,8 @@ from hadinfer.models.checkpoint import load_checkpoint, save_checkpoint  # noqa:
 from hadinfer.training.adapt import train  # noqa: E402
 from hadinfer.training.pseudo_labels import pseudo_labels, rank_scores  # noqa: E402
 from hadinfer.training.synthetic_anomalies import implant_anomalies  # noqa: E402
-from hadinfer.training.trainer import TrainConfig  # noqa: E402
+from hadinfer.training.scene_data import prepare_scene  # noqa: E402
+from hadinfer.training.trainer import BatchSampler, TrainConfig  # noqa: E402
 
 
 def test_ranks_and_pseudo_labels():
@@ -85,6 +86,42 @@ def test_bad_checkpoints_are_one_line_errors(tmp_path):
     torch.save({"format": "hadinfer-checkpoint", "format_version": 99}, other)
     with pytest.raises(ModelFileError, match="format 99"):
         load_checkpoint(other)
+
+
+def test_rotation_mixes_components_but_keeps_each_pixels_energy():
+    scene = prepare_scene(np.random.default_rng(2).normal(size=(40, 40, 24)) * 5 + 50, pseudo="grx")
+    batches = {}
+    for rotate in (False, True):  # same seed: same patch and implants, then the rotation draws
+        config = TrainConfig(batch=1, patch=16, entropy_patch=8, rotate=rotate)
+        batches[rotate] = BatchSampler([scene], config, np.random.default_rng(7)).sample()[0][0].numpy()
+    plain, mixed = batches[False], batches[True]
+    k = scene.components
+    np.testing.assert_allclose((mixed[:k] ** 2).sum(0), (plain[:k] ** 2).sum(0), rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(mixed[k], plain[k])  # the RX channel is rotation-invariant already
+    assert np.abs(mixed[:k] - plain[:k]).max() > 0.1
+
+
+def test_general_mode_of_the_cli_trains_with_the_general_recipe(tmp_path):
+    from click.testing import CliRunner
+
+    from hadinfer.cli.main import cli
+    from hadinfer.training.adapt import general_config
+
+    runner = CliRunner()
+    scenes = []
+    for seed in (1, 2):
+        scenes.append(str(tmp_path / f"s{seed}.tif"))
+        made = runner.invoke(cli, ["synth", scenes[-1], "--size", "48x48", "--bands", "40", "--seed", str(seed)])
+        assert made.exit_code == 0, made.output
+    recipes = {}
+    for flag in ([], ["--no-rotate"]):
+        ckpt = tmp_path / f"general{len(flag)}.pt"
+        result = runner.invoke(cli, ["train", *scenes, "--mode", "general", "--steps", "2", "-q", "-o", str(ckpt),
+                                     *flag])
+        assert result.exit_code == 0, result.output
+        recipes[bool(flag)] = load_checkpoint(ckpt)[1]["provenance"]["recipe"]
+    assert recipes[False] == {**general_config().to_dict(), "steps": 2}
+    assert recipes[True]["rotate"] is False and general_config().rotate
 
 
 def test_training_is_deterministic_with_a_seed():

@@ -48,9 +48,12 @@ class TrainProgress:
               show_default=True)
 @click.option("--rounds", type=click.IntRange(min=0), default=None,
               help="Noisy-student rounds after the teacher (default: 0 for adapt, where they did not help on "
-                   "the dev scenes, 1 for general; see README).")
+                   "the dev scenes; the general recipe's for general; see README).")
 @click.option("--steps", type=click.IntRange(min=1), default=None,
-              help="Steps per round (default: 300 for adapt, 900 for general).")
+              help="Steps per round (default: 300 for adapt; the general recipe's for general).")
+@click.option("--rotate/--no-rotate", default=None,
+              help="Mix the whitened components with random rotations while training (default: on for "
+                   "general, off for adapt).")
 @click.option("--entropy-ratio", type=click.FloatRange(0, 1, max_open=True), default=0.2, show_default=True,
               help="Fraction of the most uncertain patches hidden from each student.")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -59,8 +62,8 @@ class TrainProgress:
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None, help="JSON training report.")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 @click.option("-q", "--quiet", is_flag=True)
-def command(scenes, output, mode, synthetic, pseudo, loss, rounds, steps, entropy_ratio, seed, key, bands,
-            report_path, overwrite, quiet):
+def command(scenes, output, mode, synthetic, pseudo, loss, rounds, steps, rotate, entropy_ratio, seed, key,
+            bands, report_path, overwrite, quiet):
     """Self-train a deep detector on SCENES (no labels) and save a checkpoint.
 
     Pseudo-labels come from a classical detector, certain positives from synthetic
@@ -75,17 +78,17 @@ def command(scenes, output, mode, synthetic, pseudo, loss, rounds, steps, entrop
 
     import_torch()  # one-line error naming the extra when torch is missing
     from ..models.checkpoint import save_checkpoint
-    from ..training.adapt import GENERAL_ROUNDS, GENERAL_STEPS, train
+    from ..training.adapt import general_config, train
     from ..training.trainer import TrainConfig
 
     check_optional_output(output, overwrite)
     check_optional_output(report_path, overwrite)
     if mode == "adapt" and synthetic:
         raise ParameterError("--synthetic is for --mode general")
-    general = mode == "general"
-    steps = steps or (GENERAL_STEPS if general else TrainConfig().steps)
-    rounds = rounds if rounds is not None else (GENERAL_ROUNDS if general else TrainConfig().rounds)
-    config = TrainConfig(loss=loss, rounds=rounds, steps=steps, entropy_ratio=entropy_ratio, seed=seed)
+    chosen = {"steps": steps, "rounds": rounds, "rotate": rotate}  # None: the mode's recipe decides
+    recipe = general_config if mode == "general" else TrainConfig
+    config = recipe(loss=loss, entropy_ratio=entropy_ratio, seed=seed,
+                    **{name: value for name, value in chosen.items() if value is not None})
     progress = TrainProgress(enabled=not quiet)
     try:
         model, report, provenance = train(list(scenes), config=config, pseudo=pseudo, synthetic=synthetic,
