@@ -114,14 +114,14 @@ def test_general_mode_of_the_cli_trains_with_the_general_recipe(tmp_path):
         made = runner.invoke(cli, ["synth", scenes[-1], "--size", "48x48", "--bands", "40", "--seed", str(seed)])
         assert made.exit_code == 0, made.output
     recipes = {}
-    for flag in ([], ["--no-rotate"]):
-        ckpt = tmp_path / f"general{len(flag)}.pt"
+    for name, flags in {"default": [], "no-rotate": ["--no-rotate"]}.items():
+        ckpt = tmp_path / f"{name}.pt"
         result = runner.invoke(cli, ["train", *scenes, "--mode", "general", "--steps", "2", "-q", "-o", str(ckpt),
-                                     *flag])
+                                     *flags])
         assert result.exit_code == 0, result.output
-        recipes[bool(flag)] = load_checkpoint(ckpt)[1]["provenance"]["recipe"]
-    assert recipes[False] == {**general_config().to_dict(), "steps": 2}
-    assert recipes[True]["rotate"] is False and general_config().rotate
+        recipes[name] = load_checkpoint(ckpt)[1]["provenance"]["recipe"]
+    assert recipes["default"] == {**general_config().to_dict(), "steps": 2}
+    assert general_config().rotate and recipes["no-rotate"]["rotate"] is False
 
 
 def test_training_is_deterministic_with_a_seed():
