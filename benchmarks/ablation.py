@@ -98,9 +98,10 @@ def main(argv=None) -> int:
         prepared[name] = scenes.get("lrx") or prepare_scene(path, key=manifest[name]["data_key"])
     if args.general:
         recipe = general_config()
+        dilations = "-".join(map(str, recipe.network["dilations"]))
         label = (f"general (leave-one-out, {recipe.steps} steps x {recipe.rounds + 1} stages"
-                 f"{', rotated components' if recipe.rotate else ''}, dilations "
-                 f"{'-'.join(map(str, recipe.network['dilations']))})")
+                 f"{', rotated components' if recipe.rotate else ''}, dilations {dilations}, "
+                 f"{recipe.synthetic_per_patch} implants per patch)")
         for name in names:
             path = args.data / f"{name}.mat"
             truth, _ = hadinfer.read_mask(path, key=manifest[name]["gt_key"])
