@@ -95,7 +95,8 @@ def main(argv=None) -> int:
             rows.append({"scene": name, "method": label, "train_seconds": seconds,
                          **score(path, detector, args.device, truth)})
             print(f"{name:20s} {label:28s} AUC {rows[-1]['auc_df']:.4f}", file=sys.stderr)
-        prepared[name] = scenes.get("lrx") or prepare_scene(path, key=manifest[name]["data_key"])
+        if args.general:  # the leave-one-out runs train on LRX-labelled scenes
+            prepared[name] = scenes.get("lrx") or prepare_scene(path, key=manifest[name]["data_key"])
     if args.general:
         recipe = general_config()
         dilations = "-".join(map(str, recipe.network["dilations"]))

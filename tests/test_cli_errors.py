@@ -169,30 +169,28 @@ def test_evaluate_missing_truth(small_tif, out_dir):
     assert_one_line_error(run("evaluate", out_dir / "map.tif", "--truth", out_dir / "gt.tif"), 1, "no such file")
 
 
+def run_without(module, argv):
+    """The CLI in a fresh interpreter where ``import module`` fails as if it were not installed."""
+    import subprocess
+    import sys
+
+    code = (f"import sys; sys.modules[{module!r}] = None\n"
+            "from hadinfer.cli.main import cli; cli(sys.argv[1:], prog_name='hadinfer')")
+    return subprocess.run([sys.executable, "-c", code, *map(str, argv)], capture_output=True, text=True)
+
+
 @pytest.mark.parametrize("args", [["detect", "{scene}", "-o", "{out}/m.tif", "--detector", "adapt"],
                                   ["train", "{scene}", "-o", "{out}/m.pt"],
                                   ["detect", "{scene}", "-o", "{out}/m.tif", "--device", "cuda"]])
 def test_missing_torch_names_the_extra(small_tif, out_dir, args):
-    import subprocess
-    import sys
-
-    code = ("import sys; sys.modules['torch'] = None\n"  # makes `import torch` fail as if not installed
-            "from hadinfer.cli.main import cli; cli(sys.argv[1:], prog_name='hadinfer')")
-    argv = [a.format(scene=small_tif, out=out_dir) for a in args]
-    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True)
+    done = run_without("torch", [a.format(scene=small_tif, out=out_dir) for a in args])
     assert done.returncode == 1, done.stderr
     assert done.stderr.startswith("Error:") and "pip install 'hadinfer[torch]'" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and files(out_dir) == []
 
 
 def test_missing_onnxruntime_names_the_extra(small_tif, out_dir):
-    import subprocess
-    import sys
-
-    code = ("import sys; sys.modules['onnxruntime'] = None\n"
-            "from hadinfer.cli.main import cli; cli(sys.argv[1:], prog_name='hadinfer')")
-    argv = ["detect", str(small_tif), "-o", str(out_dir / "m.tif"), "--detector", "general"]
-    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True)
+    done = run_without("onnxruntime", ["detect", small_tif, "-o", out_dir / "m.tif", "--detector", "general"])
     assert done.returncode == 1, done.stderr
     assert done.stderr.startswith("Error:") and "pip install 'hadinfer[onnx]'" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and files(out_dir) == []
