@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DETECTORS = {
     "grx": {"detector": "grx"},
     "lrx": {"detector": "lrx", "inner": 5, "outer": 21, "n_components": 10},
+    "fusion": {"detector": "fusion"},
     "general": {"detector": "general"},
     "general-fp16": {},  # the detector is the FP16 file fp16_model() writes
 }
@@ -45,7 +46,7 @@ def fp16_model(folder: Path) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "had")
-    parser.add_argument("--detectors", default="grx,lrx,general")
+    parser.add_argument("--detectors", default="grx,lrx,fusion,general")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "dev-scenes")
     args = parser.parse_args(argv)
     manifest = args.data / "MANIFEST.tsv"

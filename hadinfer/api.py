@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import rasterio
 
-from .detectors import DETECTORS, Detector, make_detector
+from .detectors import DEFAULT_DETECTOR, DETECTORS, Detector, make_detector
 from .io import ArrayScene, Scene, open_scene, read_mask
 from .io.writer import ScoreMapWriter, check_output_path
 from .metrics import detection_metrics
@@ -45,7 +45,7 @@ def _as_scene(source, key, bands) -> tuple[Scene, bool]:
     return ArrayScene(source), True
 
 
-def detect(source, output=None, *, detector: str | Detector = "grx", key: str | None = None,
+def detect(source, output=None, *, detector: str | Detector = DEFAULT_DETECTOR, key: str | None = None,
            bands: str | None = None, device: str = "auto", tile_size=256, overwrite: bool = False,
            cog: bool = False, progress: ProgressCallback = _no_progress, gdal_cache_mb: int | None = 256,
            **detector_params) -> DetectionResult:
@@ -58,14 +58,16 @@ def detect(source, output=None, *, detector: str | Detector = "grx", key: str | 
     output : str or PathLike, optional
         Write a float32 GeoTIFF map here (input's CRS, transform, size and nodata);
         when omitted the map is returned in memory.
-    detector : {"grx", "lrx", "general", "adapt"}, path or Detector
-        A registered name; ``general`` for the shipped deep model (ONNX Runtime, or
-        ``backend="torch"``; see ``hadinfer/weights/MODEL_CARD.md``); ``adapt`` to
-        self-train a deep detector on this scene first (needs the ``train`` extra; the
-        report then has ``seconds.train`` and ``seconds.test``; ``config=TrainConfig(...)``,
-        ``pseudo=`` and ``train_progress=`` tune the training); a model file (checkpoint,
-        ONNX model or TensorRT engine; pass ``backend="torch"|"ort"|"trt"`` to choose,
-        default by content); or an instance.
+    detector : {"fusion", "grx", "lrx", "general", "adapt"}, path or Detector
+        Default :data:`hadinfer.detectors.DEFAULT_DETECTOR`.  A registered name
+        (``fusion``: global RX and multi-window local RX, geometric mean, no training);
+        ``general`` for the shipped deep model (ONNX Runtime, or ``backend="torch"``; see
+        ``hadinfer/weights/MODEL_CARD.md``); ``adapt`` to fine-tune the shipped model on
+        this scene first (needs the ``train`` extra; the report then has ``seconds.train``
+        and ``seconds.test``; ``seed=``, ``config=TrainConfig(...)`` and
+        ``train_progress=`` tune the training, ``start=`` names another checkpoint to start
+        from); a model file (checkpoint, ONNX model or TensorRT engine; pass
+        ``backend="torch"|"ort"|"trt"`` to choose, default by content); or an instance.
     key, bands : str, optional
         ``.mat`` variable and 1-based band selection (see :func:`hadinfer.io.open_scene`).
     device : {"auto", "cpu", "cuda"}
@@ -125,13 +127,15 @@ def _resolve_detector(detector, source, key, bands, params):
 
         import_torch()  # a missing torch is a one-line error naming the extra, not an ImportError
         from .detectors.deep import DeepDetector
-        from .training.adapt import train
+        from .models.checkpoint import load_checkpoint
+        from .training.adapt import fine_tune
 
         progress = params.pop("train_progress", None)
-        model, report, provenance = train([source], key=key, bands=bands, progress=progress, **params)
+        start = load_checkpoint(params.pop("start", None) or shipped_model("general", checkpoint=True))
+        model, report, provenance = fine_tune(source, start, key=key, bands=bands, progress=progress, **params)
         if hasattr(progress, "close"):  # finish the training bar before the scoring bars start
             progress.close()
-        return DeepDetector(model=model, metadata={"provenance": provenance}), report
+        return DeepDetector(model=model, metadata={"input": start[1]["input"], "provenance": provenance}), report
     model_file = detector not in DETECTORS and (os.sep in str(detector) or os.path.exists(str(detector)))
     if detector in SHIPPED or model_file:
         from .detectors.model_files import open_model

@@ -105,7 +105,7 @@ def test_general_mode_of_the_cli_trains_with_the_general_recipe(tmp_path):
     from click.testing import CliRunner
 
     from hadinfer.cli.main import cli
-    from hadinfer.training.adapt import general_config
+    from hadinfer.training.adapt import evidence_config
 
     runner = CliRunner()
     scenes = []
@@ -120,8 +120,9 @@ def test_general_mode_of_the_cli_trains_with_the_general_recipe(tmp_path):
                                      *flags])
         assert result.exit_code == 0, result.output
         recipes[name] = load_checkpoint(ckpt)[1]["provenance"]["recipe"]
-    assert recipes["default"] == {**general_config().to_dict(), "steps": 2}
-    assert general_config().rotate and recipes["no-rotate"]["rotate"] is False
+    expected = {**evidence_config().to_dict(), "steps": 2}
+    assert recipes["default"] == expected
+    assert evidence_config().rotate and recipes["no-rotate"]["rotate"] is False
 
 
 def test_training_is_deterministic_with_a_seed():

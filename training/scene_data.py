@@ -1,15 +1,17 @@
-"""A scene prepared for self-training: raw spectra, whitening, classical ranks, pseudo-labels."""
+"""A scene prepared for self-training: network input, classical ranks, pseudo-labels."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
 
 import hadinfer
 from hadinfer.detectors import BackgroundStats
-from hadinfer.models.input_policy import fit_whitening, network_input
 from hadinfer.errors import ParameterError
+from hadinfer.io import Scene
+from hadinfer.models.input_policy import InputPolicy, SceneInputs
 
 from .pseudo_labels import pseudo_labels, rank_scores
 
@@ -17,6 +19,8 @@ CLASSICAL = {
     "grx": {"detector": "grx"},
     "lrx": {"detector": "lrx", "inner": 5, "outer": 21, "n_components": 10},
 }
+#: ``consensus``: the mean rank of the global RX channel and every local RX evidence channel.
+PSEUDO_SOURCES = ("grx", "lrx", "both", "consensus")
 
 
 @dataclass
@@ -26,45 +30,62 @@ class SceneData:
     Attributes
     ----------
     name : str
-    cube : ndarray of float64, shape (H, W, B)
-        Raw spectra, invalid pixels zeroed.
+    cube : ndarray of float64, shape (H, W, B), or None
+        Raw spectra, invalid pixels zeroed; None once only the network input is needed
+        (scenes whose anomalies were implanted before preparation).
     valid : ndarray of bool, shape (H, W)
-    mean, projection : ndarray
-        The scene's full whitening (``z = (x - mean) @ projection``).
-    components : int
-        Leading components given to the network (plus one global-RX channel).
+    encoder : SceneInputs
+        The input policy fitted to this scene.
     ranks : ndarray of float64, shape (H, W)
         Classical detector ranks in [0, 1].
     labels : ndarray of int8, shape (H, W)
-        Pseudo-labels (1 anomaly, 0 background, -1 ignored).
-    inputs : ndarray of float32, shape (H, W, components + 1)
+        Pseudo-labels (1 anomaly, 0 background, -1 ignored); implanted pixels are 1.
+    inputs : ndarray of float32, shape (H, W, channels)
         Network input of every pixel (computed when omitted).
     """
 
     name: str
-    cube: np.ndarray
+    cube: np.ndarray | None
     valid: np.ndarray
-    mean: np.ndarray
-    projection: np.ndarray
-    components: int
+    encoder: SceneInputs
     ranks: np.ndarray
     labels: np.ndarray
     inputs: np.ndarray | None = None
 
     def __post_init__(self):
         if self.inputs is None:  # computed once: batches re-whiten only implanted pixels
-            self.inputs = np.where(self.valid[..., None], self.whiten(self.cube), 0.0).astype(np.float32)
+            self.inputs = self.encoder.features(self.cube, self.valid)
+
+    @property
+    def components(self) -> int:
+        """Whitened principal components among the channels (they come first)."""
+        return self.encoder.policy.components
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.valid.shape
 
     def whiten(self, spectra: np.ndarray) -> np.ndarray:
-        """(..., B) raw spectra -> (..., components + 1) network channels."""
-        return network_input(spectra, self.mean, self.projection, self.components)
+        """(..., B) raw spectra -> the pointwise channels (components, then global RX)."""
+        return self.encoder.pointwise(spectra)
 
 
-def classical_ranks(cube: np.ndarray, valid: np.ndarray, source: str) -> np.ndarray:
-    """Ranks of a classical detector's scores (``grx``, ``lrx``, or ``both``: their mean)."""
+def classical_ranks(cube: np.ndarray, valid: np.ndarray, source: str, inputs: np.ndarray | None = None,
+                    policy: InputPolicy | None = None) -> np.ndarray:
+    """Ranks of classical detector scores: ``grx``, ``lrx``, ``both`` (their mean) or ``consensus``.
+
+    ``consensus`` averages the ranks of the global RX channel and of every local RX channel
+    of ``inputs`` (the network input under ``policy``), so the labels come from agreement
+    between global and local evidence rather than from one detector.
+    """
+    if source not in PSEUDO_SOURCES:
+        raise ParameterError(f"pseudo: expected one of {', '.join(PSEUDO_SOURCES)}, got {source!r}")
+    if source == "consensus":
+        if policy is None or not policy.lrx_windows or inputs is None:
+            raise ParameterError("pseudo: consensus needs an input policy with local RX windows")
+        channels = range(policy.components, policy.channels)
+        return np.mean([rank_scores(np.where(valid, inputs[..., c], np.nan)) for c in channels], axis=0)
     names = ("grx", "lrx") if source == "both" else (source,)
-    if any(name not in CLASSICAL for name in names):
-        raise ParameterError(f"pseudo: expected grx, lrx or both, got {source!r}")
     ranks = [rank_scores(hadinfer.GlobalRX().fit_score(cube, valid) if name == "grx" else
                          hadinfer.detect(np.where(valid[..., None], cube, np.nan), device="cpu",
                                          **CLASSICAL[name]).scores)
@@ -72,24 +93,44 @@ def classical_ranks(cube: np.ndarray, valid: np.ndarray, source: str) -> np.ndar
     return np.mean(ranks, axis=0)
 
 
+def read_cube(source, *, key: str | None = None, bands: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(H, W, B) float64 spectra with invalid pixels zeroed, and the valid mask.
+
+    ``source`` is a path, an open :class:`~hadinfer.io.Scene` or an (H, W, B) array.
+    """
+    if isinstance(source, Scene):
+        return source.read_all()
+    if not isinstance(source, (str, os.PathLike)):
+        cube = np.asarray(source, dtype=np.float64)
+        valid = np.isfinite(cube).all(axis=2)
+        return np.where(valid[..., None], cube, 0.0), valid
+    with hadinfer.open_scene(source, key=key, bands=bands) as scene:
+        return scene.read_all()
+
+
 def prepare_scene(source, *, name: str | None = None, key: str | None = None, bands: str | None = None,
                   pseudo: str = "lrx", components: int = 16, positive: float = 0.995,
-                  negative: float = 0.90) -> SceneData:
+                  negative: float = 0.90, policy: InputPolicy | None = None,
+                  implanted: np.ndarray | None = None, keep_cube: bool = True) -> SceneData:
     """Read a scene (path or (H, W, B) array) and compute what training needs.
 
-    No ground truth is read here: labels come from the classical detector only.
+    No ground truth is read here: labels come from classical detectors, plus
+    ``implanted`` (pixels known to hold an implanted anomaly), which are labelled 1.
+
+    Parameters
+    ----------
+    policy : InputPolicy, optional
+        Default: ``components`` whitened components and the global RX channel.
+    keep_cube : bool
+        Keep the raw spectra (needed to implant anomalies batch by batch).
     """
-    if isinstance(source, np.ndarray):
-        cube = source.astype(np.float64)
-        valid = np.isfinite(cube).all(axis=2)
-        cube = np.where(valid[..., None], cube, 0.0)
-        name = name or "<array>"
-    else:
-        with hadinfer.open_scene(source, key=key, bands=bands) as scene:
-            cube, valid = scene.read_all()
-        name = name or str(source)
-    stats = BackgroundStats(cube.shape[2]).update(cube[valid])
-    mean, projection = fit_whitening(stats)
-    ranks = classical_ranks(cube, valid, pseudo)
-    return SceneData(name, cube, valid, mean, projection, components, ranks,
-                     pseudo_labels(ranks, positive=positive, negative=negative))
+    cube, valid = read_cube(source, key=key, bands=bands)
+    name = name or (str(source) if not isinstance(source, np.ndarray) else "<array>")
+    policy = policy or InputPolicy(components)
+    encoder = policy.fit(BackgroundStats(cube.shape[2]).update(cube[valid]))
+    inputs = encoder.features(cube, valid)
+    ranks = classical_ranks(cube, valid, pseudo, inputs, policy)
+    labels = pseudo_labels(ranks, positive=positive, negative=negative)
+    if implanted is not None:
+        labels[implanted & valid] = 1
+    return SceneData(name, cube if keep_cube else None, valid, encoder, ranks, labels, inputs)

@@ -76,3 +76,66 @@ def implant_anomalies(patch: np.ndarray, rng: np.random.Generator, *, count: int
         out[ys[:, None], xs[:, None], chosen[None, :]] = patch[ys[:, None], xs[:, None], shuffled[None, :]]
         mask[ys, xs] = True
     return out, mask
+
+
+def implant_spectra(cube: np.ndarray, rng: np.random.Generator, library: list[np.ndarray], *, count: int,
+                    max_size: int = 9, abundance: tuple[float, float] = (0.1, 1.0),
+                    valid: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Mix real spectra from other scenes into small regions, at sub-pixel abundances.
+
+    Each region (1 to ``max_size`` connected pixels) takes one library spectrum, resampled
+    to the scene's band count and scaled to the region's mean level (times 0.7-1.3, so
+    brightness alone does not give it away), and mixes it linearly into every pixel:
+    ``x' = (1 - a) x + a s`` with ``a`` drawn per region from ``abundance`` and jittered
+    per pixel (x 0.6-1.0: purer in the middle of a target than at its edges).
+
+    Parameters
+    ----------
+    cube : ndarray, shape (H, W, B)
+        Raw spectra; not modified.
+    rng : numpy.random.Generator
+    library : list of ndarray
+        Spectra of any band count (each resampled over the same spectral range).
+    count : int
+        Regions to implant.
+    max_size : int
+    abundance : (float, float)
+    valid : ndarray of bool, shape (H, W), optional
+        Only valid pixels are changed.
+
+    Returns
+    -------
+    cube : ndarray, shape (H, W, B)
+        A modified copy.
+    mask : ndarray of bool, shape (H, W)
+        True on implanted pixels.
+    """
+    from .sensor_augment import resample_bands
+
+    if not library:
+        raise ParameterError("library: at least one spectrum is needed")
+    if not 0 < abundance[0] <= abundance[1] <= 1:
+        raise ParameterError(f"abundance: expected 0 < low <= high <= 1, got {abundance}")
+    out = cube.astype(np.float64, copy=True)
+    mask = np.zeros(cube.shape[:2], dtype=bool)
+    height, width, bands = cube.shape
+    for _ in range(count):
+        cells = np.array(_region(rng, int(rng.integers(1, max_size + 1))))
+        cells -= cells.min(axis=0)
+        span = cells.max(axis=0) + 1
+        if span[0] > height or span[1] > width:
+            continue
+        origin = (rng.integers(0, height - span[0] + 1), rng.integers(0, width - span[1] + 1))
+        ys, xs = cells[:, 0] + origin[0], cells[:, 1] + origin[1]
+        if valid is not None:
+            keep = valid[ys, xs]
+            ys, xs = ys[keep], xs[keep]
+        if ys.size == 0:
+            continue
+        spectrum = resample_bands(np.asarray(library[rng.integers(len(library))], dtype=np.float64)[None], bands)[0]
+        host = out[ys, xs]
+        scale = np.mean(np.abs(host)) / max(float(np.mean(np.abs(spectrum))), 1e-12) * rng.uniform(0.7, 1.3)
+        a = rng.uniform(*abundance) * rng.uniform(0.6, 1.0, size=(ys.size, 1))
+        out[ys, xs] = (1 - a) * host + a * (spectrum * scale)
+        mask[ys, xs] = True
+    return out, mask

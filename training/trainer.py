@@ -11,6 +11,7 @@ import torch
 
 from hadinfer.errors import ParameterError
 from hadinfer.models.anomaly_fcn import AnomalyFCN, NetworkConfig
+from hadinfer.models.input_policy import InputPolicy
 
 from .entropy_mask import entropy_mask
 from .losses import AUCMLoss, SigmoidHingeLoss, weighted_bce
@@ -46,6 +47,9 @@ class TrainConfig:
         them with a random orthogonal matrix.  Either keeps the background white, so the
         network cannot lean on what one scene's components mean; ``rotate`` is part of the
         ``general`` recipe (see :data:`hadinfer.training.adapt.GENERAL_ROTATE`).
+    lrx_windows, lrx_components : tuple of (int, int), int
+        Local RX evidence channels of the input policy (empty: whitened components and
+        global RX only); ``network["in_channels"]`` counts them.
     """
 
     loss: str = "ce+aucm"
@@ -68,18 +72,28 @@ class TrainConfig:
     sign_flip: bool = False
     rotate: bool = False
     network: dict = field(default_factory=lambda: NetworkConfig().to_dict())
+    lrx_windows: tuple = ()
+    lrx_components: int = 10
+    seed: int = 0
 
     @property
     def components(self) -> int:
-        """Whitened components fed to the network (its channels minus the RX channel)."""
-        return self.network["in_channels"] - 1
-    seed: int = 0
+        """Whitened components fed to the network (its channels minus the RX and local RX channels)."""
+        return self.network["in_channels"] - 1 - len(self.lrx_windows)
+
+    @property
+    def policy(self) -> InputPolicy:
+        """The input policy this recipe trains for."""
+        return InputPolicy(self.components, tuple(tuple(w) for w in self.lrx_windows), self.lrx_components)
 
     def __post_init__(self):
         if self.loss not in LOSSES:
             raise ParameterError(f"loss: expected one of {', '.join(LOSSES)}, got {self.loss!r}")
         if self.rounds < 0 or self.steps < 1 or self.batch < 1:
             raise ParameterError("rounds must be >= 0, steps and batch >= 1")
+        if self.components < 1:
+            raise ParameterError(f"network in_channels ({self.network['in_channels']}) leave no whitened component "
+                                 f"beside {len(self.lrx_windows)} local RX windows")
         if self.patch % self.entropy_patch:
             raise ParameterError(f"patch ({self.patch}) must be a multiple of entropy_patch ({self.entropy_patch})")
 
@@ -102,28 +116,31 @@ class BatchSampler:
     def sample(self, noisy: bool = False):
         """Returns clean z, noisy z (or the same), labels (1/0/-1), synthetic mask; all (N, ...)."""
         cfg, rng = self.config, self.rng
-        size = min([cfg.patch] + [min(s.cube.shape[:2]) for s in self.scenes])
+        size = min([cfg.patch] + [min(s.shape) for s in self.scenes])
         size -= size % cfg.entropy_patch
         clean, noisy_z, labels, synthetic = [], [], [], []
         for _ in range(cfg.batch):
             scene = self.scenes[rng.integers(len(self.scenes))]
-            height, width = scene.cube.shape[:2]
+            height, width = scene.shape
             y, x = rng.integers(0, height - size + 1), rng.integers(0, width - size + 1)
             flip, turns = int(rng.integers(2)), int(rng.integers(4))
             window = (slice(y, y + size), slice(x, x + size))
-            raw = _augment(scene.cube[window], flip, turns)
             valid = _augment(scene.valid[window], flip, turns)
             z = _augment(scene.inputs[window], flip, turns).astype(np.float64)
             label = _augment(scene.labels[window], flip, turns).astype(np.float32)
-            raw, implanted = implant_anomalies(raw, rng, count=cfg.synthetic_per_patch, valid=valid)
-            z[implanted] = scene.whiten(raw[implanted])
-            label[implanted] = 1.0
+            implanted = np.zeros(valid.shape, bool)
+            if cfg.synthetic_per_patch and scene.cube is not None and not scene.encoder.policy.lrx_windows:
+                # Pointwise channels only: a policy with local evidence implants before preparation.
+                raw = _augment(scene.cube[window], flip, turns)
+                raw, implanted = implant_anomalies(raw, rng, count=cfg.synthetic_per_patch, valid=valid)
+                z[implanted, :scene.components + 1] = scene.whiten(raw[implanted])
+                label[implanted] = 1.0
             label[~valid] = -1.0
             if cfg.rotate:  # a random orthogonal mix of the whitened components keeps the background white
                 q, r = np.linalg.qr(rng.standard_normal((scene.components, scene.components)))
                 z[..., :scene.components] = z[..., :scene.components] @ (q * np.sign(np.diag(r)))
             if cfg.sign_flip:
-                z *= np.append(rng.choice([-1.0, 1.0], size=scene.components), 1.0)
+                z[..., :scene.components] *= rng.choice([-1.0, 1.0], size=scene.components)
             clean.append(z)
             if noisy:  # per-channel gain jitter and additive noise on the network input
                 gain = 1.0 + cfg.gain_jitter * rng.standard_normal(z.shape[-1])
@@ -147,7 +164,8 @@ def _losses(config: TrainConfig, generator: torch.Generator):
 
 
 def _train_one(scenes, config: TrainConfig, rng, generator, *, teacher: AnomalyFCN | None,
-               progress: Callable[[str, int, int, dict], None], stage: str) -> tuple[AnomalyFCN, dict]:
+               progress: Callable[[str, int, int, dict], None], stage: str,
+               init: AnomalyFCN | None = None) -> tuple[AnomalyFCN, dict]:
     student = teacher is not None
     noisy = student and config.student_noise
     net = NetworkConfig.from_dict(config.network)
@@ -155,6 +173,8 @@ def _train_one(scenes, config: TrainConfig, rng, generator, *, teacher: AnomalyF
         net = NetworkConfig(**{**net.to_dict(), "dilations": net.dilations, "dropout": config.dropout,
                                "drop_path": config.drop_path})
     model = AnomalyFCN(net)
+    if init is not None:  # fine-tuning: start from these weights (same architecture)
+        model.load_state_dict(init.state_dict())
     aucm, hinge = _losses(config, generator)
     use_ce = config.loss != "aucm"
     margin_loss = None if config.loss == "ce" else (hinge if config.loss == "ce+hinge" else aucm)
@@ -213,7 +233,7 @@ def _no_progress(stage, step, total, record):
 
 def self_train(scenes: list[SceneData], config: TrainConfig,
                progress: Callable[[str, int, int, dict], None] = _no_progress,
-               stage_models: list | None = None) -> tuple[AnomalyFCN, dict]:
+               stage_models: list | None = None, init: AnomalyFCN | None = None) -> tuple[AnomalyFCN, dict]:
     """Train a teacher on pseudo-labels and synthetic anomalies, then noisy students.
 
     Parameters
@@ -225,6 +245,9 @@ def self_train(scenes: list[SceneData], config: TrainConfig,
         ``progress(stage, step, total, record)`` every 25 steps.
     stage_models : list, optional
         When given, ``(stage, model)`` of every round is appended (for ablations).
+    init : AnomalyFCN, optional
+        Start the teacher from these weights instead of a random initialisation
+        (``adapt`` fine-tunes the shipped model this way).
 
     Returns
     -------
@@ -242,7 +265,8 @@ def self_train(scenes: list[SceneData], config: TrainConfig,
     model = None
     for round_ in range(config.rounds + 1):
         stage = "teacher" if round_ == 0 else f"student-{round_}"
-        model, info = _train_one(scenes, config, rng, generator, teacher=model, progress=progress, stage=stage)
+        model, info = _train_one(scenes, config, rng, generator, teacher=model, progress=progress, stage=stage,
+                                 init=init if round_ == 0 else None)
         stages.append(info)
         if stage_models is not None:
             stage_models.append((stage, model))

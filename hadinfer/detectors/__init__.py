@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from ..errors import ParameterError
 from .base import Detector
+from .fusion_rx import FusionRX
 from .global_rx import GlobalRX
 from .local_rx import LocalRX
 from .stats import BackgroundStats, whitening_basis
 
-DETECTORS: dict[str, type[Detector]] = {"grx": GlobalRX, "lrx": LocalRX}
+DETECTORS: dict[str, type[Detector]] = {"grx": GlobalRX, "lrx": LocalRX, "fusion": FusionRX}
 
-__all__ = ["BackgroundStats", "DETECTORS", "Detector", "GlobalRX", "LocalRX", "make_detector", "whitening_basis"]
+#: What ``hadinfer detect`` and :func:`hadinfer.detect` run when no detector is named:
+#: the detector that won on scenes it was not chosen on (``benchmarks/results/unseen/``).
+DEFAULT_DETECTOR = "fusion"
+
+__all__ = ["BackgroundStats", "DEFAULT_DETECTOR", "DETECTORS", "Detector", "FusionRX", "GlobalRX", "LocalRX", "make_detector", "whitening_basis"]
 
 
 def make_detector(name: str, **params) -> Detector:

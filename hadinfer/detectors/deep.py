@@ -39,6 +39,11 @@ class DeepDetector(NetworkDetector):
         self._devices = {}
         self.channels = model.config.in_channels
         self.receptive_radius = model.config.receptive_radius
+        from ..models.input_policy import InputPolicy
+
+        stored = self._metadata.get("input")
+        self.policy = (InputPolicy.from_metadata(stored, self.channels, where=self.checkpoint or "model")
+                       if stored else InputPolicy(self.channels - 1))
 
     @property
     def metadata(self) -> dict:

@@ -60,6 +60,9 @@ class OnnxDetector(NetworkDetector):
                          for k, v in meta.items()}
         self.channels = int(meta["channels"])
         self.receptive_radius = int(meta["receptive_radius"])
+        from ..models.input_policy import InputPolicy
+
+        self.policy = InputPolicy.from_metadata(self.metadata.get("input_policy") or {}, self.channels, where=self.path)
 
     def _session(self, device: str):
         if device not in self._sessions:

@@ -59,6 +59,11 @@ class TensorRTDetector(NetworkDetector):
         self.metadata = meta
         self.channels = int(meta["channels"])
         self.receptive_radius = int(meta["receptive_radius"])
+        from ..models.input_policy import InputPolicy
+
+        policy = meta.get("input_policy") or "{}"
+        self.policy = InputPolicy.from_metadata(json.loads(policy) if isinstance(policy, str) else policy,
+                                                self.channels, where=self.path)
 
     def _run(self, batch, device):
         if not device.startswith("cuda"):

@@ -25,6 +25,12 @@ class NetworkConfig:
         Channel dropout in each block (student noise); 0 for teachers.
     drop_path : float
         Stochastic depth: probability of skipping a block's branch per sample.
+    evidence_skip : int
+        When > 0, the mean logarithm of the last ``evidence_skip`` input channels (global
+        and local RX ratios under the evidence input policy, i.e. the log of their
+        geometric-mean fusion) is added to the logit with a learned gain starting at 1.
+        The untrained network then ranks like the training-free fusion, and training
+        learns a correction to it.
     """
 
     in_channels: int = 17
@@ -32,6 +38,7 @@ class NetworkConfig:
     dilations: tuple[int, ...] = (1, 2, 3)
     dropout: float = 0.0
     drop_path: float = 0.0
+    evidence_skip: int = 0
 
     @property
     def receptive_radius(self) -> int:
@@ -102,11 +109,17 @@ class AnomalyFCN(nn.Module):
                                       for d in config.dilations])
         self.head = nn.Sequential(nn.Conv2d(config.width, config.width // 2, 1), nn.GELU(),
                                   nn.Conv2d(config.width // 2, 1, 1))
+        if config.evidence_skip:
+            self.skip_gain = nn.Parameter(torch.ones(()))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         # asinh compresses the huge whitened values of strong anomalies without
         # losing their order, so one network sees faint and blatant ones alike.
-        return self.head(self.blocks(self.stem(torch.asinh(z))))
+        out = self.head(self.blocks(self.stem(torch.asinh(z))))
+        if self.config.evidence_skip:
+            evidence = z[:, z.shape[1] - self.config.evidence_skip:]
+            out = out + self.skip_gain * torch.log(torch.clamp(evidence, min=1e-6)).mean(dim=1, keepdim=True)
+        return out
 
 
 def parameter_count(model: nn.Module) -> int:

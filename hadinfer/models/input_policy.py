@@ -1,20 +1,153 @@
-"""How any sensor's spectra become network input (NumPy only; shared by training and runtime)."""
+"""How any sensor's spectra become network input (NumPy only; shared by training and runtime).
+
+Two policies exist:
+
+- ``pca-whiten+rx`` (``general-v2`` and older checkpoints): the scene's leading whitened
+  principal components and the global RX score divided by the rank.
+- ``pca-whiten+rx+lrx``: the same, plus one channel per local RX window (the score divided
+  by its component count), so the network sees global and local evidence together and can
+  learn from the scene which to trust.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from ..detectors.local_rx import LocalRX
 from ..detectors.stats import BackgroundStats, pca_whitening
+from ..errors import ModelFileError
 
 POLICY = "pca-whiten+rx"
+POLICY_EVIDENCE = "pca-whiten+rx+lrx"
+
+
+@dataclass(frozen=True)
+class InputPolicy:
+    """Which channels a network reads.
+
+    Attributes
+    ----------
+    components : int
+        Leading whitened principal components (zero-padded when a scene has fewer).
+    lrx_windows : tuple of (int, int)
+        ``(inner, outer)`` windows of the local RX evidence channels; empty for none.
+    lrx_components : int
+        Global principal components the local RX channels use.
+    """
+
+    components: int = 16
+    lrx_windows: tuple[tuple[int, int], ...] = ()
+    lrx_components: int = 10
+
+    @property
+    def name(self) -> str:
+        return POLICY_EVIDENCE if self.lrx_windows else POLICY
+
+    @property
+    def channels(self) -> int:
+        """Components, the global RX channel, then one channel per local window."""
+        return self.components + 1 + len(self.lrx_windows)
+
+    @property
+    def halo(self) -> int:
+        """Context pixels the local evidence needs around each pixel (beyond the network's)."""
+        return max((outer // 2 for _, outer in self.lrx_windows), default=0)
+
+    def metadata(self) -> dict:
+        """The policy as stored with a model."""
+        meta = {"policy": self.name, "components": self.components, "channels": self.channels, "band_count": "any",
+                "normalization": "z = (x - scene_mean) @ V diag(1/sqrt(lambda)) over all non-degenerate components "
+                                 "(signs fixed); channels = first `components` of z, then mean(z^2) (global RX / "
+                                 "rank)" + (", then local RX / lrx_components per window" if self.lrx_windows else "")
+                                 + "; the network applies asinh"}
+        if self.lrx_windows:
+            meta |= {"lrx_windows": [list(w) for w in self.lrx_windows], "lrx_components": self.lrx_components}
+        return meta
+
+    @classmethod
+    def from_metadata(cls, meta: dict, channels: int, *, where: str = "model") -> "InputPolicy":
+        """Rebuild from stored metadata, checking it against the network's channel count.
+
+        Raises
+        ------
+        ModelFileError
+            Unknown policy, or channels that do not add up.
+        """
+        try:
+            if meta.get("policy") == POLICY:
+                policy = cls(components=int(meta["components"]))
+            elif meta.get("policy") == POLICY_EVIDENCE:
+                policy = cls(int(meta["components"]), tuple((int(i), int(o)) for i, o in meta["lrx_windows"]),
+                             int(meta["lrx_components"]))
+            else:
+                raise ModelFileError(f"{where}: unknown input policy {meta.get('policy')!r}")
+        except ModelFileError:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(f"{where}: malformed input policy {meta!r}") from exc
+        if policy.channels != channels or int(meta.get("channels", channels)) != channels:
+            raise ModelFileError(f"{where}: input policy gives {policy.channels} channels, network expects {channels}")
+        return policy
+
+    def fit(self, stats: BackgroundStats) -> "SceneInputs":
+        """This policy fitted to one scene's global statistics."""
+        return SceneInputs(self, stats)
 
 
 def policy_metadata(components: int) -> dict:
-    """The input policy as stored with a model."""
-    return {"policy": POLICY, "components": components, "channels": components + 1, "band_count": "any",
-            "normalization": "z = (x - scene_mean) @ V diag(1/sqrt(lambda)) over all non-degenerate components "
-                             "(signs fixed); channels = first `components` of z, then mean(z^2) (global RX / rank); "
-                             "the network applies asinh"}
+    """The plain ``pca-whiten+rx`` policy as stored with a model (older callers)."""
+    return InputPolicy(components).metadata()
+
+
+class SceneInputs:
+    """An :class:`InputPolicy` fitted to a scene: turns tiles into network channels.
+
+    Parameters
+    ----------
+    policy : InputPolicy
+    stats : BackgroundStats
+        The scene's global statistics.
+    """
+
+    def __init__(self, policy: InputPolicy, stats: BackgroundStats):
+        self.policy = policy
+        self.mean, self.projection = pca_whitening(stats, None)
+        self.local = [LocalRX(inner, outer, policy.lrx_components).fit(stats) for inner, outer in policy.lrx_windows]
+
+    def pointwise(self, spectra: np.ndarray) -> np.ndarray:
+        """(..., B) spectra -> (..., components + 1): the channels that need no neighbours."""
+        return network_input(spectra, self.mean, self.projection, self.policy.components)
+
+    def features(self, cube: np.ndarray, valid: np.ndarray, region=None) -> np.ndarray:
+        """Network channels of ``region`` of a window.
+
+        Parameters
+        ----------
+        cube : ndarray, shape (h, w, B)
+            Raw spectra, invalid pixels zeroed; for local channels it must reach
+            ``policy.halo`` pixels beyond ``region`` (or the image border).
+        valid : ndarray of bool, shape (h, w)
+        region : (slice, slice), optional
+            Default the whole window.
+
+        Returns
+        -------
+        ndarray of float32, shape (region rows, region cols, channels)
+            Zero on invalid pixels.  A local channel whose ring holds too few valid pixels
+            takes the global RX channel's value.
+        """
+        rows, cols = region if region is not None else (slice(0, cube.shape[0]), slice(0, cube.shape[1]))
+        inner_cube, inner_valid = cube[rows, cols], valid[rows, cols]
+        height, width, bands = inner_cube.shape
+        channels = [self.pointwise(inner_cube.reshape(-1, bands)).reshape(height, width, -1)]
+        grx = channels[0][..., -1]
+        for part in self.local:
+            score = part.score(cube, valid, (rows, cols)).astype(np.float64) / part.projection_.shape[1]
+            channels.append(np.where(np.isfinite(score), score, grx)[..., None])
+        out = np.concatenate(channels, axis=-1)
+        return np.where(inner_valid[..., None], out, 0.0).astype(np.float32)
 
 
 def fit_whitening(stats: BackgroundStats) -> tuple[np.ndarray, np.ndarray]:
@@ -23,7 +156,7 @@ def fit_whitening(stats: BackgroundStats) -> tuple[np.ndarray, np.ndarray]:
 
 
 def network_input(spectra: np.ndarray, mean: np.ndarray, projection: np.ndarray, components: int) -> np.ndarray:
-    """(..., B) spectra -> (..., components + 1) network channels.
+    """(..., B) spectra -> (..., components + 1) pointwise network channels.
 
     The first ``components`` channels are the leading whitened principal components
     (zero-padded if the scene has fewer); the last is the global RX score divided by the

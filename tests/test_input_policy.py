@@ -1,0 +1,52 @@
+"""Input policies: channels, stored metadata, and maps that do not depend on the tile."""
+
+import numpy as np
+import pytest
+
+import hadinfer
+from hadinfer.errors import ModelFileError
+from hadinfer.models.input_policy import POLICY, POLICY_EVIDENCE, InputPolicy
+
+EVIDENCE = InputPolicy(4, ((3, 7), (5, 11)), 3)
+
+
+def test_channels_halo_and_metadata_round_trip():
+    assert InputPolicy(16).channels == 17 and InputPolicy(16).halo == 0 and InputPolicy(16).name == POLICY
+    assert EVIDENCE.channels == 7 and EVIDENCE.halo == 5 and EVIDENCE.name == POLICY_EVIDENCE
+    assert InputPolicy.from_metadata(EVIDENCE.metadata(), 7) == EVIDENCE
+    assert InputPolicy.from_metadata(InputPolicy(16).metadata(), 17) == InputPolicy(16)
+
+
+@pytest.mark.parametrize("meta, channels, match", [
+    ({"policy": "other"}, 17, "unknown input policy"),
+    ({"policy": POLICY_EVIDENCE, "components": 4}, 7, "malformed"),
+    (InputPolicy(16).metadata(), 18, "channels"),
+])
+def test_bad_policies_are_model_file_errors(meta, channels, match):
+    with pytest.raises(ModelFileError, match=match):
+        InputPolicy.from_metadata(meta, channels)
+
+
+def test_evidence_channels_are_global_then_local_rx_ratios(small_cube):
+    cube = small_cube.astype(np.float64)
+    valid = np.ones(cube.shape[:2], bool)
+    inputs = EVIDENCE.fit(hadinfer.BackgroundStats(12).update(cube.reshape(-1, 12))).features(cube, valid)
+    assert inputs.shape == (40, 36, 7) and inputs.dtype == np.float32
+    grx = hadinfer.GlobalRX().fit_score(cube) / 12
+    np.testing.assert_allclose(inputs[..., 4], grx, rtol=1e-4)
+    lrx = hadinfer.LocalRX(5, 11, n_components=3).fit_score(cube) / 3
+    np.testing.assert_allclose(inputs[..., 6], lrx, rtol=1e-4)
+
+
+def test_evidence_network_map_does_not_depend_on_the_tile_size(small_cube):
+    torch = pytest.importorskip("torch", reason="the network needs torch (extra 'torch')")
+    from hadinfer.detectors.deep import DeepDetector
+    from hadinfer.models.anomaly_fcn import AnomalyFCN, NetworkConfig
+
+    torch.manual_seed(0)
+    model = AnomalyFCN(NetworkConfig(in_channels=EVIDENCE.channels, width=8)).eval()
+    detector = DeepDetector(model=model, metadata={"input": EVIDENCE.metadata()})
+    assert detector.halo == model.config.receptive_radius + EVIDENCE.halo
+    whole = hadinfer.detect(small_cube, detector=detector, device="cpu", tile_size=64).scores
+    tiled = hadinfer.detect(small_cube, detector=detector, device="cpu", tile_size=8).scores
+    np.testing.assert_allclose(tiled, whole, rtol=1e-4, atol=1e-6)

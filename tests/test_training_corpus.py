@@ -1,0 +1,64 @@
+"""Training data for general models: other-sensor views, implanted spectra, consensus labels."""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch", reason="training needs torch (extra 'train')")
+
+from hadinfer.errors import ParameterError  # noqa: E402
+from hadinfer.models.input_policy import InputPolicy  # noqa: E402
+from hadinfer.training.corpus import build_corpus, generated_spectra  # noqa: E402
+from hadinfer.training.sensor_augment import augment_sensor, resample_bands  # noqa: E402
+from hadinfer.training.synthetic_anomalies import implant_spectra  # noqa: E402
+
+
+def _scene(seed, bands=60, size=40):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(size, size, 3)) @ np.abs(rng.normal(size=(3, bands))) * 10 + 100 \
+        + rng.normal(size=(size, size, bands))
+
+
+def test_resampling_a_linear_spectrum_is_exact():
+    spectrum = np.linspace(2.0, 5.0, 101)[None]
+    np.testing.assert_allclose(resample_bands(spectrum, 11)[0], np.linspace(2.0, 5.0, 11))
+
+
+def test_other_sensor_views_change_bands_but_keep_pixels():
+    cube = _scene(0)
+    rng = np.random.default_rng(1)
+    counts = {augment_sensor(cube, rng).shape[2] for _ in range(20)}
+    assert len(counts) > 3 and all(c >= 20 for c in counts)
+    assert augment_sensor(cube, rng).shape[:2] == cube.shape[:2]
+    with pytest.raises(ParameterError, match="bands"):
+        augment_sensor(cube[..., :10], rng)
+
+
+def test_implanted_spectra_are_linear_mixtures_at_sub_pixel_abundance():
+    cube = _scene(2)
+    foreign = np.linspace(1.0, 3.0, 80)
+    out, mask = implant_spectra(cube, np.random.default_rng(3), [foreign], count=5, abundance=(0.2, 0.5))
+    assert 5 <= mask.sum() <= 45 and np.array_equal(out[~mask], cube[~mask])
+    target = resample_bands(foreign[None], 60)[0]
+    for y, x in zip(*np.nonzero(mask)):
+        # x' = (1 - a) x + a s c: solve for a and c from two bands, check every band
+        d = out[y, x] - cube[y, x]
+        coef = np.linalg.lstsq(np.stack([-cube[y, x], target], 1), d, rcond=None)[0]
+        np.testing.assert_allclose(np.stack([-cube[y, x], target], 1) @ coef, d, atol=1e-6)
+        assert 0.2 * 0.6 - 1e-9 <= coef[0] <= 0.5 + 1e-9
+
+
+def test_corpus_labels_its_implants_and_uses_consensus_of_global_and_local_evidence():
+    policy = InputPolicy(4, ((3, 7), (5, 11)), 3)
+    scenes = build_corpus({"a": _scene(4), "b": _scene(5, bands=50)}, policy, versions=2, seed=0)
+    assert len(scenes) == 4 and all(s.inputs.shape[2] == policy.channels for s in scenes)
+    assert all(s.cube is None for s in scenes)
+    for s in scenes:
+        assert (s.labels == 1).sum() >= 10 and (s.labels == 0).mean() > 0.8
+    again = build_corpus({"a": _scene(4), "b": _scene(5, bands=50)}, policy, versions=2, seed=0)
+    np.testing.assert_array_equal(scenes[1].inputs, again[1].inputs)  # seeded
+
+
+def test_generated_spectra_are_positive_and_varied():
+    spectra = generated_spectra(np.random.default_rng(0), 10, bands=50)
+    assert all(s.shape == (50,) and (s > 0).all() for s in spectra)
+    assert np.std([s.mean() for s in spectra]) > 0
