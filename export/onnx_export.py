@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import warnings
 from pathlib import Path
 
 from hadinfer.errors import MissingDependencyError
+from hadinfer.io.atomic import atomic_output
 from hadinfer.io.writer import check_output_path
 from hadinfer.models.metadata import ONNX_FORMAT, ONNX_FORMAT_VERSION
 
@@ -72,8 +72,7 @@ def export_onnx(checkpoint, output, *, opset: int = 18, fp16: bool = False, over
     net = _Float16Wrapper(model) if fp16 else model
     example = torch.zeros(1, model.config.in_channels, 32, 32)
     dims = {0: torch.export.Dim("batch"), 2: torch.export.Dim("height", min=1), 3: torch.export.Dim("width", min=1)}
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_output(target, overwrite=overwrite) as tmp:  # unique name, no symlinks, no-replace rename
         # The exporter logs about optional packages (torchvision) and its own deprecations.
         exporter_log = logging.getLogger("torch.onnx")
         level = exporter_log.level
@@ -93,9 +92,6 @@ def export_onnx(checkpoint, output, *, opset: int = 18, fp16: bool = False, over
             entry.key, entry.value = key, value
         onnx.save(proto, str(tmp))
         onnx.checker.check_model(str(tmp), full_check=True)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
     return target
 
 

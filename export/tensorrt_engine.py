@@ -11,10 +11,10 @@ is expected to drop the explicit-batch network flag entirely (already the only m
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from hadinfer.errors import MissingDependencyError, ModelFileError, ParameterError
+from hadinfer.io.atomic import atomic_output
 from hadinfer.io.writer import check_output_path
 
 
@@ -74,12 +74,8 @@ def build_engine(onnx_path, output, *, min_tile: int = 64, opt_tile: int = 512, 
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
         raise ModelFileError(f"{onnx_path}: TensorRT could not build an engine (see its log above)")
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_output(target, overwrite=overwrite) as tmp:  # unique name, no symlinks, no-replace rename
         tmp.write_bytes(bytes(serialized))
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
     metadata.update(engine_precision="float16" if fp16 else "float32", min_tile=str(min_tile),
                     opt_tile=str(opt_tile), max_tile=str(max_tile), max_batch=str(max_batch))
     Path(str(target) + ".json").write_text(json.dumps(metadata, indent=2) + "\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
@@ -39,8 +40,8 @@ def prefetch(produce: Callable[[], Iterable[T]], depth: int = 2) -> Iterator[T]:
             put((_DONE, exc))
 
     thread = threading.Thread(target=run, name="hadinfer-prefetch", daemon=True)
-    thread.start()
     try:
+        thread.start()  # inside the try: Ctrl-C or SIGTERM can land while it waits for the thread
         while True:
             item, error = items.get()
             if error is not None:
@@ -50,7 +51,25 @@ def prefetch(produce: Callable[[], Iterable[T]], depth: int = 2) -> Iterator[T]:
             yield item
     finally:
         stop.set()
-        thread.join(timeout=5)
+        _join(thread, timeout=5.0)
+
+
+def _join(thread: threading.Thread, timeout: float) -> None:
+    """Wait for ``thread`` to end, even if its ``start()`` was interrupted.
+
+    An interrupt inside ``start()`` leaves a thread that runs but has not yet said so,
+    and ``join`` refuses such a thread; returning without it would let the producer
+    read a scene that the caller is about to close.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+            return
+        except RuntimeError:  # not started yet, or start() itself failed
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(0.001)
 
 
 class BackgroundSink:

@@ -55,6 +55,7 @@ between CPUs.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 
@@ -65,6 +66,7 @@ from rasterio.transform import from_origin
 from rasterio.windows import Window
 
 from .errors import OutputExistsError, OutputPathError, ParameterError
+from .io.atomic import atomic_output, write_failure_reason
 
 #: Georeferencing of every synthetic scene: UTM 33N, 2 m pixels.
 SYNTHETIC_CRS = "EPSG:32633"
@@ -319,27 +321,41 @@ def write_synthetic_scene(
 
     model = _SceneModel.build(height, width, bands, seed)
     anomaly_pixels = 0
-    with _create(scene_path, "scene_path", dict(profile, count=bands, dtype=dtype)) as scene:
-        scene.update_tags(
-            HADINFER_SYNTHETIC_SEED=str(seed),
-            REFLECTANCE_SCALE=str(REFLECTANCE_SCALE if np.dtype(dtype).kind in "iu" else 1),
-        )
-        truth_ds = None
+    # Each file is written under a unique hidden name and renamed into place once
+    # complete (hadinfer.io.atomic): an interrupted run leaves neither file behind.
+    with contextlib.ExitStack() as outputs:
+        scene_tmp = outputs.enter_context(atomic_output(scene_path, overwrite=overwrite, suffix=".tmp.tif"))
+        truth_tmp = None
         if truth_path is not None:
-            truth_ds = _create(truth_path, "truth_path", dict(profile, count=1, dtype="uint8", interleave="band"))
+            truth_tmp = outputs.enter_context(
+                atomic_output(truth_path, overwrite=overwrite, others=(scene_path,), suffix=".tmp.tif"))
         try:
-            for row in range(0, height, block_rows):
-                rows = min(block_rows, height - row)
-                cube, truth = model.render(row, 0, rows, width)
-                window = Window(0, row, width, rows)
-                scene.write(_encode(cube, dtype), window=window)
-                del cube
-                if truth_ds is not None:
-                    truth_ds.write(truth, 1, window=window)
-                anomaly_pixels += int(np.count_nonzero(truth))
-        finally:
-            if truth_ds is not None:
-                truth_ds.close()
+            scene_profile = dict(profile, count=bands, dtype=dtype)
+            with _create(scene_tmp, "scene_path", scene_profile, shown=scene_path) as scene:
+                scene.update_tags(
+                    HADINFER_SYNTHETIC_SEED=str(seed),
+                    REFLECTANCE_SCALE=str(REFLECTANCE_SCALE if np.dtype(dtype).kind in "iu" else 1),
+                )
+                truth_ds = None
+                if truth_tmp is not None:
+                    truth_profile = dict(profile, count=1, dtype="uint8", interleave="band")
+                    truth_ds = _create(truth_tmp, "truth_path", truth_profile, shown=truth_path)
+                try:
+                    for row in range(0, height, block_rows):
+                        rows = min(block_rows, height - row)
+                        cube, truth = model.render(row, 0, rows, width)
+                        window = Window(0, row, width, rows)
+                        scene.write(_encode(cube, dtype), window=window)
+                        del cube
+                        if truth_ds is not None:
+                            truth_ds.write(truth, 1, window=window)
+                        anomaly_pixels += int(np.count_nonzero(truth))
+                finally:
+                    if truth_ds is not None:
+                        truth_ds.close()
+        except RasterioError as exc:  # a full disk, say: one line, and no file left
+            reason = write_failure_reason(exc, os.path.dirname(os.path.abspath(scene_path)))
+            raise OutputPathError(f"scene_path: cannot write {scene_path} ({reason})") from exc
 
     return {
         "scene_path": str(scene_path),
@@ -711,11 +727,11 @@ def _encode(cube: np.ndarray, dtype: str) -> np.ndarray:
     return np.ascontiguousarray(scaled.astype(target, order="K"))
 
 
-def _create(path: str, name: str, profile: dict):
+def _create(path, name: str, profile: dict, shown=None):
     try:
         return rasterio.open(path, "w", **profile)
     except RasterioError as exc:
-        raise OutputPathError(f"{name}: cannot create {path} ({str(exc).splitlines()[0]})") from exc
+        raise OutputPathError(f"{name}: cannot create {shown or path} ({str(exc).splitlines()[0]})") from exc
 
 
 def _output_path(path, name: str, overwrite: bool) -> str:

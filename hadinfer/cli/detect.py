@@ -46,7 +46,7 @@ def command(scene, output, detector, window, pca, regularization, shrinkage, pre
     (rows x cols x bands).  The map is float32 with SCENE's CRS, transform, size and
     nodata; it appears only when complete.
     """
-    check_optional_output(report_path, overwrite)
+    check_optional_output(report_path, overwrite, inputs=(scene, detector), others=(output,))
     if detector == "lrx":
         params = dict(inner=window[0], outer=window[1], n_components=pca or None, regularization=regularization)
     elif detector == "grx":
@@ -71,7 +71,7 @@ def command(scene, output, detector, window, pca, regularization, shrinkage, pre
             params["train_progress"].close()
     report = result.report
     if report_path:
-        write_json(report_path, report, overwrite=overwrite)
+        write_json(report_path, report, overwrite=overwrite, inputs=(scene, detector), others=(output,))
     if not quiet:
         s = report["scene"]
         click.echo(f"{result.path}: {report['detector']} on {s['height']}x{s['width']}x{s['bands']} ({report['device']}) "

@@ -24,12 +24,13 @@ def command(map_path, truth, key, as_json, roc_path, overwrite):
     Nodata pixels of MAP are excluded.  AUC(D,F) is the rank-based ROC AUC (ties
     exact); the 3-D ROC areas use min-max normalised scores.
     """
-    check_optional_output(roc_path, overwrite)
+    check_optional_output(roc_path, overwrite, inputs=(map_path, truth))
     metrics = run_evaluate(map_path, truth, key=key)
     if roc_path:
         import numpy as np
 
         from ..io import open_scene, read_mask
+        from ..io.atomic import atomic_output
         from ..metrics import roc_curve
         from ..plots import save_roc_png
 
@@ -37,7 +38,8 @@ def command(map_path, truth, key, as_json, roc_path, overwrite):
             cube, valid = scene.read_all()
         mask, _ = read_mask(truth, key=key)
         fpr, tpr, _ = roc_curve(cube[:, :, 0][valid], np.asarray(mask)[valid])
-        save_roc_png(fpr, tpr, roc_path, auc=metrics["auc_df"], title=str(map_path))
+        with atomic_output(roc_path, overwrite=overwrite, inputs=(map_path, truth), suffix=".tmp.png") as tmp:
+            save_roc_png(fpr, tpr, tmp, auc=metrics["auc_df"], title=str(map_path))
     if as_json:
         click.echo(json.dumps(metrics, indent=2))
         return

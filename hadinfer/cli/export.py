@@ -25,8 +25,8 @@ def command(checkpoint, output, fp16, opset, engine, min_tile, opt_tile, max_til
     from ..export.onnx_export import export_onnx
     from ..export.parity import max_abs_difference
 
-    check_optional_output(output, overwrite)
-    check_optional_output(engine, overwrite)
+    check_optional_output(output, overwrite, inputs=(checkpoint, timing_cache), others=(engine,))
+    check_optional_output(engine, overwrite, inputs=(checkpoint, timing_cache), others=(output,))
     path = export_onnx(checkpoint, output, opset=opset, fp16=fp16, overwrite=overwrite)
     diff = max_abs_difference(checkpoint, path)
     click.echo(f"{path}: ONNX Runtime vs PyTorch max |diff| {diff:.2e} on a random 1x64x64 tile", err=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 
 import click
 
@@ -10,8 +12,16 @@ from .. import __version__
 from ..errors import HadinferError
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C so the same cleanup runs."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated()
+
+
 class _Group(click.Group):
-    """Maps errors to exit codes: usage 2 (click), HadinferError 1, Ctrl-C 130.
+    """Maps errors to exit codes: usage 2 (click), HadinferError 1, Ctrl-C 130, SIGTERM 143.
 
     A traceback is shown only with ``-v``.
     """
@@ -21,6 +31,9 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
+        except Terminated:
+            click.echo("Terminated; no output was written.", err=True)
+            ctx.exit(143)
         except KeyboardInterrupt:
             click.echo("Interrupted; no output was written.", err=True)
             ctx.exit(130)
@@ -59,5 +72,12 @@ _register()
 
 
 def main() -> None:
-    """Console entry point."""
+    """Console entry point.
+
+    SIGTERM (``kill``, a batch scheduler's time limit) is turned into
+    :class:`Terminated`, a ``KeyboardInterrupt``, so it removes hidden temporary
+    files exactly as Ctrl-C does, then exits 143.
+    """
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _raise_terminated)  # left alone when the caller ignores SIGTERM
     cli(prog_name="hadinfer")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ..io.writer import check_output_path
+from ..io.atomic import atomic_output, check_output_path
 
 
 class WindowType(click.ParamType):
@@ -53,12 +53,21 @@ class ProgressBars:
             self._bar = None
 
 
-def write_json(path: str, payload: dict, *, overwrite: bool) -> None:
-    """Write a JSON report (refusing to replace a file unless ``overwrite``)."""
-    target = check_output_path(path, overwrite=overwrite)
-    target.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+def write_json(path: str, payload: dict, *, overwrite: bool, inputs=(), others=()) -> None:
+    """Write a JSON report atomically (see :mod:`hadinfer.io.atomic`).
+
+    It refuses to replace a file unless ``overwrite``, and never replaces one of
+    ``inputs`` or ``others`` (the command's input files and its other outputs).
+    """
+    text = json.dumps(payload, indent=2, default=str) + "\n"
+    with atomic_output(path, overwrite=overwrite, inputs=inputs, others=others) as tmp:
+        tmp.write_text(text)
 
 
-def check_optional_output(path: str | None, overwrite: bool) -> Path | None:
-    """Validate an optional output path up front, before long work."""
-    return None if path is None else check_output_path(path, overwrite=overwrite)
+def check_optional_output(path: str | None, overwrite: bool, *, inputs=(), others=()) -> Path | None:
+    """Validate an optional output path up front, before long work.
+
+    ``inputs`` are the command's input files and ``others`` its other outputs: the
+    output may be none of them (see :func:`hadinfer.io.atomic.check_output_path`).
+    """
+    return None if path is None else check_output_path(path, overwrite=overwrite, inputs=inputs, others=others)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..io import open_scene
+from ..io.atomic import atomic_output
 from .options import check_optional_output
 
 
@@ -14,9 +15,10 @@ from .options import check_optional_output
 @click.option("--overwrite", is_flag=True, help="Replace an existing PNG.")
 def command(map_path, output, overwrite):
     """Render MAP (band 1) as a contrast-stretched PNG; nodata shown grey."""
-    check_optional_output(output, overwrite)
+    check_optional_output(output, overwrite, inputs=(map_path,))
     from ..plots import save_quicklook_png
 
     with open_scene(map_path, bands="1") as scene:
         cube, valid = scene.read_all()
-    save_quicklook_png(cube[:, :, 0], output, valid=valid, title=str(map_path))
+    with atomic_output(output, overwrite=overwrite, inputs=(map_path,), suffix=".tmp.png") as tmp:
+        save_quicklook_png(cube[:, :, 0], tmp, valid=valid, title=str(map_path))

@@ -81,8 +81,8 @@ def command(scenes, output, mode, synthetic, pseudo, loss, rounds, steps, rotate
     from ..training.adapt import general_config, train
     from ..training.trainer import TrainConfig
 
-    check_optional_output(output, overwrite)
-    check_optional_output(report_path, overwrite)
+    check_optional_output(output, overwrite, inputs=scenes, others=(report_path,))
+    check_optional_output(report_path, overwrite, inputs=scenes, others=(output,))
     if mode == "adapt" and synthetic:
         raise ParameterError("--synthetic is for --mode general")
     chosen = {"steps": steps, "rounds": rounds, "rotate": rotate}  # None: the mode's recipe decides
@@ -98,7 +98,7 @@ def command(scenes, output, mode, synthetic, pseudo, loss, rounds, steps, rotate
     provenance["mode"] = mode
     save_checkpoint(output, model, provenance=provenance, report=report, overwrite=overwrite)
     if report_path:
-        write_json(report_path, {"mode": mode, **report}, overwrite=overwrite)
+        write_json(report_path, {"mode": mode, **report}, overwrite=overwrite, inputs=scenes, others=(output,))
     if not quiet:
         click.echo(f"{output}: trained in {report['train_seconds']:.1f} s "
                    f"({len(provenance['scenes'])} scenes, {report['samples']} patches)", err=True)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import uuid
+import shutil
 import warnings
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +13,11 @@ import rasterio.shutil
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
 
-from ..errors import OutputExistsError, OutputPathError
+from ..errors import HadinferError, OutputPathError
+from .atomic import check_output_path, commit, make_temp, write_failure_reason
 from .scene import SceneInfo
+
+__all__ = ["ScoreMapWriter", "check_output_path", "output_nodata"]
 
 BLOCK = 256
 
@@ -27,31 +30,30 @@ def output_nodata(info: SceneInfo) -> float:
     return float("nan")
 
 
-def check_output_path(path: str | os.PathLike, *, overwrite: bool = False,
-                      inputs: tuple[str | os.PathLike, ...] = ()) -> Path:
-    """Validate an output path before any work is done.
+def _remove_files(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
 
-    Raises
-    ------
-    OutputPathError
-        The folder is missing or not writable, or the path is one of ``inputs``.
-    OutputExistsError
-        The file exists and ``overwrite`` is False.
-    """
-    path = Path(path)
-    for source in inputs:
-        if os.path.exists(source) and path.exists() and os.path.samefile(source, path):
-            raise OutputPathError(f"{path}: output would replace its own input; choose another name")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise OutputPathError(f"{path}: output folder {parent} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputPathError(f"{path}: output folder {parent} is not writable")
-    if path.exists() and not overwrite:
-        raise OutputExistsError(f"{path}: exists; pass --overwrite to replace it")
-    if path.is_dir():
-        raise OutputPathError(f"{path}: is a folder")
-    return path
+
+def _check_free_space(path: Path, info: SceneInfo) -> None:
+    raw = info.width * info.height * 4
+    try:
+        usage = shutil.disk_usage(path.parent)
+    except OSError:
+        return  # cannot tell: the write itself will say
+    if usage.total > 0 and usage.free < raw // 10:  # pseudo file systems (/proc) report no size at all
+        raise OutputPathError(f"{path}: not enough free space in {path.parent} ({_size(usage.free)} free; "
+                              f"the map needs at least {_size(raw // 10)}, up to {_size(raw)} uncompressed)")
+
+
+def _size(n: float) -> str:
+    if n < 1024:
+        return f"{int(n)} bytes"
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
+        n /= 1024
+        if n < 1024 or unit == "TiB":
+            break
+    return f"{n:.1f} {unit}"
 
 
 def _block(size: int) -> int:
@@ -61,9 +63,17 @@ def _block(size: int) -> int:
 class ScoreMapWriter:
     """Write a one-band float32 map beside its final name, then rename it into place.
 
-    A failure or Ctrl-C inside the ``with`` block removes the temporary file, so no
-    partial map ever appears under the target name, and an existing target is only
-    replaced (atomically) once the new map is complete.
+    A failure, Ctrl-C or SIGTERM inside the ``with`` block removes the temporary file,
+    so no partial map ever appears under the target name, and an existing target is
+    only replaced (atomically) once the new map is complete, and only with
+    ``overwrite``: the final rename refuses to replace a file that appeared meanwhile
+    (see :mod:`hadinfer.io.atomic`).
+
+    A folder with less free space than a tenth of the uncompressed map is refused up
+    front, before any compute.  Deflate rarely shrinks float32 scores that much (only
+    maps that are mostly nodata), so the check stops a full or nearly full disk without
+    refusing maps that would fit; a disk that fills later is still reported, in one
+    line, when the write fails.
 
     Tiles are gathered into full-width strips one file block high, and each strip is
     written once, when complete.  Letting GDAL merge many partial writes into one
@@ -81,17 +91,30 @@ class ScoreMapWriter:
         Replace an existing file.
     cog : bool
         Write a Cloud-Optimized GeoTIFF (with overviews).
+
+    Raises
+    ------
+    OutputExistsError, OutputPathError
+        From :func:`~hadinfer.io.atomic.check_output_path`, or the folder is (almost) full.
     """
 
     def __init__(self, path, info: SceneInfo, *, overwrite: bool = False, cog: bool = False):
         self.path = check_output_path(path, overwrite=overwrite, inputs=(info.path,))
+        _check_free_space(self.path, info)
         self.info = info
+        self.overwrite = overwrite
         self.cog = cog
         self.nodata = output_nodata(info)
         self._strip_height = _block(info.height)
         self._strips: dict[int, list] = {}  # strip index -> [buffer, pixels written]
         self._flushed: set[int] = set()
-        self._tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:8]}.tmp.tif")
+        # Removes the temporary files once: on abort, after commit, or at the latest when
+        # this object is dropped or the interpreter exits -- so even a signal that lands
+        # before the ``with`` block is entered leaves nothing behind.
+        self._leftovers: list[Path] = []
+        self._cleanup = weakref.finalize(self, _remove_files, self._leftovers)
+        self._tmp = make_temp(self.path, ".tmp.tif", register=self._leftovers)
+        self._cog_tmp: Path | None = None
         profile = dict(
             driver="GTiff", width=info.width, height=info.height, count=1, dtype="float32",
             crs=info.crs, transform=info.transform, nodata=self.nodata, tiled=True,
@@ -102,14 +125,35 @@ class ScoreMapWriter:
                 warnings.simplefilter("ignore", NotGeoreferencedWarning)
                 self._ds = rasterio.open(self._tmp, "w", **profile)
         except (RasterioError, OSError) as exc:
+            self._cleanup()
             raise OutputPathError(f"{self.path}: cannot create the map ({exc})") from exc
+        except BaseException:
+            self._cleanup()
+            raise
 
     def write(self, row_off: int, col_off: int, scores: np.ndarray) -> None:
         """Write a window of scores; NaN becomes the nodata value.
 
         Windows should not overlap: a rewrite of a strip already on disk goes through
         GDAL's slower partial-block path.
+
+        Raises
+        ------
+        OutputPathError
+            The file cannot be written (a full disk, say).
         """
+        try:
+            self._write(row_off, col_off, scores)
+        except HadinferError:
+            raise
+        except (RasterioError, OSError) as exc:
+            raise self._write_error(exc) from exc
+
+    def _write_error(self, exc: BaseException) -> OutputPathError:
+        reason = write_failure_reason(exc, self.path.parent)
+        return OutputPathError(f"{self.path}: cannot write the map ({reason}); nothing was written there")
+
+    def _write(self, row_off: int, col_off: int, scores: np.ndarray) -> None:
         block = np.asarray(scores, dtype=np.float32)
         if not np.isnan(self.nodata):
             block = np.where(np.isnan(block), np.float32(self.nodata), block)
@@ -142,28 +186,45 @@ class ScoreMapWriter:
         self._flushed.add(index)
 
     def commit(self) -> Path:
-        """Finish the file and move it to its final name."""
-        for index in sorted(self._strips):  # strips some pixels of which were never written
-            self._flush(index)
-        self._ds.close()
-        source = self._tmp
-        if self.cog:
-            source = self._tmp.with_suffix(".cog.tif")
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", NotGeoreferencedWarning)
-                rasterio.shutil.copy(self._tmp, source, driver="COG", compress="deflate",
-                                     predictor=3, blocksize=BLOCK, bigtiff="if_safer")
-            self._tmp.unlink()
-            self._tmp = source
-        os.replace(source, self.path)
+        """Finish the file and move it to its final name.
+
+        An existing file at the final name is replaced only with ``overwrite``, even
+        one that appeared while the map was computed.
+
+        Raises
+        ------
+        OutputPathError
+            The file cannot be finished (a full disk, say).
+        OutputExistsError
+            The target appeared meanwhile and ``overwrite`` is False.
+        """
+        try:
+            for index in sorted(self._strips):  # strips some pixels of which were never written
+                self._flush(index)
+            self._ds.close()
+            if self.cog:
+                self._cog_tmp = make_temp(self.path, ".cog.tif", register=self._leftovers)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", NotGeoreferencedWarning)
+                    rasterio.shutil.copy(self._tmp, self._cog_tmp, driver="COG", compress="deflate",
+                                         predictor=3, blocksize=BLOCK, bigtiff="if_safer")
+        except HadinferError:
+            raise
+        except (RasterioError, OSError) as exc:
+            raise self._write_error(exc) from exc
+        commit(self._cog_tmp or self._tmp, self.path, overwrite=self.overwrite)
+        self._cleanup()  # the plain GeoTIFF a COG was copied from; the rest was renamed
         return self.path
 
     def abort(self) -> None:
         """Drop the temporary file."""
-        if not self._ds.closed:
-            self._ds.close()
-        for leftover in (self._tmp, self._tmp.with_suffix(".cog.tif")):
-            leftover.unlink(missing_ok=True)
+        try:
+            if not self._ds.closed:
+                self._ds.close()
+        except (RasterioError, OSError):
+            pass  # the file is being dropped: a failure to finish it does not matter
+        finally:
+            self._cleanup()
 
     def __enter__(self) -> "ScoreMapWriter":
         return self

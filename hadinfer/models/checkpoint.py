@@ -37,12 +37,10 @@ def save_checkpoint(path, model: AnomalyFCN, *, provenance: dict, report: dict |
         "provenance": provenance, "report": report or {},
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
     }
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
+    from ..io.atomic import atomic_output
+
+    with atomic_output(target, overwrite=overwrite) as tmp:  # unique name, no symlinks, no-replace rename
         torch.save(payload, tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
     return target
 
 
