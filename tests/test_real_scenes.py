@@ -22,7 +22,7 @@ PUBLISHED_GRX = {"abu-airport-1": 0.8221, "abu-airport-4": 0.9526, "abu-beach-1"
 
 def cli_auc(scene, output, truth, *extra):
     runner = CliRunner()
-    detected = runner.invoke(cli, ["detect", str(scene), "-o", str(output), "-q", *extra])
+    detected = runner.invoke(cli, ["detect", str(scene), "-o", str(output), "-q", "--detector", "grx", *extra])
     assert detected.exit_code == 0, detected.output
     evaluated = runner.invoke(cli, ["evaluate", str(output), "--truth", str(truth), "--json"])
     assert evaluated.exit_code == 0, evaluated.output

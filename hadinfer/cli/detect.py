@@ -5,20 +5,23 @@ from __future__ import annotations
 import click
 
 from ..api import detect as run_detect
+from ..detectors import DEFAULT_DETECTOR
 from .options import ProgressBars, WindowType, check_optional_output, write_json
 
 
 @click.command("detect")
 @click.argument("scene", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Anomaly map (GeoTIFF).")
-@click.option("--detector", default="grx", show_default=True, metavar="grx|lrx|general|adapt|MODEL",
-              help="grx: global RX; lrx: dual-window local RX; general: the shipped deep model (needs "
-                   "onnxruntime, or torch with --backend torch); adapt: self-train a deep detector on SCENE, "
-                   "then score it; or a model file (checkpoint, .onnx, TensorRT engine).")
+@click.option("--detector", default=DEFAULT_DETECTOR, show_default=True, metavar="fusion|grx|lrx|general|adapt|MODEL",
+              help="fusion: global RX and local RX at two window pairs, geometric mean (no training); grx: "
+                   "global RX; lrx: dual-window local RX; general: the shipped deep model (needs onnxruntime, or "
+                   "torch with --backend torch); adapt: fine-tune the shipped model on SCENE, then score it; or a "
+                   "model file (checkpoint, .onnx, TensorRT engine).")
 @click.option("--window", type=WindowType(), default="5,21", show_default=True,
               help="lrx inner,outer window widths (odd).")
 @click.option("--pca", type=click.IntRange(min=0), default=10, show_default=True,
-              help="lrx: keep K global principal components; 0 keeps all bands (exact but O(B^3) per pixel).")
+              help="lrx, fusion: keep K global principal components; 0 keeps all bands (exact but O(B^3) per "
+                   "pixel).")
 @click.option("--regularization", type=click.FloatRange(min=0), default=1e-3, show_default=True,
               help="lrx: ridge added to each local covariance, in units of global variance.")
 @click.option("--shrinkage", type=click.FloatRange(0, 1), default=0.0, show_default=True,
@@ -49,16 +52,17 @@ def command(scene, output, detector, window, pca, regularization, shrinkage, pre
     check_optional_output(report_path, overwrite, inputs=(scene, detector), others=(output,))
     if detector == "lrx":
         params = dict(inner=window[0], outer=window[1], n_components=pca or None, regularization=regularization)
+    elif detector == "fusion":
+        params = dict(n_components=pca or None, regularization=regularization)
     elif detector == "grx":
         params = dict(shrinkage=shrinkage, precision=precision)
     elif detector == "adapt":
         from ..backends.torch_backend import import_torch
 
         import_torch()  # one-line error naming the extra when torch is missing
-        from ..training.trainer import TrainConfig
         from .train import TrainProgress
 
-        params = dict(config=TrainConfig(seed=seed), train_progress=TrainProgress(enabled=not quiet))
+        params = dict(seed=seed, train_progress=TrainProgress(enabled=not quiet))
     else:
         params = {"backend": backend}
     progress = ProgressBars(enabled=not quiet)

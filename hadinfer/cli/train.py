@@ -39,21 +39,23 @@ class TrainProgress:
 @click.argument("scenes", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Checkpoint file (.pt).")
 @click.option("--mode", type=click.Choice(["adapt", "general"]), default="adapt", show_default=True,
-              help="adapt: one scene, for that scene; general: many scenes, for scenes never seen.")
+              help="adapt: fine-tune a model (--start, default the shipped one) on one scene; general: train "
+                   "one model on many scenes, for scenes never seen (the evidence recipe).")
+@click.option("--start", type=click.Path(dir_okay=False), default=None,
+              help="adapt: the checkpoint to fine-tune (default: the shipped general model).")
+@click.option("--versions", type=click.IntRange(min=1), default=None,
+              help="general: versions of each scene (itself plus other-sensor views), each with its own implants.")
 @click.option("--synthetic", type=click.IntRange(min=0), default=0, show_default=True,
               help="general: add this many generated 128x128 scenes (64-224 bands).")
-@click.option("--pseudo", type=click.Choice(["lrx", "grx", "both"]), default="lrx", show_default=True,
-              help="Classical detector giving the pseudo-labels.")
 @click.option("--loss", type=click.Choice(["ce", "aucm", "ce+aucm", "ce+hinge"]), default="ce+aucm",
               show_default=True)
 @click.option("--rounds", type=click.IntRange(min=0), default=None,
               help="Noisy-student rounds after the teacher (default: 0 for adapt, where they did not help on "
                    "the dev scenes; the general recipe's for general; see README).")
 @click.option("--steps", type=click.IntRange(min=1), default=None,
-              help="Steps per round (default: 300 for adapt; the general recipe's for general).")
+              help="Steps per round (default: the adapt or general recipe's).")
 @click.option("--rotate/--no-rotate", default=None,
-              help="Mix the whitened components with random rotations while training (default: on for "
-                   "general, off for adapt).")
+              help="Mix the whitened components with random rotations while training (default: on).")
 @click.option("--entropy-ratio", type=click.FloatRange(0, 1, max_open=True), default=0.2, show_default=True,
               help="Fraction of the most uncertain patches hidden from each student.")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -62,13 +64,15 @@ class TrainProgress:
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None, help="JSON training report.")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 @click.option("-q", "--quiet", is_flag=True)
-def command(scenes, output, mode, synthetic, pseudo, loss, rounds, steps, rotate, entropy_ratio, seed, key,
-            bands, report_path, overwrite, quiet):
+def command(scenes, output, mode, start, versions, synthetic, loss, rounds, steps, rotate, entropy_ratio, seed,
+            key, bands, report_path, overwrite, quiet):
     """Self-train a deep detector on SCENES (no labels) and save a checkpoint.
 
-    Pseudo-labels come from a classical detector, certain positives from synthetic
-    band-shuffled anomalies; a teacher learns with weighted cross-entropy plus AUC-M,
-    then noisy students learn from it with the most uncertain patches masked.
+    Pseudo-labels come from the consensus of global RX and local RX at four windows;
+    certain positives from implanted anomalies (foreign spectra at sub-pixel abundances
+    and band-shuffled regions); a teacher learns with weighted cross-entropy plus AUC-M,
+    and optional noisy students (--rounds) learn from it with the most uncertain patches
+    masked.  ``general`` also trains on other-sensor views of every scene.
     """
     from ..errors import ParameterError
 
@@ -77,26 +81,44 @@ def command(scenes, output, mode, synthetic, pseudo, loss, rounds, steps, rotate
     from ..backends.torch_backend import import_torch
 
     import_torch()  # one-line error naming the extra when torch is missing
-    from ..models.checkpoint import save_checkpoint
-    from ..training.adapt import general_config, train
-    from ..training.trainer import TrainConfig
+    from ..models.checkpoint import load_checkpoint, save_checkpoint
+    from ..training.adapt import EVIDENCE_VERSIONS, evidence_config, evidence_policy, fine_tune, train_general
+    from ..weights import shipped_model
 
     check_optional_output(output, overwrite, inputs=scenes, others=(report_path,))
     check_optional_output(report_path, overwrite, inputs=scenes, others=(output,))
-    if mode == "adapt" and synthetic:
-        raise ParameterError("--synthetic is for --mode general")
+    if mode == "adapt" and (synthetic or versions):
+        raise ParameterError("--synthetic and --versions are for --mode general")
+    if mode == "general" and start:
+        raise ParameterError("--start is for --mode adapt")
     chosen = {"steps": steps, "rounds": rounds, "rotate": rotate}  # None: the mode's recipe decides
-    recipe = general_config if mode == "general" else TrainConfig
-    config = recipe(loss=loss, entropy_ratio=entropy_ratio, seed=seed,
-                    **{name: value for name, value in chosen.items() if value is not None})
+    overrides = dict(loss=loss, entropy_ratio=entropy_ratio, seed=seed,
+                     **{name: value for name, value in chosen.items() if value is not None})
     progress = TrainProgress(enabled=not quiet)
     try:
-        model, report, provenance = train(list(scenes), config=config, pseudo=pseudo, synthetic=synthetic,
-                                          key=key, bands=bands, progress=progress)
+        if mode == "general":
+            from pathlib import Path
+
+            from ..synthetic import make_cube
+
+            sources = {Path(s).name: s for s in scenes}
+            for i in range(synthetic):  # generated scenes: their truth is discarded
+                bands_i = int(64 + (i * 37 + seed) % 161)
+                sources[f"synthetic-{i}-{bands_i}b"] = make_cube(128, 128, bands_i, seed=seed * 1000 + i)[0] * 10000
+            policy = evidence_policy()
+            model, report, provenance = train_general(sources, config=evidence_config(**overrides), key=key,
+                                                      versions=versions or EVIDENCE_VERSIONS, progress=progress)
+        else:
+            begin = load_checkpoint(start or shipped_model("general", checkpoint=True))
+            from ..models.input_policy import InputPolicy
+
+            policy = InputPolicy.from_metadata(begin[1]["input"], begin[0].config.in_channels)
+            model, report, provenance = fine_tune(scenes[0], begin, key=key, bands=bands, progress=progress,
+                                                  **overrides)
     finally:
         progress.close()
     provenance["mode"] = mode
-    save_checkpoint(output, model, provenance=provenance, report=report, overwrite=overwrite)
+    save_checkpoint(output, model, provenance=provenance, report=report, overwrite=overwrite, policy=policy)
     if report_path:
         write_json(report_path, {"mode": mode, **report}, overwrite=overwrite, inputs=scenes, others=(output,))
     if not quiet:

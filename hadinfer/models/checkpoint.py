@@ -12,15 +12,17 @@ from .. import __version__
 from ..errors import InputNotFoundError, ModelFileError
 from ..io.writer import check_output_path
 from .anomaly_fcn import AnomalyFCN, NetworkConfig
-from .input_policy import POLICY, policy_metadata
+from .input_policy import InputPolicy
 
 FORMAT = "hadinfer-checkpoint"
 FORMAT_VERSION = 1
 
 
 def save_checkpoint(path, model: AnomalyFCN, *, provenance: dict, report: dict | None = None,
-                    overwrite: bool = False) -> Path:
+                    overwrite: bool = False, policy: InputPolicy | None = None) -> Path:
     """Write weights, network config, input policy, provenance and training report.
+
+    ``policy`` defaults to the plain whitened-components policy of the network's width.
 
     Written beside the target and renamed, like maps.
 
@@ -33,7 +35,7 @@ def save_checkpoint(path, model: AnomalyFCN, *, provenance: dict, report: dict |
         "format": FORMAT, "format_version": FORMAT_VERSION, "hadinfer_version": __version__,
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "network": model.config.to_dict() | {"dropout": 0.0, "drop_path": 0.0},
-        "input": policy_metadata(model.config.in_channels - 1),
+        "input": (policy or InputPolicy(model.config.in_channels - 1)).metadata(),
         "provenance": provenance, "report": report or {},
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
     }
@@ -63,8 +65,7 @@ def load_checkpoint(path) -> tuple[AnomalyFCN, dict]:
         raise ModelFileError(f"{path}: checkpoint format {payload.get('format_version')} is not supported "
                               f"(this hadinfer reads {FORMAT_VERSION})")
     config = NetworkConfig.from_dict(payload["network"])
-    if payload["input"].get("policy") != POLICY or payload["input"].get("channels") != config.in_channels:
-        raise ModelFileError(f"{path}: unknown input policy {payload['input']!r}")
+    InputPolicy.from_metadata(payload.get("input") or {}, config.in_channels, where=str(path))
     model = AnomalyFCN(config)
     model.load_state_dict(payload["state_dict"])
     model.eval()

@@ -13,7 +13,7 @@ from ..errors import ParameterError
 _HERE = Path(__file__).resolve().parent
 
 #: detector name -> (ONNX model, the checkpoint it was exported from)
-SHIPPED = {"general": ("general-v2.onnx", "general-v2.pt")}
+SHIPPED = {"general": ("general-v3.onnx", "general-v3.pt")}
 
 
 def shipped_model(name: str = "general", *, checkpoint: bool = False) -> Path:
