@@ -21,6 +21,23 @@ def _region(rng: np.random.Generator, size: int) -> list[tuple[int, int]]:
     return sorted(cells)
 
 
+def _placed_region(rng: np.random.Generator, height: int, width: int, max_size: int,
+                   valid: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """Rows and columns of a random region (1 to ``max_size`` px) placed in the image, valid
+    pixels only; None when the region does not fit."""
+    cells = np.array(_region(rng, int(rng.integers(1, max_size + 1))))
+    cells -= cells.min(axis=0)
+    span = cells.max(axis=0) + 1
+    if span[0] > height or span[1] > width:
+        return None
+    origin = (rng.integers(0, height - span[0] + 1), rng.integers(0, width - span[1] + 1))
+    ys, xs = cells[:, 0] + origin[0], cells[:, 1] + origin[1]
+    if valid is not None:
+        keep = valid[ys, xs]
+        ys, xs = ys[keep], xs[keep]
+    return ys, xs
+
+
 def implant_anomalies(patch: np.ndarray, rng: np.random.Generator, *, count: int = 2, max_size: int = 7,
                       fraction: tuple[float, float] = (0.3, 1.0), valid: np.ndarray | None = None
                       ) -> tuple[np.ndarray, np.ndarray]:
@@ -61,16 +78,10 @@ def implant_anomalies(patch: np.ndarray, rng: np.random.Generator, *, count: int
     mask = np.zeros(patch.shape[:2], dtype=bool)
     height, width, bands = patch.shape
     for _ in range(count):
-        cells = np.array(_region(rng, int(rng.integers(1, max_size + 1))))
-        cells -= cells.min(axis=0)
-        span = cells.max(axis=0) + 1
-        if span[0] > height or span[1] > width:
+        placed = _placed_region(rng, height, width, max_size, valid)
+        if placed is None:
             continue
-        origin = (rng.integers(0, height - span[0] + 1), rng.integers(0, width - span[1] + 1))
-        ys, xs = cells[:, 0] + origin[0], cells[:, 1] + origin[1]
-        if valid is not None:
-            keep = valid[ys, xs]
-            ys, xs = ys[keep], xs[keep]
+        ys, xs = placed
         chosen = np.sort(rng.choice(bands, size=max(2, int(round(rng.uniform(*fraction) * bands))), replace=False))
         shuffled = rng.permutation(chosen)
         out[ys[:, None], xs[:, None], chosen[None, :]] = patch[ys[:, None], xs[:, None], shuffled[None, :]]
@@ -120,16 +131,10 @@ def implant_spectra(cube: np.ndarray, rng: np.random.Generator, library: list[np
     mask = np.zeros(cube.shape[:2], dtype=bool)
     height, width, bands = cube.shape
     for _ in range(count):
-        cells = np.array(_region(rng, int(rng.integers(1, max_size + 1))))
-        cells -= cells.min(axis=0)
-        span = cells.max(axis=0) + 1
-        if span[0] > height or span[1] > width:
+        placed = _placed_region(rng, height, width, max_size, valid)
+        if placed is None:
             continue
-        origin = (rng.integers(0, height - span[0] + 1), rng.integers(0, width - span[1] + 1))
-        ys, xs = cells[:, 0] + origin[0], cells[:, 1] + origin[1]
-        if valid is not None:
-            keep = valid[ys, xs]
-            ys, xs = ys[keep], xs[keep]
+        ys, xs = placed
         if ys.size == 0:
             continue
         spectrum = resample_bands(np.asarray(library[rng.integers(len(library))], dtype=np.float64)[None], bands)[0]
