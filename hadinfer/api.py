@@ -10,6 +10,7 @@ import numpy as np
 import rasterio
 
 from .detectors import DEFAULT_DETECTOR, DETECTORS, Detector, make_detector
+from .errors import ParameterError
 from .io import ArrayScene, Scene, open_scene, read_mask
 from .io.writer import ScoreMapWriter, check_output_path
 from .metrics import detection_metrics
@@ -169,6 +170,16 @@ def _detect(source, output, model, key, bands, device, tile_size, overwrite, cog
             scene.close()
 
 
+def _check_aligned(map_info, truth_info, truth_path) -> None:
+    """Refuse a georeferenced mask that does not cover the map's pixels (same size is not enough)."""
+    if map_info is None or truth_info is None or map_info.crs is None or truth_info.crs is None:
+        return  # a .mat mask or an array carries no georeferencing: pixels are matched by position
+    if map_info.crs != truth_info.crs or not map_info.transform.almost_equals(truth_info.transform):
+        raise ParameterError(f"{truth_path}: the mask's georeferencing ({truth_info.crs}, origin "
+                             f"{truth_info.transform.c:.6g}, {truth_info.transform.f:.6g}) does not match the map's "
+                             f"({map_info.crs}, origin {map_info.transform.c:.6g}, {map_info.transform.f:.6g})")
+
+
 def evaluate(scores, truth, *, key: str | None = None, valid=None) -> dict:
     """Score a map against a ground-truth mask.
 
@@ -187,13 +198,22 @@ def evaluate(scores, truth, *, key: str | None = None, valid=None) -> dict:
     -------
     dict
         ``auc_df``, ``auc_dt``, ``auc_ft``, ``snpr``, ``snpr_db``, ``n_anomaly``, ``n_background``.
+
+    Raises
+    ------
+    ParameterError
+        A georeferenced mask whose CRS or transform differs from the map's.
     """
+    map_info = None
     if isinstance(scores, (str, os.PathLike)):
         with open_scene(scores, bands="1") as scene:
             cube, mask = scene.read_all()
             scores = np.where(mask, cube[:, :, 0], np.nan)
+            map_info = scene.info
     if isinstance(truth, (str, os.PathLike)):
-        truth, _ = read_mask(truth, key=key)
+        truth_path = truth
+        truth, truth_info = read_mask(truth, key=key)
+        _check_aligned(map_info, truth_info, truth_path)
     scores = np.asarray(scores, dtype=np.float64)
     keep = np.isfinite(scores) if valid is None else (np.isfinite(scores) & np.asarray(valid, bool))
     return detection_metrics(scores, np.asarray(truth), valid=keep)

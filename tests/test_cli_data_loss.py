@@ -120,7 +120,10 @@ def test_signal_during_detect_leaves_no_temp_file(slow_scene, tmp_path, signum, 
     before = checksums(slow_scene.parent)
     command = [sys.executable, "-c", "from hadinfer.cli.main import main; main()",
                "detect", str(slow_scene), "-o", str(tmp_path / "map.tif"), "--detector", "lrx", "--pca", "0", "-q"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A shell running a background job (CI has no terminal) starts it with SIGINT ignored, and
+    # Python then installs no KeyboardInterrupt handler: give the child the default disposition.
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 60
         while not os.listdir(tmp_path):  # the hidden temporary map: the compute has started

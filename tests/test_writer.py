@@ -58,3 +58,22 @@ def test_unwritten_pixels_are_nodata_and_rewrites_win(tmp_path, big_info):
     keep = np.ones_like(values, dtype=bool)
     keep[250:, 250:] = keep[10:20, 10:20] = False
     np.testing.assert_array_equal(written[keep], values[keep])
+
+
+def test_overviews_stay_in_range_and_keep_a_one_pixel_anomaly(tmp_path):
+    from hadinfer.io.writer import OVERVIEW_RESAMPLING
+
+    rng = np.random.default_rng(0)
+    cube = (rng.normal(size=(600, 520, 3)) * 10 + 500).astype(np.float32)
+    cube[301, 257] += 400  # one anomalous pixel
+    scene = write_geotiff(tmp_path / "scene.tif", cube)
+    for cog in (False, True):
+        out = tmp_path / f"map-{cog}.tif"
+        hadinfer.detect(scene, out, detector="grx", device="cpu", cog=cog)
+        with rasterio.open(out) as ds:
+            full = ds.read(1)
+            assert ds.overviews(1)[0] == 2
+            assert cog or ds.tags(ns="rio_overview")["resampling"] == OVERVIEW_RESAMPLING
+            half = ds.read(1, out_shape=(300, 260))
+        assert half.min() >= full.min() and half.max() <= full.max()
+        assert half.max() > 50 * np.median(half), (half.max(), np.median(half))
