@@ -9,10 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from hadinfer import __version__
-from hadinfer.synthetic import make_cube
-
 from hadinfer.models.anomaly_fcn import NetworkConfig
 from hadinfer.models.input_policy import InputPolicy
+from hadinfer.synthetic import make_cube
 
 from .corpus import build_corpus
 from .scene_data import SceneData, prepare_scene
@@ -71,7 +70,7 @@ def evidence_config(**overrides) -> TrainConfig:
 
 
 def train_general(sources: dict, *, config: TrainConfig | None = None, versions: int = EVIDENCE_VERSIONS,
-                  key: str | None = None, progress=None):
+                  key: str | None = None, bands: str | None = None, progress=None):
     """Train one network on many scenes with the evidence recipe; returns ``(model, report, provenance)``.
 
     Parameters
@@ -82,10 +81,14 @@ def train_general(sources: dict, *, config: TrainConfig | None = None, versions:
         Default :func:`evidence_config`.
     versions : int
         Versions per scene (itself plus other-sensor views), each with its own implants.
+    key, bands : str, optional
+        ``.mat`` variable and band selection of path sources.
+    progress : callable, optional
+        ``progress(stage, step, total, record)`` every 25 steps.
     """
     config = config or evidence_config()
     started = time.perf_counter()
-    scenes = build_corpus(sources, config.policy, versions=versions, seed=config.seed, key=key)
+    scenes = build_corpus(sources, config.policy, versions=versions, seed=config.seed, key=key, bands=bands)
     prepared = time.perf_counter() - started
     model, report = self_train(scenes, config, **({} if progress is None else {"progress": progress}))
     report["prepare_seconds"] = prepared
@@ -107,6 +110,10 @@ def fine_tune(source, start, *, config: TrainConfig | None = None, key: str | No
         The network to start from and its checkpoint metadata (for its input policy).
     config : TrainConfig, optional
         Default: :data:`ADAPT_STEPS` steps at :data:`ADAPT_LR`, the start's policy.
+    key, bands : str, optional
+        ``.mat`` variable and band selection of a path source.
+    progress : callable, optional
+        ``progress(stage, step, total, record)`` every 25 steps.
     seed, steps, lr : int, int, float
         Seed, optimiser steps and learning rate of the default config.
     **overrides

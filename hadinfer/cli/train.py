@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from .options import check_optional_output, write_json
@@ -97,21 +99,20 @@ def command(scenes, output, mode, start, versions, synthetic, loss, rounds, step
     progress = TrainProgress(enabled=not quiet)
     try:
         if mode == "general":
-            from pathlib import Path
-
             from ..synthetic import make_cube
 
-            sources = {Path(s).name: s for s in scenes}
+            sources = {os.path.basename(s): s for s in scenes}
             for i in range(synthetic):  # generated scenes: their truth is discarded
                 bands_i = int(64 + (i * 37 + seed) % 161)
                 sources[f"synthetic-{i}-{bands_i}b"] = make_cube(128, 128, bands_i, seed=seed * 1000 + i)[0] * 10000
             policy = evidence_policy()
             model, report, provenance = train_general(sources, config=evidence_config(**overrides), key=key,
-                                                      versions=versions or EVIDENCE_VERSIONS, progress=progress)
+                                                      bands=bands, versions=versions or EVIDENCE_VERSIONS,
+                                                      progress=progress)
         else:
-            begin = load_checkpoint(start or shipped_model("general", checkpoint=True))
             from ..models.input_policy import InputPolicy
 
+            begin = load_checkpoint(start or shipped_model("general", checkpoint=True))
             policy = InputPolicy.from_metadata(begin[1]["input"], begin[0].config.in_channels)
             model, report, provenance = fine_tune(scenes[0], begin, key=key, bands=bands, progress=progress,
                                                   **overrides)
