@@ -62,3 +62,14 @@ def test_generated_spectra_are_positive_and_varied():
     spectra = generated_spectra(np.random.default_rng(0), 10, bands=50)
     assert all(s.shape == (50,) and (s > 0).all() for s in spectra)
     assert np.std([s.mean() for s in spectra]) > 0
+
+
+def test_students_see_prepared_implants_as_certain_positives():
+    from hadinfer.training.trainer import BatchSampler, TrainConfig
+
+    policy = InputPolicy(4, ((3, 7),), 3)
+    scenes = build_corpus({"a": _scene(6), "b": _scene(7)}, policy, versions=1, seed=0)
+    config = TrainConfig(batch=4, patch=16, entropy_patch=8, synthetic_per_patch=0, lrx_windows=((3, 7),),
+                         lrx_components=3, network={**TrainConfig().network, "in_channels": policy.channels})
+    _, _, labels, synthetic = BatchSampler(scenes, config, np.random.default_rng(0)).sample()
+    assert synthetic.any() and bool((labels[synthetic] == 1).all())

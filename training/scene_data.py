@@ -42,6 +42,8 @@ class SceneData:
         Pseudo-labels (1 anomaly, 0 background, -1 ignored); implanted pixels are 1.
     inputs : ndarray of float32, shape (H, W, channels)
         Network input of every pixel (computed when omitted).
+    implanted : ndarray of bool, shape (H, W), or None
+        Pixels holding an anomaly implanted before preparation (certain positives).
     """
 
     name: str
@@ -51,6 +53,7 @@ class SceneData:
     ranks: np.ndarray
     labels: np.ndarray
     inputs: np.ndarray | None = None
+    implanted: np.ndarray | None = None
 
     def __post_init__(self):
         if self.inputs is None:  # computed once: batches re-whiten only implanted pixels
@@ -133,4 +136,5 @@ def prepare_scene(source, *, name: str | None = None, key: str | None = None, ba
     labels = pseudo_labels(ranks, positive=positive, negative=negative)
     if implanted is not None:
         labels[implanted & valid] = 1
-    return SceneData(name, cube if keep_cube else None, valid, encoder, ranks, labels, inputs)
+    return SceneData(name, cube if keep_cube else None, valid, encoder, ranks, labels, inputs,
+                     None if implanted is None else implanted & valid)

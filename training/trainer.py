@@ -128,7 +128,8 @@ class BatchSampler:
             valid = _augment(scene.valid[window], flip, turns)
             z = _augment(scene.inputs[window], flip, turns).astype(np.float64)
             label = _augment(scene.labels[window], flip, turns).astype(np.float32)
-            implanted = np.zeros(valid.shape, bool)
+            implanted = (np.zeros(valid.shape, bool) if scene.implanted is None
+                         else _augment(scene.implanted[window], flip, turns).copy())
             if cfg.synthetic_per_patch and scene.cube is not None and not scene.encoder.policy.lrx_windows:
                 # Pointwise channels only: a policy with local evidence implants before preparation.
                 raw = _augment(scene.cube[window], flip, turns)
