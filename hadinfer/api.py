@@ -13,6 +13,7 @@ from .detectors import DEFAULT_DETECTOR, DETECTORS, Detector, make_detector
 from .errors import ParameterError
 from .io import ArrayScene, Scene, open_scene, read_mask
 from .io.writer import ScoreMapWriter, check_output_path
+from .io.xarray_scene import check_plain_array_layout, dataarray_scene, is_dataarray, scores_as_dataarray
 from .metrics import detection_metrics
 from .pipeline import ProgressCallback, _no_progress, run_detector
 from .weights import SHIPPED, shipped_model
@@ -24,8 +25,9 @@ class DetectionResult:
 
     Attributes
     ----------
-    scores : ndarray of float32, shape (H, W), or None
-        The map (NaN = not scored); ``None`` when it was written to ``path`` instead.
+    scores : ndarray of float32, shape (H, W), xarray.DataArray, or None
+        The map (NaN = not scored); a DataArray with the input's spatial coordinates and
+        CRS when the input was one; ``None`` when it was written to ``path`` instead.
     report : dict
         Detector, device, tile size, scene size, seconds per stage, megapixels per
         second, peak memory (MiB).
@@ -54,8 +56,11 @@ def detect(source, output=None, *, detector: str | Detector = DEFAULT_DETECTOR, 
 
     Parameters
     ----------
-    source : str, PathLike, Scene or array_like of shape (H, W, B)
-        A raster or ``.mat`` path, an open scene, or an in-memory cube.
+    source : str, PathLike, Scene, xarray.DataArray or array_like of shape (H, W, B)
+        A raster or ``.mat`` path, an open scene, a DataArray with a ``band`` dimension in
+        any order (its CRS and transform are kept; extra ``xarray``), or an in-memory
+        cube.  A plain array is read as (rows, cols, bands); one that looks band-first,
+        (B, N, N), is refused (wrap it in :class:`~hadinfer.io.ArrayScene` to insist).
     output : str or PathLike, optional
         Write a float32 GeoTIFF map here (input's CRS, transform, size and nodata);
         when omitted the map is returned in memory.
@@ -106,17 +111,37 @@ def detect(source, output=None, *, detector: str | Detector = DEFAULT_DETECTOR, 
     (np.int64(5), np.int64(7))
     """
     if output is not None:  # fail on a bad output before minutes of work
-        check_output_path(output, overwrite=overwrite,
-                          inputs=(source,) if isinstance(source, (str, os.PathLike)) else ())
+        scene_file = (source,) if isinstance(source, (str, os.PathLike)) else ()
+        check_output_path(output, overwrite=overwrite, inputs=scene_file + _model_inputs(detector, detector_params))
+    template = None
+    if is_dataarray(source):  # any dimension order; its CRS and transform come along
+        template = source
+        source, spatial = dataarray_scene(source)
+    elif not isinstance(source, (Scene, str, os.PathLike)):
+        check_plain_array_layout(source)
     model, train_report = _resolve_detector(detector, source, key, bands, detector_params)
     cache = {} if gdal_cache_mb is None or "GDAL_CACHEMAX" in os.environ else {"GDAL_CACHEMAX": int(gdal_cache_mb)}
     with rasterio.Env(**cache):
         result = _detect(source, output, model, key, bands, device, tile_size, overwrite, cog, progress)
+    if template is not None and result.scores is not None:
+        result.scores = scores_as_dataarray(result.scores, template, spatial)
     if train_report is not None:
         result.report["train"] = train_report
         result.report["seconds"]["train"] = round(train_report["train_seconds"] + train_report["prepare_seconds"], 4)
         result.report["seconds"]["test"] = result.report["seconds"]["total"]
     return result
+
+
+def _model_inputs(detector, params) -> tuple:
+    """The model files ``detector`` reads: the map may replace none of them."""
+    if isinstance(detector, Detector) or detector in DETECTORS:
+        return ()
+    if detector in SHIPPED:
+        return (shipped_model(detector), shipped_model(detector, checkpoint=True))
+    if detector == "adapt":
+        return (params.get("start") or shipped_model("general", checkpoint=True),)
+    looks_like_a_file = os.sep in str(detector) or os.path.exists(str(detector))  # as _resolve_detector decides
+    return (detector,) if looks_like_a_file else ()
 
 
 def _resolve_detector(detector, source, key, bands, params):
