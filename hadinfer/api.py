@@ -33,11 +33,14 @@ class DetectionResult:
         second, peak memory (MiB).
     path : Path or None
         The written map.
+    detector : Detector or None
+        The fitted detector (e.g. for a global RX map's chi-square threshold).
     """
 
     scores: np.ndarray | None
     report: dict
     path: Path | None = None
+    detector: Detector | None = None
 
 
 def _as_scene(source, key, bands) -> tuple[Scene, bool]:
@@ -123,6 +126,7 @@ def detect(source, output=None, *, detector: str | Detector = DEFAULT_DETECTOR, 
     cache = {} if gdal_cache_mb is None or "GDAL_CACHEMAX" in os.environ else {"GDAL_CACHEMAX": int(gdal_cache_mb)}
     with rasterio.Env(**cache):
         result = _detect(source, output, model, key, bands, device, tile_size, overwrite, cog, progress)
+    result.detector = model
     if template is not None and result.scores is not None:
         result.scores = scores_as_dataarray(result.scores, template, spatial)
     if train_report is not None:

@@ -9,6 +9,25 @@ from ..detectors import DEFAULT_DETECTOR
 from .options import ProgressBars, WindowType, check_optional_output, write_json
 
 
+def write_map_detections(result, path, *, pfa, threshold, overwrite, inputs, others) -> dict:
+    """Threshold the written map, write its regions as polygons; returns a report entry."""
+    import numpy as np
+    import rasterio
+
+    from ..detections import detection_threshold, find_detections, write_detections
+    from ..detectors import GlobalRX
+
+    with rasterio.open(result.path) as ds:  # the whole map: 4 bytes a pixel
+        scores = ds.read(1, masked=True).filled(np.nan).astype(np.float64)
+        transform, crs = ds.transform, ds.crs
+    dof = result.detector.projection_.shape[1] if isinstance(result.detector, GlobalRX) else None
+    level = detection_threshold(scores, pfa=pfa, threshold=threshold, chi2_dof=dof)
+    found = find_detections(scores, transform, level)
+    write_detections(path, found, crs, threshold=level, overwrite=overwrite, inputs=inputs, others=others)
+    return {"path": str(path), "threshold": level, "count": len(found),
+            "rule": "threshold" if threshold is not None else ("chi2" if dof else "quantile"), "pfa": pfa}
+
+
 @click.command("detect")
 @click.argument("scene", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Anomaly map (GeoTIFF).")
@@ -40,16 +59,24 @@ from .options import ProgressBars, WindowType, check_optional_output, write_json
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None,
               help="Write a JSON run report here.")
+@click.option("--detections", "detections_path", type=click.Path(dir_okay=False), default=None,
+              help="Also write the regions above a threshold as polygons (.geojson, or .gpkg with the 'vector' extra).")
+@click.option("--pfa", type=float, default=None,
+              help="Detections: false-alarm rate (chi-square quantile for grx, the map's quantile otherwise).")
+@click.option("--threshold", type=float, default=None, help="Detections: an absolute score threshold instead.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar, no summary line.")
 def command(scene, output, detector, window, pca, regularization, shrinkage, precision, seed, backend, key, bands, device,
-            tile_size, cog, overwrite, report_path, quiet):
+            tile_size, cog, overwrite, report_path, detections_path, pfa, threshold, quiet):
     """Detect anomalies in SCENE and write the map to OUTPUT.
 
     SCENE is any raster GDAL reads (GeoTIFF, ENVI, ...) or a MATLAB .mat cube
     (rows x cols x bands).  The map is float32 with SCENE's CRS, transform, size and
     nodata; it appears only when complete.
     """
-    check_optional_output(report_path, overwrite, inputs=(scene, detector), others=(output,))
+    check_optional_output(report_path, overwrite, inputs=(scene, detector), others=(output, detections_path))
+    check_optional_output(detections_path, overwrite, inputs=(scene, detector), others=(output, report_path))
+    if detections_path is not None and (pfa is None) == (threshold is None):
+        raise click.BadParameter("give exactly one of --pfa and --threshold", param_hint="--detections")
     if detector == "lrx":
         params = dict(inner=window[0], outer=window[1], n_components=pca or None, regularization=regularization)
     elif detector == "fusion":
@@ -74,8 +101,13 @@ def command(scene, output, detector, window, pca, regularization, shrinkage, pre
         if "train_progress" in params:
             params["train_progress"].close()
     report = result.report
+    if detections_path:
+        report["detections"] = write_map_detections(result, detections_path, pfa=pfa, threshold=threshold,
+                                                     overwrite=overwrite, inputs=(scene, detector),
+                                                     others=(output, report_path))
     if report_path:
-        write_json(report_path, report, overwrite=overwrite, inputs=(scene, detector), others=(output,))
+        write_json(report_path, report, overwrite=overwrite, inputs=(scene, detector),
+                   others=(output, detections_path))
     if not quiet:
         s = report["scene"]
         click.echo(f"{result.path}: {report['detector']} on {s['height']}x{s['width']}x{s['bands']} ({report['device']}) "
