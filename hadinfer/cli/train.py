@@ -87,8 +87,9 @@ def command(scenes, output, mode, start, versions, synthetic, loss, rounds, step
     from ..training.adapt import EVIDENCE_VERSIONS, evidence_config, evidence_policy, fine_tune, train_general
     from ..weights import shipped_model
 
-    check_optional_output(output, overwrite, inputs=scenes, others=(report_path,))
-    check_optional_output(report_path, overwrite, inputs=scenes, others=(output,))
+    model_in = start or shipped_model("general", checkpoint=True)  # adapt's starting point: an input too
+    check_optional_output(output, overwrite, inputs=(*scenes, model_in), others=(report_path,))
+    check_optional_output(report_path, overwrite, inputs=(*scenes, model_in), others=(output,))
     if mode == "adapt" and (synthetic or versions):
         raise ParameterError("--synthetic and --versions are for --mode general")
     if mode == "general" and start:

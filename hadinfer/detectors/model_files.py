@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 
-from ..errors import InputNotFoundError, ParameterError
+from ..errors import ModelFileError, ParameterError
+from ..models.metadata import check_model_path
 
 #: backend name -> "module:class" (imported only when chosen)
 BACKENDS = {
@@ -38,14 +39,20 @@ def open_model(path, backend: str = "auto"):
 
     Raises
     ------
-    InputNotFoundError, ParameterError, ModelFileError, MissingDependencyError
+    InputNotFoundError
+        Nothing at ``path``.
+    ModelFileError
+        ``path`` is a folder or unreadable, or the backend finds the file malformed (each
+        backend validates the whole file when it opens it).
+    ParameterError, MissingDependencyError
     """
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise InputNotFoundError(f"{path}: no such file")
-    name = sniff_backend(path) if backend == "auto" else backend
-    if name not in BACKENDS:
+    if backend != "auto" and backend not in BACKENDS:
         raise ParameterError(f"backend: expected auto, {', '.join(BACKENDS)}, got {backend!r}")
+    path = check_model_path(path)  # a folder is a one-line error, not an IsADirectoryError from open()
+    try:
+        name = sniff_backend(path) if backend == "auto" else backend
+    except OSError as exc:
+        raise ModelFileError(f"{path}: cannot read it ({exc.strerror or exc})") from exc
     module, cls = BACKENDS[name].split(":")
     import importlib
 

@@ -9,10 +9,9 @@ buffers.  TensorRT cannot be installed where this project is tested.
 from __future__ import annotations
 
 import json
-import os
 
-from ..errors import DeviceUnavailableError, InputNotFoundError, MissingDependencyError, ModelFileError
-from ..models.metadata import ONNX_FORMAT, ONNX_FORMAT_VERSION
+from ..errors import DeviceUnavailableError, MissingDependencyError, ModelFileError
+from ..models.metadata import ONNX_FORMAT, ONNX_FORMAT_VERSION, check_model_path
 from .network_base import NetworkDetector
 
 
@@ -32,11 +31,16 @@ class TensorRTDetector(NetworkDetector):
     name = "tensorrt"
 
     def __init__(self, path):
-        self.path = str(path)
-        for needed in (self.path, self.path + ".json"):
-            if not os.path.exists(needed):
-                raise InputNotFoundError(f"{needed}: no such file")
-        meta = json.loads(open(self.path + ".json").read())
+        self.path = check_model_path(path)
+        check_model_path(self.path + ".json")
+        try:
+            with open(self.path + ".json") as fh:
+                meta = json.load(fh)
+        except (OSError, ValueError) as exc:  # unreadable, not UTF-8, not JSON
+            raise ModelFileError(f"{self.path}.json: cannot read the engine's metadata "
+                                 f"({' '.join(str(exc).split())})") from exc
+        if not isinstance(meta, dict):
+            raise ModelFileError(f"{self.path}.json: engine metadata is not a JSON object")
         if meta.get("hadinfer_format") != ONNX_FORMAT or meta.get("format_version") != str(ONNX_FORMAT_VERSION):
             raise ModelFileError(f"{self.path}: engine metadata is not a supported hadinfer format")
         try:

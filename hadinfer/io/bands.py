@@ -40,8 +40,12 @@ def parse_band_spec(spec: str, count: int) -> list[int]:
         match = _RANGE.match(part)
         if match is None:
             raise BandSelectionError(f"--bands: cannot parse {part.strip()!r} in {spec!r} (use e.g. 1-100,120-200)")
-        first = int(match.group(1))
-        last = int(match.group(2) or first)
+        try:
+            first = int(match.group(1))
+            last = int(match.group(2) or first)
+        except ValueError:  # more digits than int() converts (4300): far beyond any raster
+            raise BandSelectionError(f"--bands: {part.strip()[:20]!r}... is outside the raster's bands 1-{count}") \
+                from None
         if last < first:
             raise BandSelectionError(f"--bands: range {part.strip()!r} is reversed")
         if first < 1 or last > count:

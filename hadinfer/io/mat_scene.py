@@ -48,9 +48,10 @@ def load_mat_array(path: str | Path, key: str | None, ndim: int):
     Raises
     ------
     MatKeyError
-        If ``key`` is missing or no variable has ``ndim`` dimensions.
+        If ``key`` is missing, is not a numeric array (a cell array, struct, text...),
+        or no variable has ``ndim`` dimensions.
     NotARasterError
-        If the file cannot be parsed as MATLAB data.
+        If the file cannot be parsed as MATLAB data, or the variable is complex.
     """
     with open(path, "rb") as fh:
         head = fh.read(512 + 8)
@@ -66,8 +67,10 @@ def load_mat_array(path: str | Path, key: str | None, ndim: int):
         return _load_v73(path, key, ndim)
     except Exception as exc:  # scipy raises ValueError, TypeError, MatReadError... on junk
         raise NotARasterError(f"{path}: not a readable MATLAB file ({exc})") from exc
-    arrays = {k: v for k, v in variables.items() if not k.startswith("__") and isinstance(v, np.ndarray)}
-    name = _pick_key(path, arrays, key, ndim, {k: v.shape for k, v in arrays.items()})
+    variables = {k: v for k, v in variables.items() if not k.startswith("__")}
+    arrays = {k: v for k, v in variables.items() if isinstance(v, np.ndarray)}
+    kinds = {k: _kind_v5(v) for k, v in variables.items()}
+    name = _pick_key(path, arrays, key, ndim, {k: v.shape for k, v in arrays.items()}, kinds)
     return arrays[name], name, "MAT-v5"
 
 
@@ -80,25 +83,85 @@ def _load_v73(path, key, ndim):
         handle = h5py.File(path, "r")
     except OSError as exc:
         raise NotARasterError(f"{path}: not a readable MATLAB v7.3 file ({exc})") from exc
-    datasets = {k: v for k, v in handle.items() if isinstance(v, h5py.Dataset)}
-    # h5py shows MATLAB arrays transposed; report shapes in MATLAB's order.
-    name = _pick_key(path, datasets, key, ndim, {k: v.shape[::-1] for k, v in datasets.items()})
+    try:
+        datasets = {k: v for k, v in handle.items() if isinstance(v, h5py.Dataset)}
+        kinds = {k: _kind_v73(v, h5py) for k, v in handle.items() if not k.startswith("#")}  # "#refs#": cell contents
+        # h5py shows MATLAB arrays transposed; report shapes in MATLAB's order.
+        name = _pick_key(path, datasets, key, ndim, {k: v.shape[::-1] for k, v in datasets.items()}, kinds)
+    except BaseException:
+        handle.close()
+        raise
     return datasets[name], name, "MAT-v7.3"
 
 
-def _pick_key(path, arrays, key, ndim, shapes):
+def _kind_v5(value) -> str | None:
+    """``None`` for real numbers, a dtype name starting with ``complex`` for complex ones, else what it is."""
+    if not isinstance(value, np.ndarray):
+        return "a sparse matrix" if hasattr(value, "tocsc") else f"a {type(value).__name__} object"
+    if value.dtype.names is not None:
+        return "a struct"
+    if value.dtype == object:
+        return "a cell array"
+    if value.dtype.kind in "US":
+        return "text (a char array)"
+    if np.iscomplexobj(value):
+        return str(value.dtype)
+    if not (np.issubdtype(value.dtype, np.number) or value.dtype == bool):
+        return f"of type {value.dtype}"
+    return None
+
+
+def _kind_v73(value, h5py) -> str | None:
+    """Like :func:`_kind_v5` for an HDF5 (v7.3) variable, using MATLAB's own class when stored."""
+    if isinstance(value, h5py.Group):
+        return "a struct" if value.attrs.get("MATLAB_class", b"struct") in (b"struct", "struct") else "an object"
+    matlab_class = value.attrs.get("MATLAB_class", b"")
+    matlab_class = matlab_class.decode() if isinstance(matlab_class, bytes) else str(matlab_class)
+    names = value.dtype.names
+    if names is not None and set(names) == {"real", "imag"}:  # how MATLAB stores complex numbers in HDF5
+        real = value.dtype["real"]
+        return f"complex{real.itemsize * 16}" if real.kind == "f" else f"complex_{real}"
+    if matlab_class == "cell" or value.dtype == object or h5py.check_dtype(ref=value.dtype) is not None:
+        return "a cell array"
+    if matlab_class == "char":
+        return "text (a char array)"
+    if matlab_class in ("struct", "function_handle") or names is not None:
+        return f"a {matlab_class or 'struct'}"
+    if not (np.issubdtype(value.dtype, np.number) or value.dtype == bool):
+        return f"of type {value.dtype}"
+    return None
+
+
+def _is_complex(kind: str) -> bool:
+    return kind.startswith("complex")
+
+
+def _pick_key(path, arrays, key, ndim, shapes, kinds):
+    """The variable to read: ``key``, else the largest ``ndim``-D numeric one.
+
+    ``kinds`` maps every variable to ``None`` (real numbers) or what it is instead; a
+    named variable that is not real numbers, and a complex cube, are refused by name.
+    """
     if key is not None:
-        if key not in arrays:
-            raise MatKeyError(f"{path}: no variable {key!r} (has: {', '.join(sorted(arrays)) or 'none'})")
+        if key not in kinds:
+            raise MatKeyError(f"{path}: no variable {key!r} (has: {', '.join(sorted(kinds)) or 'none'})")
+        if kinds[key] is not None and not _is_complex(kinds[key]):
+            raise MatKeyError(f"{path}: variable {key!r} is {kinds[key]}, not a numeric array; "
+                              f"name a {ndim}-D numeric variable with --key")
         if len(shapes[key]) != ndim:
             raise MatKeyError(f"{path}: variable {key!r} has shape {shapes[key]}, expected {ndim} dimensions")
-        return key
-    candidates = [k for k, v in arrays.items()
-                  if len(shapes[k]) == ndim and np.issubdtype(v.dtype, np.number)]
-    if not candidates:
-        raise MatKeyError(f"{path}: no {ndim}-D numeric variable found (has: {', '.join(sorted(arrays)) or 'none'});"
-                          " name one with --key")
-    return max(candidates, key=lambda k: int(np.prod(shapes[k])))
+        chosen = key
+    else:
+        candidates = [k for k in arrays if len(shapes[k]) == ndim
+                      and (kinds[k] is None or _is_complex(kinds[k]))]
+        if not candidates:
+            raise MatKeyError(f"{path}: no {ndim}-D numeric variable found "
+                              f"(has: {', '.join(sorted(kinds)) or 'none'}); name one with --key")
+        chosen = max(candidates, key=lambda k: int(np.prod(shapes[k])))
+    if kinds[chosen] is not None:  # complex: its imaginary part would be dropped silently
+        raise NotARasterError(f"{path}: variable {chosen!r} holds complex numbers ({kinds[chosen]}); hadinfer needs "
+                              "real values (store the magnitude, or name another variable with --key)")
+    return chosen
 
 
 class MatScene(Scene):

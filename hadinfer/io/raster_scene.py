@@ -23,6 +23,12 @@ class RasterioScene(Scene):
         Anything ``rasterio.open`` accepts.
     bands : str, optional
         1-based selection such as ``"1-100,120-200"``.
+
+    Raises
+    ------
+    NotARasterError
+        GDAL cannot open it, or the selected bands hold complex numbers.
+    BandSelectionError
     """
 
     def __init__(self, path: str, bands: str | None = None):
@@ -36,6 +42,10 @@ class RasterioScene(Scene):
         try:
             good = _bad_band_list(ds, path)
             selected = select_bands(ds.count, bands, good)
+            complex_dtypes = sorted({ds.dtypes[b - 1] for b in selected if "complex" in ds.dtypes[b - 1]})
+            if complex_dtypes:  # NumPy would drop the imaginary part with only a warning
+                raise NotARasterError(f"{path}: complex pixels ({', '.join(complex_dtypes)}) are not supported; "
+                                      "hadinfer needs real values (e.g. write the magnitude first)")
         except Exception:
             ds.close()
             raise

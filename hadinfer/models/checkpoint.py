@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 
 import torch
 
 from .. import __version__
-from ..errors import InputNotFoundError, ModelFileError
+from ..errors import ModelFileError
 from ..io.writer import check_output_path
 from .anomaly_fcn import AnomalyFCN, NetworkConfig
 from .input_policy import InputPolicy
+from .metadata import check_model_path
 
 FORMAT = "hadinfer-checkpoint"
 FORMAT_VERSION = 1
@@ -49,12 +49,20 @@ def save_checkpoint(path, model: AnomalyFCN, *, provenance: dict, report: dict |
 def load_checkpoint(path) -> tuple[AnomalyFCN, dict]:
     """Rebuild the network (eval mode, CPU) and return it with the checkpoint's metadata.
 
+    The whole file is checked here, before any pixel is read: its format and version,
+    the ``network`` and ``input`` entries, and the weights, which must be exactly the
+    network's (no missing or extra names, every shape right).  Only tensors and plain
+    containers are unpickled (``weights_only=True``).
+
     Raises
     ------
-    InputNotFoundError, ModelFileError
+    InputNotFoundError
+        Nothing at ``path``.
+    ModelFileError
+        A folder, not a hadinfer checkpoint, another format version, or an entry that
+        does not fit (one line naming the file and the problem).
     """
-    if not os.path.exists(path):
-        raise InputNotFoundError(f"{path}: no such file")
+    path = check_model_path(path)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # pickle/zip errors of every kind: not a checkpoint
@@ -64,9 +72,55 @@ def load_checkpoint(path) -> tuple[AnomalyFCN, dict]:
     if payload.get("format_version") != FORMAT_VERSION:
         raise ModelFileError(f"{path}: checkpoint format {payload.get('format_version')} is not supported "
                               f"(this hadinfer reads {FORMAT_VERSION})")
-    config = NetworkConfig.from_dict(payload["network"])
-    InputPolicy.from_metadata(payload.get("input") or {}, config.in_channels, where=str(path))
-    model = AnomalyFCN(config)
-    model.load_state_dict(payload["state_dict"])
+    for entry in ("network", "input", "state_dict"):
+        if not isinstance(payload.get(entry), dict):
+            raise ModelFileError(f"{path}: checkpoint has no {entry!r} entry" if entry not in payload else
+                                 f"{path}: checkpoint entry {entry!r} is a {type(payload[entry]).__name__}, "
+                                 "expected a dict")
+    try:
+        config = NetworkConfig.from_dict(payload["network"])
+        model = AnomalyFCN(config)
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # unknown/missing fields, impossible sizes
+        raise ModelFileError(f"{path}: checkpoint entry 'network' does not describe a network "
+                             f"({type(exc).__name__}: {_one_line(exc)})") from exc
+    InputPolicy.from_metadata(payload["input"], config.in_channels, where=str(path))
+    _check_weights(path, payload["state_dict"], model.state_dict())
+    try:
+        model.load_state_dict(payload["state_dict"], strict=True)
+    except RuntimeError as exc:  # anything the explicit checks above missed
+        raise ModelFileError(f"{path}: weights do not fit the network ({_one_line(exc)})") from exc
     model.eval()
     return model, {k: v for k, v in payload.items() if k != "state_dict"}
+
+
+def _check_weights(path, stored: dict, expected: dict) -> None:
+    """Refuse weights that are not exactly the network's: names, tensor type and shapes.
+
+    Raises
+    ------
+    ModelFileError
+    """
+    missing = [k for k in expected if k not in stored]
+    extra = [k for k in stored if k not in expected]
+    if missing:
+        raise ModelFileError(f"{path}: {len(missing)} weights missing for its network ({_names(missing)})")
+    if extra:
+        raise ModelFileError(f"{path}: {len(extra)} weights its network does not have ({_names(extra)})")
+    for name, want in expected.items():
+        got = stored[name]
+        if not isinstance(got, torch.Tensor):
+            raise ModelFileError(f"{path}: weight {name!r} is a {type(got).__name__}, not a tensor")
+        if tuple(got.shape) != tuple(want.shape):
+            raise ModelFileError(f"{path}: weight {name!r} has shape {tuple(got.shape)}, its network expects "
+                                 f"{tuple(want.shape)}")
+        if got.is_floating_point() != want.is_floating_point():
+            raise ModelFileError(f"{path}: weight {name!r} is {got.dtype}, its network expects {want.dtype}")
+
+
+def _names(names: list[str], shown: int = 3) -> str:
+    more = f", and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
