@@ -6,6 +6,7 @@ import click
 
 from ..api import detect as run_detect
 from ..detectors import DEFAULT_DETECTOR
+from .batch import expand_scenes, run_batch
 from .options import ProgressBars, WindowType, check_optional_output, write_json
 
 
@@ -29,8 +30,11 @@ def write_map_detections(result, path, *, pfa, threshold, overwrite, inputs, oth
 
 
 @click.command("detect")
-@click.argument("scene", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Anomaly map (GeoTIFF).")
+@click.argument("scenes", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Anomaly map (GeoTIFF) of one scene.")
+@click.option("--output-dir", type=click.Path(file_okay=False), default=None,
+              help="Many scenes (globs too): DIR/<name>.tif and DIR/<name>.json per scene, DIR/summary.json; "
+                   "existing maps are skipped unless --overwrite, and a failing scene does not stop the others.")
 @click.option("--detector", default=DEFAULT_DETECTOR, show_default=True, metavar="fusion|grx|lrx|general|adapt|MODEL",
               help="fusion: global RX and local RX at two window pairs, geometric mean (no training); grx: "
                    "global RX; lrx: dual-window local RX; general: the shipped deep model (needs onnxruntime, or "
@@ -65,17 +69,24 @@ def write_map_detections(result, path, *, pfa, threshold, overwrite, inputs, oth
               help="Detections: false-alarm rate (chi-square quantile for grx, the map's quantile otherwise).")
 @click.option("--threshold", type=float, default=None, help="Detections: an absolute score threshold instead.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar, no summary line.")
-def command(scene, output, detector, window, pca, regularization, shrinkage, precision, seed, backend, key, bands, device,
-            tile_size, cog, overwrite, report_path, detections_path, pfa, threshold, quiet):
-    """Detect anomalies in SCENE and write the map to OUTPUT.
+def command(scenes, output, output_dir, detector, window, pca, regularization, shrinkage, precision, seed, backend, key,
+            bands, device, tile_size, cog, overwrite, report_path, detections_path, pfa, threshold, quiet):
+    """Detect anomalies in SCENES: one scene to OUTPUT (-o), or many to --output-dir.
 
-    SCENE is any raster GDAL reads (GeoTIFF, ENVI, ...) or a MATLAB .mat cube
-    (rows x cols x bands).  The map is float32 with SCENE's CRS, transform, size and
+    A scene is any raster GDAL reads (GeoTIFF, ENVI, ...) or a MATLAB .mat cube
+    (rows x cols x bands).  A map is float32 with its scene's CRS, transform, size and
     nodata; it appears only when complete.
     """
-    check_optional_output(report_path, overwrite, inputs=(scene, detector), others=(output, detections_path))
-    check_optional_output(detections_path, overwrite, inputs=(scene, detector), others=(output, report_path))
-    if detections_path is not None and (pfa is None) == (threshold is None):
+    scenes = expand_scenes(scenes)
+    if (output is None) == (output_dir is None):
+        raise click.BadParameter("give -o MAP for one scene, or --output-dir DIR for several", param_hint="-o")
+    if output is not None and len(scenes) != 1:
+        raise click.BadParameter(f"-o takes one scene, got {len(scenes)}; use --output-dir DIR", param_hint="-o")
+    if output_dir is not None and (report_path or detections_path):
+        raise click.BadParameter("with --output-dir every scene gets DIR/<name>.json, and DIR/<name>.geojson "
+                                 "when --pfa or --threshold is given", param_hint="--report/--detections")
+    wants_detections = detections_path is not None or (output_dir is not None and (pfa, threshold) != (None, None))
+    if wants_detections and (pfa is None) == (threshold is None):
         raise click.BadParameter("give exactly one of --pfa and --threshold", param_hint="--detections")
     if detector == "lrx":
         params = dict(inner=window[0], outer=window[1], n_components=pca or None, regularization=regularization)
@@ -92,25 +103,40 @@ def command(scene, output, detector, window, pca, regularization, shrinkage, pre
         params = dict(seed=seed, train_progress=TrainProgress(enabled=not quiet))
     else:
         params = {"backend": backend}
-    progress = ProgressBars(enabled=not quiet)
-    try:
-        result = run_detect(scene, output, detector=detector, key=key, bands=bands, device=device,
-                            tile_size=tile_size, overwrite=overwrite, cog=cog, progress=progress, **params)
-    finally:
-        progress.close()
-        if "train_progress" in params:
-            params["train_progress"].close()
-    report = result.report
-    if detections_path:
-        report["detections"] = write_map_detections(result, detections_path, pfa=pfa, threshold=threshold,
-                                                     overwrite=overwrite, inputs=(scene, detector),
-                                                     others=(output, report_path))
-    if report_path:
-        write_json(report_path, report, overwrite=overwrite, inputs=(scene, detector),
-                   others=(output, detections_path))
-    if not quiet:
-        s = report["scene"]
-        click.echo(f"{result.path}: {report['detector']} on {s['height']}x{s['width']}x{s['bands']} ({report['device']}) "
-                   f"in {report['seconds']['total']:.2f} s, {report['megapixels_per_second']:.3g} MP/s"
-                   + (f" (+ {report['seconds']['train']:.1f} s training)" if "train" in report["seconds"] else ""),
-                   err=True)
+
+    def run_one(scene, output, report_path, detections_path) -> dict:
+        check_optional_output(report_path, overwrite, inputs=(scene, detector), others=(output, detections_path))
+        check_optional_output(detections_path, overwrite, inputs=(scene, detector), others=(output, report_path))
+        progress = ProgressBars(enabled=not quiet)
+        try:
+            result = run_detect(scene, output, detector=detector, key=key, bands=bands, device=device,
+                                tile_size=tile_size, overwrite=overwrite, cog=cog, progress=progress, **params)
+        finally:
+            progress.close()
+            if "train_progress" in params:
+                params["train_progress"].close()
+        report = result.report
+        if detections_path:
+            report["detections"] = write_map_detections(result, detections_path, pfa=pfa, threshold=threshold,
+                                                         overwrite=overwrite, inputs=(scene, detector),
+                                                         others=(output, report_path))
+        if report_path:
+            write_json(report_path, report, overwrite=overwrite, inputs=(scene, detector),
+                       others=(output, detections_path))
+        if not quiet:
+            s = report["scene"]
+            click.echo(f"{result.path}: {report['detector']} on {s['height']}x{s['width']}x{s['bands']} "
+                       f"({report['device']}) in {report['seconds']['total']:.2f} s, "
+                       f"{report['megapixels_per_second']:.3g} MP/s"
+                       + (f" (+ {report['seconds']['train']:.1f} s training)" if "train" in report["seconds"] else ""),
+                       err=True)
+        return report
+
+    if output is not None:
+        run_one(scenes[0], output, report_path, detections_path)
+        return
+    code = run_batch(scenes, output_dir, lambda scene, target, report: run_one(
+        scene, target, report, target.with_suffix(".geojson") if wants_detections else None),
+        overwrite=overwrite, quiet=quiet)
+    if code:
+        raise click.exceptions.Exit(code)

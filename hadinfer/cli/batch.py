@@ -1,0 +1,78 @@
+"""Many scenes in one ``hadinfer detect``: one map and report per scene, a summary, failures listed."""
+
+from __future__ import annotations
+
+import glob
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from ..errors import HadinferError
+from .options import write_json
+
+
+def expand_scenes(patterns) -> list[str]:
+    """Scene arguments with shell-style patterns expanded (for shells that do not, and quoted globs).
+
+    A pattern that matches nothing is kept, so the scene fails with its own one-line error.
+    """
+    scenes = []
+    for pattern in patterns:
+        matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) and not os.path.exists(pattern) else []
+        scenes.extend(matches or [pattern])
+    return scenes
+
+
+def batch_outputs(scenes: list[str], folder: str, suffix: str) -> list[Path]:
+    """``folder/<scene name without extension><suffix>`` per scene; two scenes of one name are refused."""
+    names = [Path(s).stem if not Path(s).name.lower().endswith(".hdr") else Path(s).stem for s in scenes]
+    clashes = sorted({n for n in names if names.count(n) > 1})
+    if clashes:
+        raise click.BadParameter(f"several scenes are named {', '.join(clashes)}; their maps would collide in "
+                                 f"{folder}", param_hint="SCENES")
+    return [Path(folder) / f"{name}{suffix}" for name in names]
+
+
+def run_batch(scenes: list[str], folder: str, run_one: Callable[[str, Path, Path], dict], *,
+              overwrite: bool, quiet: bool) -> int:
+    """Run ``run_one(scene, map_path, report_path)`` per scene; a failure does not stop the others.
+
+    Existing maps are skipped unless ``overwrite``.  Writes ``folder/summary.json`` (this
+    batch's index, refreshed by every run) and returns the exit code: 0, or 1 when a scene
+    failed.
+    """
+    if not os.path.isdir(folder):
+        raise click.BadParameter(f"{folder}: no such folder", param_hint="--output-dir")
+    maps = batch_outputs(scenes, folder, ".tif")
+    rows = []
+    started = time.perf_counter()
+    for number, (scene, target) in enumerate(zip(scenes, maps), 1):
+        row = {"scene": scene, "map": str(target), "report": str(target.with_suffix(".json"))}
+        if target.exists() and not overwrite:
+            row["status"] = "skipped (map exists; --overwrite replaces it)"
+        else:
+            try:
+                report = run_one(scene, target, target.with_suffix(".json"))
+                row |= {"status": "ok", "seconds": report["seconds"]["total"]}
+            except (HadinferError, click.ClickException) as exc:
+                row |= {"status": "failed", "error": str(exc.format_message() if hasattr(exc, "format_message")
+                                                         else exc)}
+            except Exception as exc:  # a bug on one scene must not lose the others' maps
+                row |= {"status": "failed", "error": f"unexpected {type(exc).__name__}: {exc}"}
+        rows.append(row)
+        if not quiet:
+            click.echo(f"[{number}/{len(scenes)}] {scene}: {row['status']}"
+                       + (f" ({row['error']})" if "error" in row else ""), err=True)
+    failed = [r for r in rows if r["status"] == "failed"]
+    summary = {"scenes": rows, "ok": sum(r["status"] == "ok" for r in rows),
+               "skipped": sum(r["status"].startswith("skipped") for r in rows), "failed": len(failed),
+               "seconds": round(time.perf_counter() - started, 3)}
+    write_json(os.path.join(folder, "summary.json"), summary, overwrite=True, inputs=scenes)
+    if failed:
+        click.echo(f"Error: {len(failed)} of {len(rows)} scenes failed: "
+                   + "; ".join(f"{r['scene']} ({r['error']})" for r in failed), err=True)
+        return 1
+    return 0
