@@ -178,10 +178,10 @@ def _name_first(weights):
 
 
 TAMPERED = {  # what is changed in the checkpoint -> (edit of the payload, message fragment)
-    "missing-weights": (lambda p: p | {"state_dict": _drop_first(p["state_dict"])}, "1 weights missing"),
-    "all-weights-but-one-missing": (lambda p: p | {"state_dict": _name_first(p["state_dict"])}, "weights missing"),
+    "missing-weights": (lambda p: p | {"state_dict": _drop_first(p["state_dict"])}, "1 weight missing"),
+    "all-weights-but-one-missing": (lambda p: p | {"state_dict": _name_first(p["state_dict"])}, "11 weights missing"),
     "extra-weight": (lambda p: p | {"state_dict": p["state_dict"] | {"head.extra": p["state_dict"][
-        next(iter(p["state_dict"]))]}}, "1 weights its network does not have (head.extra)"),
+        next(iter(p["state_dict"]))]}}, "1 weight its network does not have (head.extra)"),
     "wrong-shape": (lambda p: p | {"state_dict": _reshape_first(p["state_dict"])}, "its network expects"),
     "weight-not-a-tensor": (lambda p: p | {"state_dict": {k: 1.0 for k in p["state_dict"]}}, "not a tensor"),
     "no-input-entry": (lambda p: {k: v for k, v in p.items() if k != "input"}, "checkpoint has no 'input' entry"),
@@ -234,6 +234,30 @@ def test_tampered_checkpoint_on_the_cli_is_one_line_before_the_scene_is_read(wor
     result = run("detect", work / "v.tif", "-o", work / "map.tif", "--detector", model)
     assert_one_line_error(result, TAMPERED[case][1])
     assert checksums(work) == before
+
+
+class _RemovesAFile:
+    """Unpickling this calls os.remove: what a malicious checkpoint would do."""
+
+    def __init__(self, victim):
+        self.victim = str(victim)
+
+    def __reduce__(self):
+        import os
+
+        return os.remove, (self.victim,)
+
+
+def test_malicious_pickle_is_never_run(work):
+    torch = pytest.importorskip("torch", reason="checkpoints need torch (extra 'train')")
+    victim = work / "victim.txt"
+    victim.write_text("still here")
+    torch.save({"format": "hadinfer-checkpoint", "format_version": 1, "payload": _RemovesAFile(victim)},
+               work / "evil.pt")
+    before = checksums(work)
+    result = run("detect", work / "v.tif", "-o", work / "map.tif", "--detector", work / "evil.pt")
+    assert_one_line_error(result, "evil.pt: not a hadinfer checkpoint (UnpicklingError)")
+    assert victim.read_text() == "still here" and checksums(work) == before
 
 
 # ---------------------------------------------------------------- folders

@@ -103,9 +103,9 @@ def _check_weights(path, stored: dict, expected: dict) -> None:
     missing = [k for k in expected if k not in stored]
     extra = [k for k in stored if k not in expected]
     if missing:
-        raise ModelFileError(f"{path}: {len(missing)} weights missing for its network ({_names(missing)})")
+        raise ModelFileError(f"{path}: {_count(missing)} missing for its network ({_names(missing)})")
     if extra:
-        raise ModelFileError(f"{path}: {len(extra)} weights its network does not have ({_names(extra)})")
+        raise ModelFileError(f"{path}: {_count(extra)} its network does not have ({_names(extra)})")
     for name, want in expected.items():
         got = stored[name]
         if not isinstance(got, torch.Tensor):
@@ -115,6 +115,10 @@ def _check_weights(path, stored: dict, expected: dict) -> None:
                                  f"{tuple(want.shape)}")
         if got.is_floating_point() != want.is_floating_point():
             raise ModelFileError(f"{path}: weight {name!r} is {got.dtype}, its network expects {want.dtype}")
+
+
+def _count(names: list[str]) -> str:
+    return f"{len(names)} weight{'' if len(names) == 1 else 's'}"
 
 
 def _names(names: list[str], shown: int = 3) -> str:
