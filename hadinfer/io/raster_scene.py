@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import rasterio
+from rasterio.enums import ColorInterp, MaskFlags
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
 
@@ -41,6 +42,9 @@ class RasterioScene(Scene):
         ds = self._ds
         try:
             good = _bad_band_list(ds, path)
+            alpha = [ci == ColorInterp.alpha for ci in ds.colorinterp]
+            if any(alpha):  # an alpha band is a mask, not a spectral band
+                good = [ok and not a for ok, a in zip(good or [True] * ds.count, alpha)]
             selected = select_bands(ds.count, bands, good)
             complex_dtypes = sorted({ds.dtypes[b - 1] for b in selected if "complex" in ds.dtypes[b - 1]})
             if complex_dtypes:  # NumPy would drop the imaginary part with only a warning
@@ -49,6 +53,13 @@ class RasterioScene(Scene):
         except Exception:
             ds.close()
             raise
+        # GDAL's dataset mask, when the file has one of its own (an internal or .msk mask, or
+        # an alpha band); a nodata-only mask is the all-bands-nodata rule Scene.read applies.
+        # A band labelled alpha is read as a mask even where GDAL does not flag it as one
+        # (e.g. a float GeoTIFF whose extra sample is not marked as alpha).
+        self._dataset_mask = any(MaskFlags.per_dataset in flags or MaskFlags.alpha in flags
+                                 for flags in ds.mask_flag_enums)
+        self._alpha_bands = [i + 1 for i, is_alpha in enumerate(alpha) if is_alpha]
         interleave = ds.interleaving.value.lower() if ds.interleaving is not None else None
         self.info = SceneInfo(
             path=str(path), height=ds.height, width=ds.width, band_count=ds.count,
@@ -63,6 +74,18 @@ class RasterioScene(Scene):
         except RasterioError as exc:
             raise RasterReadError(f"{self.info.path}: cannot read pixels ({_first_line(exc)})") from exc
         return np.moveaxis(data, 0, -1)
+
+    def _read_mask(self, row_off, col_off, height, width):
+        if not self._dataset_mask and not self._alpha_bands:
+            return None
+        window = Window(col_off, row_off, width, height)
+        try:
+            valid = self._ds.dataset_mask(window=window) > 0 if self._dataset_mask else np.ones((height, width), bool)
+            for band in self._alpha_bands:
+                valid &= self._ds.read(band, window=window) > 0
+            return valid
+        except RasterioError as exc:
+            raise RasterReadError(f"{self.info.path}: cannot read its mask ({_first_line(exc)})") from exc
 
     def close(self):
         self._ds.close()

@@ -82,8 +82,9 @@ class Scene:
         cube : ndarray of float64, shape (height, width, bands)
             Pixel spectra; invalid pixels are set to 0 so they cannot poison sums.
         valid : ndarray of bool, shape (height, width)
-            ``False`` where every band equals nodata (GDAL's dataset-mask rule) or any
-            band is not finite.
+            ``False`` where every band equals nodata (GDAL's dataset-mask rule), any
+            band is not finite, or the file's own mask (internal mask, alpha band)
+            hides the pixel.
 
         Raises
         ------
@@ -99,6 +100,9 @@ class Scene:
         nodata = self.info.nodata
         if nodata is not None and not np.isnan(nodata):
             valid &= ~(raw == nodata).all(axis=2)
+        mask = self._read_mask(row_off, col_off, height, width)
+        if mask is not None:
+            valid &= mask
         if not valid.all():
             cube[~valid] = 0.0
         return cube, valid
@@ -110,6 +114,10 @@ class Scene:
     def _read_raw(self, row_off: int, col_off: int, height: int, width: int) -> np.ndarray:
         """Return the window as (height, width, bands) in the storage dtype."""
         raise NotImplementedError
+
+    def _read_mask(self, row_off: int, col_off: int, height: int, width: int) -> np.ndarray | None:
+        """The file's own validity mask of the window (True = valid), or None when it has none."""
+        return None
 
     def close(self) -> None:
         """Release the file handle (no-op for in-memory scenes)."""
