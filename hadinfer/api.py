@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,6 +130,13 @@ def detect(source, output=None, *, detector: str | Detector = DEFAULT_DETECTOR, 
     with rasterio.Env(**cache):
         result = _detect(source, output, model, key, bands, device, tile_size, overwrite, cog, progress)
     result.detector = model
+    result.report["provenance"] = provenance(model) | {
+        "finished_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+    if isinstance(source, (str, os.PathLike)) and os.path.isfile(source):
+        stat = os.stat(source)
+        result.report["input"] = {"path": os.fspath(source), "bytes": stat.st_size,
+                                  "mtime_utc": dt.datetime.fromtimestamp(stat.st_mtime, dt.timezone.utc)
+                                  .isoformat(timespec="seconds")}
     if template is not None and result.scores is not None:
         result.scores = scores_as_dataarray(result.scores, template, spatial)
     if train_report is not None:
@@ -134,6 +144,23 @@ def detect(source, output=None, *, detector: str | Detector = DEFAULT_DETECTOR, 
         result.report["seconds"]["train"] = round(train_report["train_seconds"] + train_report["prepare_seconds"], 4)
         result.report["seconds"]["test"] = result.report["seconds"]["total"]
     return result
+
+
+def provenance(model: Detector) -> dict:
+    """What made a map: hadinfer version, detector, its parameters, and its model file's SHA-256."""
+    from . import __version__
+
+    out = {"version": __version__, "detector": model.name,
+           "params": json.dumps(model.params(), default=str, sort_keys=True)}
+    for attr in ("path", "checkpoint"):
+        file = getattr(model, attr, None)
+        if isinstance(file, str) and os.path.isfile(file):
+            digest = hashlib.sha256()
+            with open(file, "rb") as fh:
+                for chunk in iter(lambda: fh.read(2**20), b""):
+                    digest.update(chunk)
+            out["model_sha256"] = digest.hexdigest()
+    return out
 
 
 def _model_inputs(detector, params) -> tuple:
@@ -189,7 +216,8 @@ def _detect(source, output, model, key, bands, device, tile_size, overwrite, cog
 
             report = run_detector(scene, model, sink=keep, tile_size=tile_size, device=device, progress=progress)
             return DetectionResult(scores, report)
-        with ScoreMapWriter(output, scene.info, overwrite=overwrite, cog=cog) as writer:
+        tags = {f"HADINFER_{k.upper()}": v for k, v in provenance(model).items()}
+        with ScoreMapWriter(output, scene.info, overwrite=overwrite, cog=cog, tags=tags) as writer:
             report = run_detector(scene, model, tile_size=tile_size, device=device, progress=progress,
                                   sink=lambda tile, block: writer.write(tile.row_off, tile.col_off, block))
         report["output"] = str(writer.path)

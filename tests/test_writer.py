@@ -77,3 +77,27 @@ def test_overviews_stay_in_range_and_keep_a_one_pixel_anomaly(tmp_path):
             half = ds.read(1, out_shape=(300, 260))
         assert half.min() >= full.min() and half.max() <= full.max()
         assert half.max() > 50 * np.median(half), (half.max(), np.median(half))
+
+
+def test_map_carries_provenance_statistics_and_a_band_description(tmp_path, small_cube):
+    pytest.importorskip("onnxruntime", reason="the shipped model runs on onnxruntime")
+    import hashlib
+    import json
+
+    from hadinfer.weights import shipped_model
+
+    scene = write_geotiff(tmp_path / "scene.tif", small_cube)
+    for detector, cog in (("grx", False), ("general", True)):
+        out = tmp_path / f"{detector}.tif"
+        result = hadinfer.detect(scene, out, detector=detector, device="cpu", cog=cog)
+        with rasterio.open(out) as ds:
+            tags, band = ds.tags(), ds.tags(1)
+            assert ds.descriptions[0].startswith("anomaly score")
+            values = ds.read(1, masked=True).compressed()
+        assert tags["HADINFER_VERSION"] == hadinfer.__version__ and tags["HADINFER_DETECTOR"] == result.report["detector"]
+        assert json.loads(tags["HADINFER_PARAMS"]) == json.loads(result.report["provenance"]["params"])
+        assert float(band["STATISTICS_MAXIMUM"]) == pytest.approx(values.max(), rel=1e-6)
+        assert float(band["STATISTICS_MEAN"]) == pytest.approx(values.mean(), rel=1e-5)
+        assert result.report["input"]["bytes"] == scene.stat().st_size
+    expected = hashlib.sha256(shipped_model("general").read_bytes()).hexdigest()
+    assert tags["HADINFER_MODEL_SHA256"] == expected == result.report["provenance"]["model_sha256"]

@@ -107,6 +107,10 @@ class ScoreMapWriter:
         Replace an existing file.
     cog : bool
         Write a Cloud-Optimized GeoTIFF (with overviews).
+    tags : dict, optional
+        Dataset metadata items (provenance: hadinfer version, detector, parameters, model
+        SHA-256).  The band also gets a description and GDAL's ``STATISTICS_*`` items,
+        computed from the scores as they are written.
 
     Raises
     ------
@@ -114,8 +118,11 @@ class ScoreMapWriter:
         From :func:`~hadinfer.io.atomic.check_output_path`, or the folder is (almost) full.
     """
 
-    def __init__(self, path, info: SceneInfo, *, overwrite: bool = False, cog: bool = False):
+    def __init__(self, path, info: SceneInfo, *, overwrite: bool = False, cog: bool = False,
+                 tags: dict | None = None):
         self.path = check_output_path(path, overwrite=overwrite, inputs=(info.path,))
+        self.tags = dict(tags or {})
+        self._stats = [0, 0.0, 0.0, np.inf, -np.inf]  # count, sum, sum of squares, min, max (float64)
         _check_free_space(self.path, info)
         self.info = info
         self.overwrite = overwrite
@@ -171,6 +178,13 @@ class ScoreMapWriter:
 
     def _write(self, row_off: int, col_off: int, scores: np.ndarray) -> None:
         block = np.asarray(scores, dtype=np.float32)
+        finite = block[np.isfinite(block)].astype(np.float64)
+        if finite.size:
+            stats = self._stats
+            stats[0] += finite.size
+            stats[1] += finite.sum()
+            stats[2] += np.dot(finite, finite)
+            stats[3], stats[4] = min(stats[3], finite.min()), max(stats[4], finite.max())
         if not np.isnan(self.nodata):
             block = np.where(np.isnan(block), np.float32(self.nodata), block)
         height, width = block.shape
@@ -187,6 +201,20 @@ class ScoreMapWriter:
             strip[1] += (hi - lo) * width
             if strip[1] >= strip[0].size:
                 self._flush(index)
+
+    def _write_metadata(self) -> None:
+        """Provenance tags, band description and GDAL statistics (read by QGIS and ``rio info``)."""
+        count, total, squares, low, high = self._stats
+        if self.tags:
+            self._ds.update_tags(**{k: str(v) for k, v in self.tags.items()})
+        self._ds.set_band_description(1, "anomaly score" + (f" ({self.tags['HADINFER_DETECTOR']})"
+                                                            if "HADINFER_DETECTOR" in self.tags else ""))
+        if count:
+            mean = total / count
+            self._ds.update_tags(1, STATISTICS_MINIMUM=repr(float(low)), STATISTICS_MAXIMUM=repr(float(high)),
+                                 STATISTICS_MEAN=repr(float(mean)),
+                                 STATISTICS_STDDEV=repr(float(np.sqrt(max(squares / count - mean * mean, 0.0)))),
+                                 STATISTICS_VALID_PERCENT=repr(100.0 * count / (self.info.height * self.info.width)))
 
     def _new_strip(self, index: int) -> list:
         top = index * self._strip_height
@@ -217,6 +245,7 @@ class ScoreMapWriter:
         try:
             for index in sorted(self._strips):  # strips some pixels of which were never written
                 self._flush(index)
+            self._write_metadata()
             factors = overview_factors(self._ds.height, self._ds.width)
             if factors:  # so QGIS zoomed out still shows the anomalies, and fast
                 self._ds.build_overviews(factors, Resampling[OVERVIEW_RESAMPLING])
