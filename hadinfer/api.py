@@ -118,7 +118,7 @@ def detect(source, output=None, *, detector: str | Detector = DEFAULT_DETECTOR, 
     """
     if output is not None:  # fail on a bad output before minutes of work
         scene_file = (source,) if isinstance(source, (str, os.PathLike)) else ()
-        check_output_path(output, overwrite=overwrite, inputs=scene_file + _model_inputs(detector, detector_params))
+        check_output_path(output, overwrite=overwrite, inputs=scene_file + model_inputs(detector, detector_params))
     template = None
     if is_dataarray(source):  # any dimension order; its CRS and transform come along
         template = source
@@ -163,8 +163,8 @@ def provenance(model: Detector) -> dict:
     return out
 
 
-def _model_inputs(detector, params) -> tuple:
-    """The model files ``detector`` reads: the map may replace none of them."""
+def model_inputs(detector, params) -> tuple:
+    """The model files ``detector`` reads (with ``params``): no output may replace any of them."""
     if isinstance(detector, Detector) or detector in DETECTORS:
         return ()
     if detector in SHIPPED:

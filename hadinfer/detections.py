@@ -122,6 +122,24 @@ def find_detections(scores: np.ndarray, transform: Affine, threshold: float) -> 
     return sorted(found, key=lambda d: -d.max_score)
 
 
+def write_detection_mask(path, scores: np.ndarray, threshold: float, profile: dict, *, overwrite: bool = False,
+                         inputs=(), others=()) -> None:
+    """A uint8 GeoTIFF: 1 above ``threshold``, 0 below, 255 where the map has no score; atomically.
+
+    Parameters
+    ----------
+    profile : dict
+        The map's ``crs`` and ``transform``.
+    """
+    mask = np.where(np.isfinite(scores), (scores > threshold).astype(np.uint8), np.uint8(255))
+    with atomic_output(path, overwrite=overwrite, inputs=inputs, others=others, suffix=".tmp.tif") as tmp:
+        with rasterio.open(tmp, "w", driver="GTiff", width=mask.shape[1], height=mask.shape[0], count=1,
+                           dtype="uint8", nodata=255, crs=profile.get("crs"), transform=profile["transform"],
+                           tiled=True, compress="deflate") as ds:
+            ds.write(mask, 1)
+            ds.set_band_description(1, f"score > {threshold:.6g}")
+
+
 def write_detections(path, detections: list[Detection], crs, *, threshold: float, overwrite: bool = False,
                      inputs=(), others=()) -> None:
     """Write detections as GeoJSON or GeoPackage (by extension), atomically.

@@ -77,3 +77,20 @@ def test_cli_detections_need_exactly_one_rule(tmp_path, small_tif):
                                       "--detections", str(tmp_path / "d.geojson"), "-q"])
     assert result.exit_code == 2 and "exactly one" in result.output
     assert not (tmp_path / "m.tif").exists()
+
+
+def test_cli_detection_mask_raster(tmp_path, small_cube):
+    import rasterio
+
+    scene = write_geotiff(tmp_path / "scene.tif", small_cube)
+    result = CliRunner().invoke(cli, ["detect", str(scene), "-o", str(tmp_path / "map.tif"), "--detector", "grx",
+                                      "--detections", str(tmp_path / "d.geojson"), "--threshold", "100",
+                                      "--detections-mask", str(tmp_path / "mask.tif"), "-q"])
+    assert result.exit_code == 0, result.output
+    with rasterio.open(tmp_path / "mask.tif") as ds, rasterio.open(tmp_path / "map.tif") as m:
+        mask, scores = ds.read(1), m.read(1)
+        assert (ds.crs, ds.transform) == (m.crs, m.transform) and ds.nodata == 255
+    np.testing.assert_array_equal(mask == 1, scores > 100)
+    alone = CliRunner().invoke(cli, ["detect", str(scene), "-o", str(tmp_path / "m2.tif"),
+                                     "--detections-mask", str(tmp_path / "mask2.tif")])
+    assert alone.exit_code == 2 and "needs --detections" in alone.output

@@ -315,10 +315,10 @@ def test_shipped_model_files_are_inputs_of_general_and_adapt():
     from hadinfer.weights import shipped_model
 
     onnx_file, checkpoint = shipped_model("general"), shipped_model("general", checkpoint=True)
-    assert set(hadinfer.api._model_inputs("general", {})) == {onnx_file, checkpoint}
-    assert hadinfer.api._model_inputs("adapt", {}) == (checkpoint,)
-    assert hadinfer.api._model_inputs("adapt", {"start": "s.pt"}) == ("s.pt",)
-    assert hadinfer.api._model_inputs("grx", {}) == () and hadinfer.api._model_inputs("typo", {}) == ()
+    assert set(hadinfer.api.model_inputs("general", {})) == {onnx_file, checkpoint}
+    assert hadinfer.api.model_inputs("adapt", {}) == (checkpoint,)
+    assert hadinfer.api.model_inputs("adapt", {"start": "s.pt"}) == ("s.pt",)
+    assert hadinfer.api.model_inputs("grx", {}) == () and hadinfer.api.model_inputs("typo", {}) == ()
 
 
 @pytest.mark.parametrize("option", ["-o", "--report"])

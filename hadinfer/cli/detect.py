@@ -5,17 +5,18 @@ from __future__ import annotations
 import click
 
 from ..api import detect as run_detect
+from ..api import model_inputs
 from ..detectors import DEFAULT_DETECTOR
 from .batch import expand_scenes, run_batch
 from .options import ProgressBars, WindowType, check_optional_output, write_json
 
 
-def write_map_detections(result, path, *, pfa, threshold, overwrite, inputs, others) -> dict:
+def write_map_detections(result, path, *, pfa, threshold, overwrite, inputs, others, mask_path=None) -> dict:
     """Threshold the written map, write its regions as polygons; returns a report entry."""
     import numpy as np
     import rasterio
 
-    from ..detections import detection_threshold, find_detections, write_detections
+    from ..detections import detection_threshold, find_detections, write_detection_mask, write_detections
     from ..detectors import GlobalRX
 
     with rasterio.open(result.path) as ds:  # the whole map: 4 bytes a pixel
@@ -25,6 +26,9 @@ def write_map_detections(result, path, *, pfa, threshold, overwrite, inputs, oth
     level = detection_threshold(scores, pfa=pfa, threshold=threshold, chi2_dof=dof)
     found = find_detections(scores, transform, level)
     write_detections(path, found, crs, threshold=level, overwrite=overwrite, inputs=inputs, others=others)
+    if mask_path:
+        write_detection_mask(mask_path, scores, level, {"crs": crs, "transform": transform}, overwrite=overwrite,
+                             inputs=inputs, others=tuple(others) + (path,))
     return {"path": str(path), "threshold": level, "count": len(found),
             "rule": "threshold" if threshold is not None else ("chi2" if dof else "quantile"), "pfa": pfa}
 
@@ -68,9 +72,11 @@ def write_map_detections(result, path, *, pfa, threshold, overwrite, inputs, oth
 @click.option("--pfa", type=float, default=None,
               help="Detections: false-alarm rate (chi-square quantile for grx, the map's quantile otherwise).")
 @click.option("--threshold", type=float, default=None, help="Detections: an absolute score threshold instead.")
+@click.option("--detections-mask", "mask_path", type=click.Path(dir_okay=False), default=None,
+              help="Detections: also a uint8 GeoTIFF, 1 above the threshold, 0 below, 255 nodata.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar, no summary line.")
 def command(scenes, output, output_dir, detector, window, pca, regularization, shrinkage, precision, seed, backend, key,
-            bands, device, tile_size, cog, overwrite, report_path, detections_path, pfa, threshold, quiet):
+            bands, device, tile_size, cog, overwrite, report_path, detections_path, pfa, threshold, mask_path, quiet):
     """Detect anomalies in SCENES: one scene to OUTPUT (-o), or many to --output-dir.
 
     A scene is any raster GDAL reads (GeoTIFF, ENVI, ...) or a MATLAB .mat cube
@@ -82,6 +88,8 @@ def command(scenes, output, output_dir, detector, window, pca, regularization, s
         raise click.BadParameter("give -o MAP for one scene, or --output-dir DIR for several", param_hint="-o")
     if output is not None and len(scenes) != 1:
         raise click.BadParameter(f"-o takes one scene, got {len(scenes)}; use --output-dir DIR", param_hint="-o")
+    if mask_path is not None and detections_path is None:
+        raise click.BadParameter("needs --detections", param_hint="--detections-mask")
     if output_dir is not None and (report_path or detections_path):
         raise click.BadParameter("with --output-dir every scene gets DIR/<name>.json, and DIR/<name>.geojson "
                                  "when --pfa or --threshold is given", param_hint="--report/--detections")
@@ -104,9 +112,13 @@ def command(scenes, output, output_dir, detector, window, pca, regularization, s
     else:
         params = {"backend": backend}
 
+    model_files = model_inputs(detector, params)  # files the detector reads: no output may replace them
+
     def run_one(scene, output, report_path, detections_path) -> dict:
-        check_optional_output(report_path, overwrite, inputs=(scene, detector), others=(output, detections_path))
-        check_optional_output(detections_path, overwrite, inputs=(scene, detector), others=(output, report_path))
+        check_optional_output(report_path, overwrite, inputs=(scene, *model_files), others=(output, detections_path))
+        check_optional_output(detections_path, overwrite, inputs=(scene, *model_files), others=(output, report_path))
+        check_optional_output(mask_path, overwrite, inputs=(scene, *model_files),
+                              others=(output, report_path, detections_path))
         progress = ProgressBars(enabled=not quiet)
         try:
             result = run_detect(scene, output, detector=detector, key=key, bands=bands, device=device,
@@ -118,10 +130,10 @@ def command(scenes, output, output_dir, detector, window, pca, regularization, s
         report = result.report
         if detections_path:
             report["detections"] = write_map_detections(result, detections_path, pfa=pfa, threshold=threshold,
-                                                         overwrite=overwrite, inputs=(scene, detector),
-                                                         others=(output, report_path))
+                                                         overwrite=overwrite, inputs=(scene, *model_files),
+                                                         others=(output, report_path), mask_path=mask_path)
         if report_path:
-            write_json(report_path, report, overwrite=overwrite, inputs=(scene, detector),
+            write_json(report_path, report, overwrite=overwrite, inputs=(scene, *model_files),
                        others=(output, detections_path))
         if not quiet:
             s = report["scene"]
