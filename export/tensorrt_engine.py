@@ -74,11 +74,17 @@ def build_engine(onnx_path, output, *, min_tile: int = 64, opt_tile: int = 512, 
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
         raise ModelFileError(f"{onnx_path}: TensorRT could not build an engine (see its log above)")
-    with atomic_output(target, overwrite=overwrite) as tmp:  # unique name, no symlinks, no-replace rename
-        tmp.write_bytes(bytes(serialized))
     metadata.update(engine_precision="float16" if fp16 else "float32", min_tile=str(min_tile),
                     opt_tile=str(opt_tile), max_tile=str(max_tile), max_batch=str(max_batch))
-    Path(str(target) + ".json").write_text(json.dumps(metadata, indent=2) + "\n")
+    sidecar = Path(str(target) + ".json")
+    # Every file goes through the one write rule: unique temp name, no symlinks, never onto the
+    # ONNX input or another output, renamed into place; the sidecar first, so an engine never
+    # appears without its metadata.  The timing cache is both read and rewritten, by design.
+    with atomic_output(sidecar, overwrite=overwrite, inputs=(onnx_path,), others=(target, timing_cache)) as tmp:
+        tmp.write_text(json.dumps(metadata, indent=2) + "\n")
+    with atomic_output(target, overwrite=overwrite, inputs=(onnx_path,), others=(sidecar, timing_cache)) as tmp:
+        tmp.write_bytes(bytes(serialized))
     if timing_cache:
-        Path(timing_cache).write_bytes(bytes(config.get_timing_cache().serialize()))
+        with atomic_output(timing_cache, overwrite=True, inputs=(onnx_path,), others=(target, sidecar)) as tmp:
+            tmp.write_bytes(bytes(config.get_timing_cache().serialize()))
     return target
