@@ -99,7 +99,7 @@ def train_general(sources: dict, *, config: TrainConfig | None = None, versions:
 
 def fine_tune(source, start, *, config: TrainConfig | None = None, key: str | None = None,
               bands: str | None = None, progress=None, seed: int = 0, steps: int = ADAPT_STEPS,
-              lr: float = ADAPT_LR, **overrides):
+              lr: float = ADAPT_LR, pseudo_positives: bool = True, negative: float = 0.90, **overrides):
     """``adapt``: fine-tune a trained network on one scene; returns ``(model, report, provenance)``.
 
     Parameters
@@ -116,6 +116,11 @@ def fine_tune(source, start, *, config: TrainConfig | None = None, key: str | No
         ``progress(stage, step, total, record)`` every 25 steps.
     seed, steps, lr : int, int, float
         Seed, optimiser steps and learning rate of the default config.
+    pseudo_positives : bool
+        Learn the scene's consensus top pixels as anomalies; off, only implants are
+        positives (the scene's own consensus errors are then not learned).
+    negative : float
+        Consensus ranks at or below are background (lower: fewer real anomalies among them).
     **overrides
         Other :class:`TrainConfig` fields of the default config (e.g. ``rounds``, ``loss``).
     """
@@ -129,7 +134,7 @@ def fine_tune(source, start, *, config: TrainConfig | None = None, key: str | No
     started = time.perf_counter()
     name = "<array>" if isinstance(source, np.ndarray) else str(source)
     scenes = build_corpus({name: source}, policy, versions=ADAPT_VERSIONS, seed=config.seed, key=key, bands=bands,
-                          augment=False)
+                          augment=False, pseudo_positives=pseudo_positives, negative=negative)
     prepared = time.perf_counter() - started
     tuned, report = self_train(scenes, config, init=model, **({} if progress is None else {"progress": progress}))
     report["prepare_seconds"] = prepared

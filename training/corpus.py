@@ -54,6 +54,7 @@ def implant(cube: np.ndarray, valid: np.ndarray, rng: np.random.Generator, forei
 
 def build_corpus(sources: dict[str, object], policy: InputPolicy, *, versions: int = 3, seed: int = 0,
                  key: str | None = None, bands: str | None = None, augment: bool = True,
+                 pseudo_positives: bool = True, negative: float = 0.90,
                  progress: Callable[[str, int, int], None] | None = None) -> list[SceneData]:
     """Training scenes for a general model.
 
@@ -74,6 +75,10 @@ def build_corpus(sources: dict[str, object], policy: InputPolicy, *, versions: i
         ``.mat`` variable and band selection of path sources.
     augment : bool
         Other-sensor views; off, every version is the scene itself with other implants.
+    pseudo_positives : bool
+        Whether the consensus's top pixels are positives (else only the implants are).
+    negative : float
+        Consensus ranks at or below are background.
     progress : callable, optional
         ``progress("prepare", done, total)``.
     """
@@ -91,7 +96,8 @@ def build_corpus(sources: dict[str, object], policy: InputPolicy, *, versions: i
             view = np.where(valid[..., None], view, 0.0)
             view, implanted = implant(view, valid, rng, foreign)
             scenes.append(prepare_scene(np.where(valid[..., None], view, np.nan), name=f"{name}#{v}", pseudo=pseudo,
-                                        policy=policy, implanted=implanted, keep_cube=False))
+                                        policy=policy, implanted=implanted, keep_cube=False,
+                                        pseudo_positives=pseudo_positives, negative=negative))
             if progress is not None:
                 progress("prepare", len(scenes), total)
     return scenes

@@ -114,7 +114,8 @@ def read_cube(source, *, key: str | None = None, bands: str | None = None) -> tu
 def prepare_scene(source, *, name: str | None = None, key: str | None = None, bands: str | None = None,
                   pseudo: str = "lrx", components: int = 16, positive: float = 0.995,
                   negative: float = 0.90, policy: InputPolicy | None = None,
-                  implanted: np.ndarray | None = None, keep_cube: bool = True) -> SceneData:
+                  implanted: np.ndarray | None = None, keep_cube: bool = True,
+                  pseudo_positives: bool = True) -> SceneData:
     """Read a scene (path or (H, W, B) array) and compute what training needs.
 
     No ground truth is read here: labels come from classical detectors, plus
@@ -126,6 +127,9 @@ def prepare_scene(source, *, name: str | None = None, key: str | None = None, ba
         Default: ``components`` whitened components and the global RX channel.
     keep_cube : bool
         Keep the raw spectra (needed to implant anomalies batch by batch).
+    pseudo_positives : bool
+        Label the classical detectors' top pixels as anomalies; off, they are ignored and
+        only ``implanted`` pixels are positives (the background still comes from the ranks).
     """
     cube, valid = read_cube(source, key=key, bands=bands)
     name = name or (str(source) if not isinstance(source, np.ndarray) else "<array>")
@@ -134,6 +138,8 @@ def prepare_scene(source, *, name: str | None = None, key: str | None = None, ba
     inputs = encoder.features(cube, valid)
     ranks = classical_ranks(cube, valid, pseudo, inputs, policy)
     labels = pseudo_labels(ranks, positive=positive, negative=negative)
+    if not pseudo_positives:
+        labels[labels == 1] = -1
     if implanted is not None:
         labels[implanted & valid] = 1
     return SceneData(name, cube if keep_cube else None, valid, encoder, ranks, labels, inputs,
