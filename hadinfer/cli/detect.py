@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import inspect
+import logging
+
 import click
 
 from ..api import detect as run_detect
 from ..api import model_inputs
 from ..detectors import DEFAULT_DETECTOR
 from .batch import expand_scenes, run_batch
-from .options import ProgressBars, WindowType, check_optional_output, write_json
+from .options import (CreationOptionType, OutputFile, ProgressBars, WavelengthRangesType, WindowType,
+                      check_map_extension, check_optional_output, creation_options, is_quiet, verbosity_options,
+                      write_json)
+
+log = logging.getLogger(__name__)
 
 
 def write_map_detections(result, path, *, pfa, threshold, overwrite, inputs, others, mask_path=None) -> dict:
@@ -35,7 +42,8 @@ def write_map_detections(result, path, *, pfa, threshold, overwrite, inputs, oth
 
 @click.command("detect")
 @click.argument("scenes", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Anomaly map (GeoTIFF) of one scene.")
+@click.option("-o", "--output", type=OutputFile("map.tif"), default=None,
+              help="Anomaly map of one scene: a GeoTIFF, named .tif, .tiff or .gtiff.")
 @click.option("--output-dir", type=click.Path(file_okay=False), default=None,
               help="Many scenes (globs too): DIR/<name>.tif and DIR/<name>.json per scene, DIR/summary.json; "
                    "existing maps are skipped unless --overwrite, and a failing scene does not stop the others.")
@@ -60,29 +68,37 @@ def write_map_detections(result, path, *, pfa, threshold, overwrite, inputs, oth
               help="Runtime for a model file (auto: by its content).")
 @click.option("--key", default=None, help=".mat variable holding the cube (default: auto-detect).")
 @click.option("--bands", default=None, help="1-based band selection, e.g. 1-100,120-200.")
+@click.option("--wavelengths", type=WavelengthRangesType(), default=None,
+              help="Select bands by centre wavelength: inclusive nanometre ranges, e.g. 400-1340,1450-1790 (from the "
+                   "ENVI header or GDAL band metadata, in any unit; with --bands, a band must satisfy both).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--tile-size", type=click.IntRange(min=8), default=256, show_default=True,
               help="Tile edge in pixels (rounded up to the file's blocks); the map does not depend on it.")
 @click.option("--cog", is_flag=True, help="Write a Cloud-Optimized GeoTIFF.")
+@click.option("--co", "co_pairs", type=CreationOptionType(), multiple=True,
+              help="GDAL creation option of the map, repeatable, as rio's --co: e.g. --co COMPRESS=ZSTD "
+                   "--co ZSTD_LEVEL=9 (with --cog: LEVEL).")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None,
+@click.option("--report", "report_path", type=OutputFile("run.json"), default=None,
               help="Write a JSON run report here.")
-@click.option("--detections", "detections_path", type=click.Path(dir_okay=False), default=None,
+@click.option("--detections", "detections_path", type=OutputFile("detections.geojson"), default=None,
               help="Also write the regions above a threshold as polygons (.geojson, or .gpkg with the 'vector' extra).")
 @click.option("--pfa", type=float, default=None,
               help="Detections: false-alarm rate (chi-square quantile for grx, the map's quantile otherwise).")
 @click.option("--threshold", type=float, default=None, help="Detections: an absolute score threshold instead.")
-@click.option("--detections-mask", "mask_path", type=click.Path(dir_okay=False), default=None,
+@click.option("--detections-mask", "mask_path", type=OutputFile("mask.tif"), default=None,
               help="Detections: also a uint8 GeoTIFF, 1 above the threshold, 0 below, 255 nodata.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar, no summary line.")
+@verbosity_options
 def command(scenes, output, output_dir, detector, window, pca, regularization, shrinkage, precision, seed, backend, key,
-            bands, device, tile_size, cog, overwrite, report_path, detections_path, pfa, threshold, mask_path, quiet):
+            bands, wavelengths, device, tile_size, cog, co_pairs, overwrite, report_path, detections_path, pfa,
+            threshold, mask_path):
     """Detect anomalies in SCENES: one scene to OUTPUT (-o), or many to --output-dir.
 
     A scene is any raster GDAL reads (GeoTIFF, ENVI, ...) or a MATLAB .mat cube
     (rows x cols x bands).  A map is float32 with its scene's CRS, transform, size and
     nodata; it appears only when complete.
     """
+    quiet = is_quiet()
     scenes = expand_scenes(scenes)
     if (output is None) == (output_dir is None):
         raise click.BadParameter("give -o MAP for one scene, or --output-dir DIR for several", param_hint="-o")
@@ -113,21 +129,48 @@ def command(scenes, output, output_dir, detector, window, pca, regularization, s
         params = {"backend": backend}
 
     model_files = model_inputs(detector, params)  # files the detector reads: no output may replace them
+    if output is not None:  # the same-file checks first: -o model.onnx must say it is the model
+        check_optional_output(output, overwrite, inputs=(scenes[0], *model_files),
+                              others=(report_path, detections_path, mask_path))
+        check_map_extension(output)
+    if mask_path is not None:  # a GeoTIFF too
+        check_map_extension(mask_path, param_hint="--detections-mask")
+    writer_options = {}
+    if co_pairs:
+        writer_options["creation_options"] = creation_options(co_pairs, cog=cog)
+        if "creation_options" not in inspect.signature(run_detect).parameters:
+            raise click.BadParameter("this hadinfer's map writer does not take creation options yet",
+                                     param_hint="--co")
+    log.debug("detector %s with %s; device %s, tile size %s requested%s", detector,
+              {k: v for k, v in params.items() if k != "train_progress"}, device, tile_size,
+              f", creation options {writer_options['creation_options']}" if writer_options else "")
 
     def run_one(scene, output, report_path, detections_path) -> dict:
         check_optional_output(report_path, overwrite, inputs=(scene, *model_files), others=(output, detections_path))
         check_optional_output(detections_path, overwrite, inputs=(scene, *model_files), others=(output, report_path))
         check_optional_output(mask_path, overwrite, inputs=(scene, *model_files),
                               others=(output, report_path, detections_path))
+        scene_bands = bands
+        if wavelengths is not None:  # nanometres to band numbers, from the header alone
+            from ..io import wavelength_band_spec
+
+            scene_bands = wavelength_band_spec(scene, wavelengths, key=key, bands=bands)
+            log.debug("%s: --wavelengths %s selects bands %s", scene, wavelengths, scene_bands)
         progress = ProgressBars(enabled=not quiet)
         try:
-            result = run_detect(scene, output, detector=detector, key=key, bands=bands, device=device,
-                                tile_size=tile_size, overwrite=overwrite, cog=cog, progress=progress, **params)
+            result = run_detect(scene, output, detector=detector, key=key, bands=scene_bands, device=device,
+                                tile_size=tile_size, overwrite=overwrite, cog=cog, progress=progress,
+                                **writer_options, **params)
         finally:
             progress.close()
             if "train_progress" in params:
                 params["train_progress"].close()
         report = result.report
+        log.debug("%s: %d tile(s) of %s px, halo %d px, %d worker(s), device %s (%s backend)", scene,
+                  report.get("tiles", 0), "x".join(map(str, report.get("tile_size", []))), report.get("halo", 0),
+                  report.get("workers", 1), report.get("device"), report.get("backend"))
+        if wavelengths is not None:
+            report["band_selection"] = {"wavelengths_nm": wavelengths, "bands": scene_bands}
         if detections_path:
             report["detections"] = write_map_detections(result, detections_path, pfa=pfa, threshold=threshold,
                                                          overwrite=overwrite, inputs=(scene, *model_files),

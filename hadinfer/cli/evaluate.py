@@ -7,7 +7,7 @@ import json
 import click
 
 from ..api import evaluate as run_evaluate
-from .options import check_optional_output
+from .options import OutputFile, check_optional_output, verbosity_options
 
 
 @click.command("evaluate")
@@ -16,8 +16,9 @@ from .options import check_optional_output
               help="Ground-truth mask: a raster (band 1) or a .mat file; nonzero = anomaly.")
 @click.option("--key", default=None, help=".mat variable of the mask (default: auto-detect).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-@click.option("--roc", "roc_path", type=click.Path(dir_okay=False), default=None, help="Save the ROC curve as PNG.")
+@click.option("--roc", "roc_path", type=OutputFile("roc.png"), default=None, help="Save the ROC curve as PNG.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --roc file.")
+@verbosity_options
 def command(map_path, truth, key, as_json, roc_path, overwrite):
     """Evaluate MAP against a truth mask: AUC(D,F), AUC(D,tau), AUC(F,tau), SNPR.
 

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import click
 
-from .options import check_optional_output
+from .options import OutputFile, check_optional_output, is_quiet, verbosity_options
 
 
 @click.command("export")
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="ONNX model to write.")
+@click.option("-o", "--output", required=True, type=OutputFile("model.onnx"), help="ONNX model to write.")
 @click.option("--fp16", is_flag=True, help="Float16 weights and compute (inputs and outputs stay float32).")
 @click.option("--opset", type=click.IntRange(min=18), default=18, show_default=True)
-@click.option("--engine", type=click.Path(dir_okay=False), default=None,
+@click.option("--engine", type=OutputFile("model.plan"), default=None,
               help="Also build a TensorRT engine here (needs tensorrt; unverified path).")
 @click.option("--min-tile", type=click.IntRange(min=1), default=64, show_default=True)
 @click.option("--opt-tile", type=click.IntRange(min=1), default=512, show_default=True)
 @click.option("--max-tile", type=click.IntRange(min=1), default=1024, show_default=True)
 @click.option("--timing-cache", type=click.Path(dir_okay=False), default=None, help="TensorRT timing cache file.")
 @click.option("--overwrite", is_flag=True, help="Replace existing files.")
+@verbosity_options
 def command(checkpoint, output, fp16, opset, engine, min_tile, opt_tile, max_tile, timing_cache, overwrite):
     """Export CHECKPOINT to ONNX (dynamic batch and tile size, metadata inside) and check
     that ONNX Runtime reproduces PyTorch on a random tile."""
@@ -29,10 +30,12 @@ def command(checkpoint, output, fp16, opset, engine, min_tile, opt_tile, max_til
     check_optional_output(engine, overwrite, inputs=(checkpoint, timing_cache), others=(output,))
     path = export_onnx(checkpoint, output, opset=opset, fp16=fp16, overwrite=overwrite)
     diff = max_abs_difference(checkpoint, path)
-    click.echo(f"{path}: ONNX Runtime vs PyTorch max |diff| {diff:.2e} on a random 1x64x64 tile", err=True)
+    if not is_quiet():
+        click.echo(f"{path}: ONNX Runtime vs PyTorch max |diff| {diff:.2e} on a random 1x64x64 tile", err=True)
     if engine:
         from ..export.tensorrt_engine import build_engine
 
         build_engine(path, engine, min_tile=min_tile, opt_tile=opt_tile, max_tile=max_tile, fp16=True,
                      timing_cache=timing_cache, overwrite=overwrite)
-        click.echo(f"{engine}: TensorRT engine (+ {engine}.json metadata)", err=True)
+        if not is_quiet():
+            click.echo(f"{engine}: TensorRT engine (+ {engine}.json metadata)", err=True)

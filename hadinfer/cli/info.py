@@ -7,30 +7,33 @@ import json
 import click
 
 from ..io import open_scene
+from ..io.bands import format_band_spec
+from .options import verbosity_options
 
 
 def _ranges(bands) -> str:
-    """Compress 1-based band numbers into ``1-3,7`` form."""
-    parts, start, prev = [], None, None
-    for band in bands:
-        if start is None:
-            start = prev = band
-        elif band == prev + 1:
-            prev = band
-        else:
-            parts.append(f"{start}-{prev}" if prev > start else f"{start}")
-            start = prev = band
-    if start is not None:
-        parts.append(f"{start}-{prev}" if prev > start else f"{start}")
-    return ",".join(parts) or "none"
+    """1-based band numbers in ``1-3,7`` form, ``none`` when there are none."""
+    return format_band_spec(bands) or "none"
+
+
+def _wavelength_summary(wavelengths) -> str:
+    if not wavelengths:
+        return "none"
+    count = len(wavelengths)
+    return f"{count} band{'s' if count != 1 else ''}, {wavelengths[0]:g}-{wavelengths[-1]:g} nm"
 
 
 @click.command("info")
 @click.argument("scene", type=click.Path(dir_okay=False))
 @click.option("--key", default=None, help=".mat variable holding the cube.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (with every band's wavelength).")
+@verbosity_options
 def command(scene, key, as_json):
-    """Describe SCENE: shape, bands, dtype, interleave, blocks, CRS, nodata, bad bands."""
+    """Describe SCENE: shape, bands, dtype, interleave, blocks, CRS, nodata, bad bands, wavelengths.
+
+    Wavelengths (band centres, in nm) come from an ENVI header or GDAL band metadata,
+    for the bands used (bad bands dropped).
+    """
     with open_scene(scene, key=key) as opened:
         info = opened.info
     fields = {
@@ -39,8 +42,10 @@ def command(scene, key, as_json):
         "interleave": info.interleave, "block_shape": info.block_shape,
         "crs": info.crs.to_string() if info.crs else None, "transform": list(info.transform)[:6],
         "nodata": info.nodata, "bad_bands": _ranges(info.bad_bands) if info.bad_bands else "none",
+        "wavelengths": _wavelength_summary(info.wavelengths),
     }
     if as_json:
+        fields["wavelengths_nm"] = list(info.wavelengths) if info.wavelengths else None
         click.echo(json.dumps(fields, indent=2))
         return
     for name, value in fields.items():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import signal
 import threading
 
@@ -10,6 +9,8 @@ import click
 
 from .. import __version__
 from ..errors import HadinferError
+from .logs import configure_logging
+from .options import verbosity_options
 
 
 class Terminated(KeyboardInterrupt):
@@ -51,14 +52,17 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-v", "--verbose", is_flag=True, help="Debug logging, and tracebacks on errors.")
+@verbosity_options
 @click.version_option(__version__, prog_name="hadinfer")
 @click.pass_context
-def cli(ctx: click.Context, verbose: bool) -> None:
-    """Hyperspectral anomaly detection, streamed tile by tile."""
-    ctx.ensure_object(dict)["verbose"] = verbose
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+def cli(ctx: click.Context) -> None:
+    """Hyperspectral anomaly detection, streamed tile by tile.
+
+    -v and -q work before or after the command.  hadinfer logs to stderr through the
+    ``hadinfer`` logger: progress off a terminal at INFO, decisions (tile size, halo,
+    device, bands) at DEBUG with -v; rasterio's and GDAL's debug lines only with -vv.
+    """
+    configure_logging(ctx)  # also when neither flag is given: progress lines need a handler
 
 
 def _register() -> None:

@@ -6,20 +6,26 @@ import os
 
 import click
 
-from .options import check_optional_output, write_json
+from .logs import ProgressLog
+from .options import OutputFile, check_optional_output, is_quiet, verbosity_options, write_json
 
 
 class TrainProgress:
-    """One progress bar per stage (teacher, student-1, ...) showing the loss."""
+    """One progress bar per stage (teacher, student-1, ...) showing the loss; periodic log lines off a terminal."""
 
-    def __init__(self, enabled: bool):
+    def __init__(self, enabled: bool, *, terminal: bool | None = None, log: ProgressLog | None = None):
         import sys
 
-        self.enabled = enabled and sys.stderr.isatty()
+        terminal = sys.stderr.isatty() if terminal is None else terminal
+        self.enabled = enabled
+        self.log = (log or ProgressLog("steps")) if enabled and not terminal else None
         self.stage, self.bar, self.done = None, None, 0
 
     def __call__(self, stage, step, total, record):
         if not self.enabled:
+            return
+        if self.log is not None:
+            self.log.update(stage, step, total, f"loss {record['loss']:.4f}")
             return
         if stage != self.stage:
             self.close()
@@ -39,7 +45,7 @@ class TrainProgress:
 
 @click.command("train")
 @click.argument("scenes", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Checkpoint file (.pt).")
+@click.option("-o", "--output", required=True, type=OutputFile("model.pt"), help="Checkpoint file (.pt).")
 @click.option("--mode", type=click.Choice(["adapt", "general"]), default="adapt", show_default=True,
               help="adapt: fine-tune a model (--start, default the shipped one) on one scene; general: train "
                    "one model on many scenes, for scenes never seen (the evidence recipe).")
@@ -63,11 +69,11 @@ class TrainProgress:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--key", default=None, help=".mat variable holding the cubes.")
 @click.option("--bands", default=None, help="1-based band selection.")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None, help="JSON training report.")
+@click.option("--report", "report_path", type=OutputFile("train.json"), default=None, help="JSON training report.")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
-@click.option("-q", "--quiet", is_flag=True)
+@verbosity_options
 def command(scenes, output, mode, start, versions, synthetic, loss, rounds, steps, rotate, entropy_ratio, seed,
-            key, bands, report_path, overwrite, quiet):
+            key, bands, report_path, overwrite):
     """Self-train a deep detector on SCENES (no labels) and save a checkpoint.
 
     Pseudo-labels come from the consensus of global RX and local RX at four windows;
@@ -78,6 +84,7 @@ def command(scenes, output, mode, start, versions, synthetic, loss, rounds, step
     """
     from ..errors import ParameterError
 
+    quiet = is_quiet()
     if mode == "adapt" and len(scenes) != 1:
         raise click.BadParameter("adapt trains on exactly one scene", param_hint="SCENES")
     from ..backends.torch_backend import import_torch

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputNotFoundError, NotARasterError, RasterReadError
+from ..errors import BandSelectionError, InputNotFoundError, NotARasterError, RasterReadError
 from .array_scene import ArrayScene
+from .bands import format_band_spec
 from .mat_scene import MatScene, is_mat_file, load_mat_array
 from .raster_scene import RasterioScene
 from .scene import Scene, SceneInfo
 
-__all__ = ["ArrayScene", "MatScene", "RasterioScene", "Scene", "SceneInfo", "open_scene", "read_mask"]
+__all__ = ["ArrayScene", "MatScene", "RasterioScene", "Scene", "SceneInfo", "open_scene", "read_mask",
+           "wavelength_band_spec"]
 
 
 def _check_exists(path: str) -> None:
@@ -22,7 +25,8 @@ def _check_exists(path: str) -> None:
         raise InputNotFoundError(f"{path}: no such file")
 
 
-def open_scene(path: str | os.PathLike, *, key: str | None = None, bands: str | None = None) -> Scene:
+def open_scene(path: str | os.PathLike, *, key: str | None = None, bands: str | None = None,
+               wavelengths: str | Sequence[tuple[float, float]] | None = None) -> Scene:
     """Open a hyperspectral scene read-only.
 
     Parameters
@@ -35,6 +39,12 @@ def open_scene(path: str | os.PathLike, *, key: str | None = None, bands: str | 
     bands : str, optional
         1-based band selection such as ``"1-100,120-200"``; ENVI bad bands are
         always dropped.
+    wavelengths : str or sequence of (float, float), optional
+        Keep only the bands whose centre wavelength lies in these inclusive nanometre
+        ranges, such as ``"400-1340,1450-1790"`` or ``[(400, 1340), (1450, 1790)]``
+        (with ``bands`` too, a band must satisfy both).  The wavelengths come from an
+        ENVI header or GDAL band metadata, in any length unit; ``scene.info.wavelengths``
+        holds them, in nm, for the selected bands.
 
     Returns
     -------
@@ -44,10 +54,15 @@ def open_scene(path: str | os.PathLike, *, key: str | None = None, bands: str | 
     Raises
     ------
     InputNotFoundError, NotARasterError, MatKeyError, BandSelectionError
+        ``BandSelectionError`` also when ``wavelengths`` is given for a file whose
+        bands have none (e.g. a ``.mat`` cube).
     """
     path = os.fspath(path)
     _check_exists(path)
     if is_mat_file(path):
+        if wavelengths is not None:  # refused before the cube is loaded
+            raise BandSelectionError(f"{path}: a .mat cube has no band wavelengths, so --wavelengths cannot select "
+                                     "its bands; use --bands")
         return MatScene(path, key=key, bands=bands)
     if path.lower().endswith(".hdr"):  # users point at the header; GDAL wants the data file
         data = Path(path).with_suffix("")
@@ -55,7 +70,37 @@ def open_scene(path: str | os.PathLike, *, key: str | None = None, bands: str | 
             if candidate.is_file():
                 path = str(candidate)
                 break
-    return RasterioScene(path, bands=bands)
+    return RasterioScene(path, bands=bands, wavelengths=wavelengths)
+
+
+def wavelength_band_spec(path: str | os.PathLike, wavelengths: str | Sequence[tuple[float, float]], *,
+                         key: str | None = None, bands: str | None = None) -> str:
+    """The 1-based ``--bands`` spec that selects ``wavelengths`` in a scene.
+
+    Reads only the header (no pixels), so a command can turn nanometre ranges into
+    the band numbers an API that takes ``bands`` understands.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The scene.
+    wavelengths : str or sequence of (float, float)
+        Nanometre ranges (see :func:`open_scene`).
+    key, bands : str, optional
+        As for :func:`open_scene`; the result also honours ``bands`` and drops bad bands.
+
+    Returns
+    -------
+    str
+        E.g. ``"1-102,110-150"``, never empty.
+
+    Raises
+    ------
+    BandSelectionError
+        The file has no wavelengths, or no band is left.
+    """
+    with open_scene(path, key=key, bands=bands, wavelengths=wavelengths) as scene:
+        return format_band_spec(scene.info.bands)
 
 
 def read_mask(path: str | os.PathLike, *, key: str | None = None) -> tuple[np.ndarray, SceneInfo | None]:

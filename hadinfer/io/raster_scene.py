@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 import rasterio
@@ -10,9 +12,11 @@ from rasterio.enums import ColorInterp, MaskFlags
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
 
-from ..errors import NotARasterError, RasterReadError
-from .bands import read_envi_bbl, select_bands
+from ..errors import BandSelectionError, NotARasterError, RasterReadError
+from .bands import envi_list, read_envi_bbl, read_envi_wavelengths, select_bands, wavelengths_to_nm
 from .scene import Scene, SceneInfo
+
+log = logging.getLogger(__name__)
 
 
 class RasterioScene(Scene):
@@ -24,15 +28,20 @@ class RasterioScene(Scene):
         Anything ``rasterio.open`` accepts.
     bands : str, optional
         1-based selection such as ``"1-100,120-200"``.
+    wavelengths : str or sequence of (float, float), optional
+        Keep only bands whose centre wavelength lies in these nanometre ranges, such
+        as ``"400-1340,1450-1790"`` (see :func:`~hadinfer.io.bands.select_bands`).
 
     Raises
     ------
     NotARasterError
         GDAL cannot open it, or the selected bands hold complex numbers.
     BandSelectionError
+        A bad selection, or ``wavelengths`` for a file whose bands have none.
     """
 
-    def __init__(self, path: str, bands: str | None = None):
+    def __init__(self, path: str, bands: str | None = None,
+                 wavelengths: str | Sequence[tuple[float, float]] | None = None):
         try:
             with warnings.catch_warnings():  # .mat-like rasters (ENVI without map info) are fine
                 warnings.simplefilter("ignore", NotGeoreferencedWarning)
@@ -45,7 +54,12 @@ class RasterioScene(Scene):
             alpha = [ci == ColorInterp.alpha for ci in ds.colorinterp]
             if any(alpha):  # an alpha band is a mask, not a spectral band
                 good = [ok and not a for ok, a in zip(good or [True] * ds.count, alpha)]
-            selected = select_bands(ds.count, bands, good)
+            band_wavelengths = _band_wavelengths(ds, path)
+            if wavelengths is not None and band_wavelengths is None:
+                raise BandSelectionError(f"{path}: its bands have no wavelengths (no ENVI 'wavelength' list, no GDAL "
+                                         "band 'wavelength' items), so --wavelengths cannot select them; use --bands")
+            selected = select_bands(ds.count, bands, good, wavelengths=band_wavelengths,
+                                    wavelength_ranges=wavelengths)
             complex_dtypes = sorted({ds.dtypes[b - 1] for b in selected if "complex" in ds.dtypes[b - 1]})
             if complex_dtypes:  # NumPy would drop the imaginary part with only a warning
                 raise NotARasterError(f"{path}: complex pixels ({', '.join(complex_dtypes)}) are not supported; "
@@ -66,7 +80,13 @@ class RasterioScene(Scene):
             bands=tuple(selected), dtype=ds.dtypes[0], interleave=interleave,
             block_shape=tuple(ds.block_shapes[0]), crs=ds.crs, transform=ds.transform,
             nodata=ds.nodata, driver=ds.driver,
-            bad_bands=tuple(i + 1 for i, ok in enumerate(good or []) if not ok))
+            bad_bands=tuple(i + 1 for i, ok in enumerate(good or []) if not ok),
+            wavelengths=None if band_wavelengths is None else tuple(band_wavelengths[b - 1] for b in selected))
+        log.debug("%s: %s, %dx%d, %d of %d bands read, %s, blocks %s, %s%s", path, ds.driver, ds.height, ds.width,
+                  len(selected), ds.count, ds.dtypes[0], self.info.block_shape,
+                  "dataset mask" if self._dataset_mask else "no dataset mask",
+                  f", {len(selected)} wavelengths {self.info.wavelengths[0]:g}-{self.info.wavelengths[-1]:g} nm"
+                  if self.info.wavelengths else ", no wavelengths")
 
     def _read_raw(self, row_off, col_off, height, width):
         try:
@@ -99,6 +119,66 @@ def _bad_band_list(ds, path) -> list[bool] | None:
         if tag:
             good = [float(v) != 0 for v in tag.strip("{} ").split(",") if v.strip()]
     return good
+
+
+def _band_wavelengths(ds, path) -> tuple[float, ...] | None:
+    """Centre wavelength (nm) of every band, from the first source that gives one per band.
+
+    In order: the ENVI header (``wavelength`` and ``wavelength units``), GDAL's per-band
+    ``wavelength`` items (any case; units from the band's or the dataset's
+    ``wavelength_units``), the per-band ``IMAGERY`` domain ``CENTRAL_WAVELENGTH_UM``
+    (GDAL 3.10+, which writes it to three decimals, 1 nm: hence after the items), then
+    the dataset's ``ENVI`` domain ``wavelength`` list.  A source with the wrong count,
+    a unit that is not a length or a placeholder value is skipped.
+    """
+    count = ds.count
+
+    def per_band(read) -> list | None:
+        values = [read(band) for band in range(1, count + 1)]
+        return None if any(v is None for v in values) else values
+
+    def band_item(band: int) -> tuple[str, str | None] | None:
+        tags = {key.lower(): value for key, value in ds.tags(band).items()}
+        if "wavelength" not in tags:
+            return None
+        return tags["wavelength"], tags.get("wavelength_units", tags.get("wavelength_unit", dataset_units))
+
+    def imagery_item(band: int) -> str | None:
+        return ds.tags(band, ns="IMAGERY").get("CENTRAL_WAVELENGTH_UM")
+
+    dataset_tags = {key.lower(): value for key, value in ds.tags().items()}
+    envi = ds.tags(ns="ENVI")
+    # GDAL gives ENVI bands no unit item when the header's is not a length ("Index"): the
+    # dataset's unit still applies, so index numbers are never taken for micrometres.
+    dataset_units = dataset_tags.get("wavelength_units", envi.get("wavelength_units"))
+    sources = {
+        "ENVI header": lambda: read_envi_wavelengths(path) if ds.driver == "ENVI" else None,
+        "band 'wavelength' items": lambda: _convert_items(per_band(band_item)),
+        "IMAGERY CENTRAL_WAVELENGTH_UM": lambda: wavelengths_to_nm(per_band(imagery_item) or [], "um"),
+        "ENVI domain": lambda: (wavelengths_to_nm(envi_list(envi["wavelength"]), envi.get("wavelength_units"))
+                                if "wavelength" in envi else None),
+    }
+    for name, read in sources.items():
+        values = read()
+        if values is None:
+            continue
+        if len(values) != count:
+            log.debug("%s: %s lists %d wavelengths for %d bands; ignored", path, name, len(values), count)
+            continue
+        log.debug("%s: wavelengths from the %s", path, name)
+        return values
+    return None
+
+
+def _convert_items(items: list[tuple[str, str | None]] | None) -> tuple[float, ...] | None:
+    """Per-band (value, units) pairs in nm: together when the bands agree on the unit, else one by one."""
+    if not items:
+        return None
+    units = {unit for _, unit in items}
+    if len(units) == 1:
+        return wavelengths_to_nm([value for value, _ in items], units.pop())
+    converted = [wavelengths_to_nm([value], unit) for value, unit in items]
+    return None if any(c is None for c in converted) else tuple(c[0] for c in converted)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -39,6 +39,9 @@ class SceneInfo:
         1-based bands flagged bad by the file (e.g. ENVI ``bbl``) and skipped.
     driver : str
         Reader that opened it (a GDAL driver name, ``"MAT-v5"``, ``"MAT-v7.3"``, ``"array"``).
+    wavelengths : tuple of float or None
+        Centre wavelength in nanometres of each band in ``bands`` (same order), from an
+        ENVI header or GDAL band metadata; ``None`` when the file gives none.
     """
 
     path: str
@@ -54,6 +57,7 @@ class SceneInfo:
     nodata: float | None = None
     bad_bands: tuple[int, ...] = ()
     driver: str = "array"
+    wavelengths: tuple[float, ...] | None = None
 
     @property
     def shape(self) -> tuple[int, int, int]:
