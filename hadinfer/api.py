@@ -14,7 +14,7 @@ import rasterio
 
 from .detectors import DEFAULT_DETECTOR, DETECTORS, Detector, make_detector
 from .errors import ParameterError
-from .io import ArrayScene, Scene, open_scene, read_mask
+from .io import ArrayScene, Scene, open_scene, read_mask, wavelength_band_spec
 from .io.writer import ScoreMapWriter, check_output_path
 from .io.xarray_scene import check_plain_array_layout, dataarray_scene, is_dataarray, scores_as_dataarray
 from .metrics import detection_metrics
@@ -56,7 +56,8 @@ def _as_scene(source, key, bands) -> tuple[Scene, bool]:
 
 def detect(source, output=None, *, detector: str | Detector = DEFAULT_DETECTOR, key: str | None = None,
            bands: str | None = None, device: str = "auto", tile_size=256, overwrite: bool = False,
-           cog: bool = False, progress: ProgressCallback = _no_progress, gdal_cache_mb: int | None = 256,
+           cog: bool = False, creation_options: dict[str, str] | None = None, wavelengths=None,
+           progress: ProgressCallback = _no_progress, gdal_cache_mb: int | None = 256,
            **detector_params) -> DetectionResult:
     """Run an anomaly detector over a scene.
 
@@ -89,6 +90,12 @@ def detect(source, output=None, *, detector: str | Detector = DEFAULT_DETECTOR, 
         depend on it (to float rounding); peak memory does.
     overwrite, cog : bool
         Replace an existing ``output``; write it as a Cloud-Optimized GeoTIFF.
+    creation_options : dict, optional
+        GDAL creation options of the map, e.g. ``{"compress": "ZSTD", "zstd_level": "9"}``,
+        replacing hadinfer's defaults (the CLI's ``--co`` checks them first).
+    wavelengths : str or sequence of (float, float), optional
+        Keep bands whose centre wavelength lies in these inclusive nm ranges (file paths
+        only; see :func:`hadinfer.io.open_scene`).
     progress : callable, optional
         ``progress(stage, done, total)`` after each tile.
     gdal_cache_mb : int or None
@@ -125,10 +132,15 @@ def detect(source, output=None, *, detector: str | Detector = DEFAULT_DETECTOR, 
         source, spatial = dataarray_scene(source)
     elif not isinstance(source, (Scene, str, os.PathLike)):
         check_plain_array_layout(source)
+    if wavelengths is not None:  # nm ranges to band numbers, from the header (adapt trains on bands too)
+        if not isinstance(source, (str, os.PathLike)):
+            raise ParameterError("wavelengths= needs a file path; select an array's bands yourself")
+        bands = wavelength_band_spec(source, wavelengths, key=key, bands=bands)
     model, train_report = _resolve_detector(detector, source, key, bands, detector_params)
     cache = {} if gdal_cache_mb is None or "GDAL_CACHEMAX" in os.environ else {"GDAL_CACHEMAX": int(gdal_cache_mb)}
     with rasterio.Env(**cache):
-        result = _detect(source, output, model, key, bands, device, tile_size, overwrite, cog, progress)
+        result = _detect(source, output, model, key, bands, device, tile_size, overwrite, cog, progress,
+                         creation_options)
     result.detector = model
     result.report["provenance"] = provenance(model) | {
         "finished_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
@@ -204,7 +216,8 @@ def _resolve_detector(detector, source, key, bands, params):
     return make_detector(detector, **params), None
 
 
-def _detect(source, output, model, key, bands, device, tile_size, overwrite, cog, progress) -> DetectionResult:
+def _detect(source, output, model, key, bands, device, tile_size, overwrite, cog, progress,
+            creation_options=None) -> DetectionResult:
     scene, owned = _as_scene(source, key, bands)
     try:
         if output is None:
@@ -217,7 +230,8 @@ def _detect(source, output, model, key, bands, device, tile_size, overwrite, cog
             report = run_detector(scene, model, sink=keep, tile_size=tile_size, device=device, progress=progress)
             return DetectionResult(scores, report)
         tags = {f"HADINFER_{k.upper()}": v for k, v in provenance(model).items()}
-        with ScoreMapWriter(output, scene.info, overwrite=overwrite, cog=cog, tags=tags) as writer:
+        with ScoreMapWriter(output, scene.info, overwrite=overwrite, cog=cog, tags=tags,
+                            creation_options=creation_options) as writer:
             report = run_detector(scene, model, tile_size=tile_size, device=device, progress=progress,
                                   sink=lambda tile, block: writer.write(tile.row_off, tile.col_off, block))
         report["output"] = str(writer.path)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 
 import click
@@ -138,9 +137,6 @@ def command(scenes, output, output_dir, detector, window, pca, regularization, s
     writer_options = {}
     if co_pairs:
         writer_options["creation_options"] = creation_options(co_pairs, cog=cog)
-        if "creation_options" not in inspect.signature(run_detect).parameters:
-            raise click.BadParameter("this hadinfer's map writer does not take creation options yet",
-                                     param_hint="--co")
     log.debug("detector %s with %s; device %s, tile size %s requested%s", detector,
               {k: v for k, v in params.items() if k != "train_progress"}, device, tile_size,
               f", creation options {writer_options['creation_options']}" if writer_options else "")

@@ -107,6 +107,8 @@ class ScoreMapWriter:
         Replace an existing file.
     cog : bool
         Write a Cloud-Optimized GeoTIFF (with overviews).
+    creation_options : dict, optional
+        GDAL creation options replacing hadinfer's defaults (GTiff, or COG with ``cog``).
     tags : dict, optional
         Dataset metadata items (provenance: hadinfer version, detector, parameters, model
         SHA-256).  The band also gets a description and GDAL's ``STATISTICS_*`` items,
@@ -119,9 +121,10 @@ class ScoreMapWriter:
     """
 
     def __init__(self, path, info: SceneInfo, *, overwrite: bool = False, cog: bool = False,
-                 tags: dict | None = None):
+                 tags: dict | None = None, creation_options: dict | None = None):
         self.path = check_output_path(path, overwrite=overwrite, inputs=(info.path,))
         self.tags = dict(tags or {})
+        self.creation_options = {str(k).lower(): v for k, v in (creation_options or {}).items()}
         self._stats = [0, 0.0, 0.0, np.inf, -np.inf]  # count, sum, sum of squares, min, max (float64)
         _check_free_space(self.path, info)
         self.info = info
@@ -143,6 +146,8 @@ class ScoreMapWriter:
             crs=info.crs, transform=info.transform, nodata=self.nodata, tiled=True,
             blockxsize=_block(info.width), blockysize=self._strip_height,
             compress="deflate", predictor=3, zlevel=6, bigtiff="if_safer")
+        if not cog:  # a COG takes them in its copy below; this file is then only the copy's source
+            profile.update(self.creation_options)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", NotGeoreferencedWarning)
@@ -255,9 +260,9 @@ class ScoreMapWriter:
                 self._cog_tmp = make_temp(self.path, ".cog.tif", register=self._leftovers)
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", NotGeoreferencedWarning)
-                    rasterio.shutil.copy(self._tmp, self._cog_tmp, driver="COG", compress="deflate",
-                                         predictor=3, blocksize=BLOCK, bigtiff="if_safer",
-                                         overview_resampling=OVERVIEW_RESAMPLING)
+                    options = dict(compress="deflate", predictor=3, blocksize=BLOCK, bigtiff="if_safer",
+                                   overview_resampling=OVERVIEW_RESAMPLING) | self.creation_options
+                    rasterio.shutil.copy(self._tmp, self._cog_tmp, driver="COG", **options)
         except HadinferError:
             raise
         except (RasterioError, OSError) as exc:
