@@ -101,3 +101,17 @@ def test_map_carries_provenance_statistics_and_a_band_description(tmp_path, smal
         assert result.report["input"]["bytes"] == scene.stat().st_size
     expected = hashlib.sha256(shipped_model("general").read_bytes()).hexdigest()
     assert tags["HADINFER_MODEL_SHA256"] == expected == result.report["provenance"]["model_sha256"]
+
+
+def test_outputs_open_cleanly_in_rio_tools(tmp_path, small_cube):
+    rio_cogeo = pytest.importorskip("rio_cogeo.cogeo", reason="rio-cogeo not installed (test extra)")
+    from click.testing import CliRunner
+    from rasterio.rio.main import main_group
+
+    scene = write_geotiff(tmp_path / "scene.tif", small_cube)
+    cog = tmp_path / "cog.tif"
+    hadinfer.detect(scene, cog, detector="grx", device="cpu", cog=True)
+    valid, errors, _ = rio_cogeo.cog_validate(str(cog))
+    assert valid, errors
+    info = CliRunner().invoke(main_group, ["info", str(cog)])
+    assert info.exit_code == 0 and '"crs": "EPSG:32633"' in info.output
