@@ -337,6 +337,7 @@ def main(argv=None) -> int:
     parser.add_argument("--onnx", help=argparse.SUPPRESS)
     parser.add_argument("--onnx16", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    args.workdir.mkdir(parents=True, exist_ok=True)  # a missing --workdir used to be a traceback
     if args.child:
         child_main(args.child, args.scene, args)
         return 0

@@ -46,3 +46,23 @@ def test_constant_image_scores_zero():
 def test_shrinkage_range_checked():
     with pytest.raises(ParameterError, match="shrinkage"):
         whitening_basis(np.eye(3), shrinkage=2.0)
+
+
+def test_tree_merged_statistics_equal_np_cov_of_all_pixels():
+    from functools import reduce
+
+    rng = np.random.default_rng(4)
+    pixels = rng.normal(size=(1000, 6)) * [1, 10, 100, 1e3, 1e4, 1e5] + 1e6  # badly scaled, far from 0
+    parts = [BackgroundStats(6).update(chunk) for chunk in np.array_split(pixels, 16)]
+    while len(parts) > 1:  # a binary tree, as a distributed reduction would do
+        parts = [parts[i].merge(parts[i + 1]) if i + 1 < len(parts) else parts[i] for i in range(0, len(parts), 2)]
+    expected = np.cov(pixels, rowvar=False)
+    scale = np.sqrt(np.outer(np.diag(expected), np.diag(expected)))  # rounding relative to each pair's scale
+    np.testing.assert_allclose(parts[0].covariance() / scale, expected / scale, atol=1e-11)
+    np.testing.assert_allclose(parts[0].mean_, pixels.mean(axis=0), rtol=1e-12)
+    assert parts[0].count_ == 1000
+    sequential = reduce(lambda a, b: a.merge(b), [BackgroundStats(6).update(c) for c in np.array_split(pixels, 7)])
+    np.testing.assert_allclose(sequential.covariance() / scale, expected / scale, atol=1e-11)
+    assert BackgroundStats(6).merge(BackgroundStats(6)).count_ == 0
+    with pytest.raises(ParameterError, match="bands"):
+        BackgroundStats(6).merge(BackgroundStats(5))

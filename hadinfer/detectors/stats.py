@@ -56,7 +56,46 @@ class BackgroundStats:
             return self
         mean = pixels.mean(axis=0)
         centred = pixels - mean
-        scatter = centred.T @ centred
+        return self._combine(n, mean, centred.T @ centred)
+
+    def merge(self, other: "BackgroundStats") -> "BackgroundStats":
+        """Add the pixels another accumulator saw (same pairwise update, exact to rounding).
+
+        Statistics of parts of a scene (strips on different workers, say) merged in any
+        order or tree equal those of all pixels at once.
+
+        Parameters
+        ----------
+        other : BackgroundStats
+            Not modified.
+
+        Returns
+        -------
+        BackgroundStats
+            ``self``, for chaining.
+
+        Raises
+        ------
+        ParameterError
+            Different band counts.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> x = np.random.default_rng(0).normal(size=(100, 3))
+        >>> merged = BackgroundStats(3).update(x[:30]).merge(BackgroundStats(3).update(x[30:]))
+        >>> bool(np.allclose(merged.covariance(), np.cov(x, rowvar=False)))
+        True
+        """
+        if other.mean_.shape != self.mean_.shape:
+            raise ParameterError(f"merge: {other.mean_.shape[0]} bands into {self.mean_.shape[0]}")
+        if other.count_ == 0:
+            return self
+        return self._combine(other.count_, other.mean_, other.scatter_)
+
+    def _combine(self, n: int, mean: np.ndarray, scatter: np.ndarray) -> "BackgroundStats":
+        # Chan, Golub & LeVeque: both sides centred on their own means, joined by the
+        # outer product of the mean difference.
         total = self.count_ + n
         delta = mean - self.mean_
         self.scatter_ += scatter + np.outer(delta, delta) * (self.count_ * n / total)
