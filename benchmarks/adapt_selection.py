@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 import hadinfer
-from unseen import DATA, ROOT, TUNING_FOLDS, labelled_scenes, recipe_config, score, unlabelled_scenes  # noqa: F401
+from unseen import DATA, ROOT, fold_sources, labelled_scenes, recipe_config, score, unlabelled_scenes
 
 VARIANTS = {
     "consensus-150": {"steps": 150, "pseudo_positives": True},
@@ -59,9 +59,7 @@ def fold_model(scenes, held, unlabelled, seed, cache: Path):
     if path.is_file():
         model.load_state_dict(torch.load(path, weights_only=True))
         return model.eval()
-    sources = dict(unlabelled)
-    sources.update({s["name"]: s["path"] for s in scenes if s["group"] not in held})
-    trained, _, _ = train_general(sources, config=config)
+    trained, _, _ = train_general(fold_sources(scenes, held, unlabelled), config=config)
     cache.mkdir(parents=True, exist_ok=True)
     torch.save(trained.state_dict(), path)
     return trained

@@ -86,14 +86,18 @@ def recipe_config(recipe: str, seed: int):
     return evidence_config(seed=seed, network=NetworkConfig(in_channels=policy.channels, evidence_skip=skip).to_dict())
 
 
+def fold_sources(scenes, held, unlabelled) -> dict:
+    """A fold's training scenes: every unlabelled scene and the labelled ones not held out."""
+    return dict(unlabelled) | {s["name"]: s["path"] for s in scenes if s["group"] not in held}
+
+
 def run_fold(scenes, held, unlabelled, seed, results, out_path, recipe):
     from hadinfer.detectors.deep import DeepDetector
     from hadinfer.training.adapt import fine_tune, train_general
 
-    sources = dict(unlabelled)
-    sources.update({s["name"]: s["path"] for s in scenes if s["group"] not in held})
     started = time.perf_counter()
-    model, report, provenance = train_general(sources, config=recipe_config(recipe, seed))
+    model, report, provenance = train_general(fold_sources(scenes, held, unlabelled),
+                                              config=recipe_config(recipe, seed))
     train_s = time.perf_counter() - started
     meta = {"input": _policy_meta(), "provenance": {"name": f"fold-model seed {seed}"}}
     for scene in (s for s in scenes if s["group"] in held):
@@ -168,7 +172,7 @@ def summarise(scenes, results, nested: dict | None = None) -> str:
                      f"{ft['grx'][-1]:.4f} | {ft['general'][-1]:.4f} |")
     means = [f"{np.nanmean(columns[m]):.4f}" for m in methods]
     means.insert(3, f"{np.nanmean(columns_nested):.4f}" if np.isfinite(columns_nested).any() else "—")
-    lines.append(f"| **mean** | " + " | ".join(f"**{m}**" for m in means)
+    lines.append("| **mean** | " + " | ".join(f"**{m}**" for m in means)
                  + f" | **{np.nanmean(columns['best']):.4f}** | | {np.nanmean(ft['grx']):.4f} | "
                    f"{np.nanmean(ft['general']):.4f} |")
     seeds = sorted({s for u in results.values() for s in u.get("general", {})})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from .io import ArrayScene, Scene, open_scene, read_mask, wavelength_band_spec
 from .io.writer import ScoreMapWriter, check_output_path
 from .io.xarray_scene import check_plain_array_layout, dataarray_scene, is_dataarray, scores_as_dataarray
 from .metrics import detection_metrics
+from .models.metadata import file_sha256
 from .pipeline import ProgressCallback, _no_progress, run_detector
 from .weights import SHIPPED, shipped_model
 
@@ -138,11 +138,12 @@ def detect(source, output=None, *, detector: str | Detector = DEFAULT_DETECTOR, 
         bands = wavelength_band_spec(source, wavelengths, key=key, bands=bands)
     model, train_report = _resolve_detector(detector, source, key, bands, detector_params)
     cache = {} if gdal_cache_mb is None or "GDAL_CACHEMAX" in os.environ else {"GDAL_CACHEMAX": int(gdal_cache_mb)}
+    made_by = provenance(model)  # hashes a model file: once per run, for the map's tags and the report
     with rasterio.Env(**cache):
         result = _detect(source, output, model, key, bands, device, tile_size, overwrite, cog, progress,
-                         creation_options)
+                         creation_options, made_by)
     result.detector = model
-    result.report["provenance"] = provenance(model) | {
+    result.report["provenance"] = made_by | {
         "finished_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
     if isinstance(source, (str, os.PathLike)) and os.path.isfile(source):
         stat = os.stat(source)
@@ -167,11 +168,7 @@ def provenance(model: Detector) -> dict:
     for attr in ("path", "checkpoint"):
         file = getattr(model, attr, None)
         if isinstance(file, str) and os.path.isfile(file):
-            digest = hashlib.sha256()
-            with open(file, "rb") as fh:
-                for chunk in iter(lambda: fh.read(2**20), b""):
-                    digest.update(chunk)
-            out["model_sha256"] = digest.hexdigest()
+            out["model_sha256"] = file_sha256(file)
     return out
 
 
@@ -217,7 +214,7 @@ def _resolve_detector(detector, source, key, bands, params):
 
 
 def _detect(source, output, model, key, bands, device, tile_size, overwrite, cog, progress,
-            creation_options=None) -> DetectionResult:
+            creation_options=None, made_by=None) -> DetectionResult:
     scene, owned = _as_scene(source, key, bands)
     try:
         if output is None:
@@ -229,7 +226,7 @@ def _detect(source, output, model, key, bands, device, tile_size, overwrite, cog
 
             report = run_detector(scene, model, sink=keep, tile_size=tile_size, device=device, progress=progress)
             return DetectionResult(scores, report)
-        tags = {f"HADINFER_{k.upper()}": v for k, v in provenance(model).items()}
+        tags = {f"HADINFER_{k.upper()}": v for k, v in (made_by or provenance(model)).items()}
         with ScoreMapWriter(output, scene.info, overwrite=overwrite, cog=cog, tags=tags,
                             creation_options=creation_options) as writer:
             report = run_detector(scene, model, tile_size=tile_size, device=device, progress=progress,

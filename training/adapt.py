@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
+import os
 import time
 from pathlib import Path
 
@@ -10,7 +10,9 @@ import numpy as np
 
 from hadinfer import __version__
 from hadinfer.models.anomaly_fcn import NetworkConfig
+from hadinfer.io import Scene
 from hadinfer.models.input_policy import InputPolicy
+from hadinfer.models.metadata import file_sha256
 from hadinfer.synthetic import make_cube
 
 from .corpus import build_corpus
@@ -138,8 +140,7 @@ def fine_tune(source, start, *, config: TrainConfig | None = None, key: str | No
                                       "network": model.config.to_dict() | {"dropout": 0.0, "drop_path": 0.0},
                                       **overrides})
     started = time.perf_counter()
-    name = "<array>" if isinstance(source, np.ndarray) else str(source)
-    scenes = build_corpus({name: source}, policy, versions=ADAPT_VERSIONS, seed=config.seed, key=key, bands=bands,
+    scenes = build_corpus({_source_name(source): source}, policy, versions=ADAPT_VERSIONS, seed=config.seed, key=key, bands=bands,
                           augment=False, pseudo_positives=pseudo_positives, negative=negative)
     prepared = time.perf_counter() - started
     tuned, report = self_train(scenes, config, init=model, **({} if progress is None else {"progress": progress}))
@@ -152,21 +153,17 @@ def fine_tune(source, start, *, config: TrainConfig | None = None, key: str | No
 def _provenance(sources, config: TrainConfig, pseudo: str) -> dict:
     scenes = []
     for s in sources:
-        name = "<array>" if isinstance(s, np.ndarray) else str(s)
-        scenes.append({"name": name, "sha256": _fingerprint(name) if Path(name).is_file() else None})
+        name = _source_name(s)
+        scenes.append({"name": name, "sha256": file_sha256(name) if Path(name).is_file() else None})
     return {"scenes": scenes, "recipe": config.to_dict(), "pseudo_labels": pseudo, "seed": config.seed,
             "code_version": __version__}
 
 
-def _fingerprint(path) -> str | None:
-    try:
-        digest = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(2**20), b""):
-                digest.update(chunk)
-        return digest.hexdigest()
-    except OSError:
-        return None
+def _source_name(source) -> str:
+    """A path as given, an open scene's path, or ``<array>``."""
+    if isinstance(source, Scene):
+        return source.info.path
+    return str(source) if isinstance(source, (str, os.PathLike)) else "<array>"
 
 
 def synthetic_scenes(count: int, seed: int, *, pseudo: str, components: int) -> list[SceneData]:
@@ -207,7 +204,7 @@ def train(sources, *, config: TrainConfig | None = None, pseudo: str = "lrx", sy
     report["pseudo_source"] = pseudo
     provenance = {
         "scenes": [{"name": s.name, "shape": list(s.cube.shape),
-                    "sha256": _fingerprint(s.name) if Path(str(s.name)).is_file() else None} for s in scenes],
+                    "sha256": file_sha256(s.name) if Path(str(s.name)).is_file() else None} for s in scenes],
         "recipe": config.to_dict(), "pseudo_labels": pseudo, "seed": config.seed, "code_version": __version__,
     }
     return model, report, provenance

@@ -28,7 +28,7 @@ def expand_scenes(patterns) -> list[str]:
 
 def batch_outputs(scenes: list[str], folder: str, suffix: str) -> list[Path]:
     """``folder/<scene name without extension><suffix>`` per scene; two scenes of one name are refused."""
-    names = [Path(s).stem if not Path(s).name.lower().endswith(".hdr") else Path(s).stem for s in scenes]
+    names = [Path(s).stem for s in scenes]
     clashes = sorted({n for n in names if names.count(n) > 1})
     if clashes:
         raise click.BadParameter(f"several scenes are named {', '.join(clashes)}; their maps would collide in "

@@ -60,7 +60,7 @@ def dataarray_scene(array) -> tuple[ArrayScene, tuple[str, str]]:
     rio = getattr(array, "rio", None) if _has_rioxarray() else None
     if rio is not None:
         crs, nodata = rio.crs, rio.nodata
-        if {d.lower() for d in spatial} in ({"y", "x"},):
+        if {d.lower() for d in spatial} == {"y", "x"}:  # rioxarray's transform is for (y, x) grids
             transform = rio.transform()
     return ArrayScene(cube, crs=crs, transform=transform, nodata=nodata, path="<DataArray>"), spatial
 

@@ -96,11 +96,6 @@ class InputPolicy:
         return SceneInputs(self, stats)
 
 
-def policy_metadata(components: int) -> dict:
-    """The plain ``pca-whiten+rx`` policy as stored with a model (older callers)."""
-    return InputPolicy(components).metadata()
-
-
 class SceneInputs:
     """An :class:`InputPolicy` fitted to a scene: turns tiles into network channels.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 from ..errors import InputNotFoundError, ModelFileError
@@ -37,3 +38,15 @@ def check_model_path(path) -> str:
     if not os.path.isfile(path):
         raise ModelFileError(f"{path}: is not a regular file, not a model file")
     return path
+
+
+def file_sha256(path) -> str | None:
+    """Hex SHA-256 of a file (read in 1 MiB chunks), or None when it cannot be read."""
+    try:
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(2**20), b""):
+                digest.update(chunk)
+    except OSError:
+        return None
+    return digest.hexdigest()
