@@ -1,4 +1,6 @@
-"""Export of trained detectors to ONNX and TensorRT (installed as ``hadinfer.export``).
+"""Export of trained detectors to ONNX models and TensorRT engines (installed as ``hadinfer.export``).
 
-Not built yet: see the export issue. Nothing here is imported by the runtime.
+``hadinfer export`` uses it; the runtime only reads what it writes
+(:mod:`hadinfer.runtimes`).  ``op_support/`` holds the operator lists of ONNX Runtime's
+CUDA provider and TensorRT's ONNX parser that exported graphs are checked against.
 """

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import rasterio
 
-from .detectors import DEFAULT_DETECTOR, DETECTORS, Detector, make_detector
+from .detectors import DEFAULT_DETECTOR, Detector, SceneRef, make_detector
+from .detectors.registry import model_files
 from .errors import ParameterError
 from .io import ArrayScene, Scene, open_scene, read_mask, wavelength_band_spec
 from .io.writer import ScoreMapWriter, check_output_path
@@ -19,7 +20,6 @@ from .io.xarray_scene import check_plain_array_layout, dataarray_scene, is_dataa
 from .metrics import detection_metrics
 from .models.metadata import file_sha256
 from .pipeline import ProgressCallback, _no_progress, run_detector
-from .weights import SHIPPED, shipped_model
 
 
 @dataclass
@@ -72,19 +72,24 @@ def detect(source, output=None, *, detector: str | Detector = DEFAULT_DETECTOR, 
         Write a float32 GeoTIFF map here (input's CRS, transform, size and nodata);
         when omitted the map is returned in memory.
     detector : {"fusion", "grx", "lrx", "general", "adapt"}, path or Detector
-        Default :data:`hadinfer.detectors.DEFAULT_DETECTOR`.  A registered name
-        (``fusion``: global RX and multi-window local RX, geometric mean, no training);
-        ``general`` for the shipped deep model (ONNX Runtime, or ``backend="torch"``; see
-        ``hadinfer/weights/MODEL_CARD.md``); ``adapt`` to fine-tune the shipped model on
-        this scene first (needs the ``train`` extra; the report then has ``seconds.train``
-        and ``seconds.test``; ``seed=``, ``config=TrainConfig(...)`` and
-        ``train_progress=`` tune the training, ``start=`` names another checkpoint to start
-        from); a model file (checkpoint, ONNX model or TensorRT engine; pass
-        ``backend="torch"|"ort"|"trt"`` to choose, default by content); or an instance.
+        Default :data:`hadinfer.detectors.DEFAULT_DETECTOR`.  Resolved by the detector
+        registry (:mod:`hadinfer.detectors.registry`), exactly as ``hadinfer detect
+        --detector`` is: ``fusion`` (global RX and multi-window local RX, geometric mean,
+        no training); ``grx``; ``lrx``; ``general`` for the shipped deep model (ONNX
+        Runtime, or ``runtime="torch"``; see ``hadinfer/weights/MODEL_CARD.md``);
+        ``adapt`` to fine-tune the shipped model on this scene first (needs the ``train``
+        extra; the report then has ``seconds.train`` and ``seconds.test``; ``seed=``,
+        ``steps=``, ``config=TrainConfig(...)``, ``train_progress=`` and ``start=`` (another
+        checkpoint) tune it); a model file (checkpoint, ONNX model or engine;
+        ``runtime="torch"|"onnxruntime"|"tensorrt"`` to choose, default by content); or a
+        Detector instance.
     key, bands : str, optional
         ``.mat`` variable and 1-based band selection (see :func:`hadinfer.io.open_scene`).
-    device : {"auto", "cpu", "cuda"}
-        Where to compute; an explicit ``cuda`` without a GPU raises.
+    device : {"auto", "cpu", "cuda", "cuda:N"}
+        Where to compute, decided by what runs the detector: the array library for RX
+        detectors (CUDA when PyTorch sees a GPU), the model runtime for networks (e.g.
+        ONNX Runtime's CUDA provider).  A device that cannot be honoured raises; nothing
+        falls back to the CPU silently.
     tile_size : int or (int, int)
         Core tile size in pixels (rounded up to the file's blocks).  The map does not
         depend on it (to float rounding); peak memory does.
@@ -103,7 +108,8 @@ def detect(source, output=None, *, detector: str | Detector = DEFAULT_DETECTOR, 
         grow with the scene; a few hundred MB holds a row of tiles and their halo.
         Ignored when the ``GDAL_CACHEMAX`` environment variable is set; None keeps GDAL's.
     **detector_params
-        Passed to the detector, e.g. ``inner=5, outer=21, n_components=20`` for ``lrx``.
+        Passed to the detector, e.g. ``inner=5, outer=21, n_components=20`` for ``lrx``;
+        a parameter the detector does not take raises :class:`ParameterError`.
 
     Returns
     -------
@@ -174,43 +180,18 @@ def provenance(model: Detector) -> dict:
 
 def model_inputs(detector, params) -> tuple:
     """The model files ``detector`` reads (with ``params``): no output may replace any of them."""
-    if isinstance(detector, Detector) or detector in DETECTORS:
-        return ()
-    if detector in SHIPPED:
-        return (shipped_model(detector), shipped_model(detector, checkpoint=True))
-    if detector == "adapt":
-        return (params.get("start") or shipped_model("general", checkpoint=True),)
-    looks_like_a_file = os.sep in str(detector) or os.path.exists(str(detector))  # as _resolve_detector decides
-    return (detector,) if looks_like_a_file else ()
+    return model_files(detector, params)
 
 
-def _resolve_detector(detector, source, key, bands, params):
-    """A Detector instance, a registered name, ``adapt`` (train on this scene), or a checkpoint path."""
+def _resolve_detector(detector, source, key, bands, params) -> tuple[Detector, dict | None]:
+    """A Detector instance as given, or the one the registry builds (the CLI resolves the same way)."""
     if isinstance(detector, Detector):
-        return detector, None
-    if detector == "adapt":
-        from .backends.torch_backend import import_torch
-
-        import_torch()  # a missing torch is a one-line error naming the extra, not an ImportError
-        from .detectors.deep import DeepDetector
-        from .models.checkpoint import load_checkpoint
-        from .training.adapt import fine_tune
-
-        progress = params.pop("train_progress", None)
-        start = load_checkpoint(params.pop("start", None) or shipped_model("general", checkpoint=True))
-        model, report, provenance = fine_tune(source, start, key=key, bands=bands, progress=progress, **params)
-        if hasattr(progress, "close"):  # finish the training bar before the scoring bars start
-            progress.close()
-        return DeepDetector(model=model, metadata={"input": start[1]["input"], "provenance": provenance}), report
-    model_file = detector not in DETECTORS and (os.sep in str(detector) or os.path.exists(str(detector)))
-    if detector in SHIPPED or model_file:
-        from .detectors.model_files import open_model
-
-        backend = params.pop("backend", "auto")
-        if detector in SHIPPED:  # its checkpoint for torch, its ONNX model otherwise
-            detector = shipped_model(detector, checkpoint=backend == "torch")
-        return open_model(detector, backend), None
-    return make_detector(detector, **params), None
+        if params:
+            raise ParameterError(f"detector parameters {', '.join(sorted(params))} given with a Detector instance; "
+                                 "set them on the instance")
+        return detector, getattr(detector, "train_report", None)
+    model = make_detector(detector, SceneRef(source, key, bands), **params)
+    return model, getattr(model, "train_report", None)
 
 
 def _detect(source, output, model, key, bands, device, tile_size, overwrite, cog, progress,

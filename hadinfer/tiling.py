@@ -103,7 +103,7 @@ def count_tiles(image_shape, tile_shape) -> int:
     return math.ceil(image_shape[0] / tile_shape[0]) * math.ceil(image_shape[1] / tile_shape[1])
 
 
-def tile_windows(image_shape, tile_shape, halo: int = 0) -> list[Tile]:
+def tile_windows(image_shape, tile_shape, halo: int = 0, min_read: int = 1) -> list[Tile]:
     """Cover an image with tiles plus a halo.
 
     Parameters
@@ -114,6 +114,10 @@ def tile_windows(image_shape, tile_shape, halo: int = 0) -> list[Tile]:
         Core tile (rows, cols); see :func:`aligned_tile_shape`.
     halo : int
         Context pixels read on each side (clipped to the image).
+    min_read : int
+        Read windows are widened inward (see :func:`grow_span`) to at least this many
+        rows and columns where the image has them, e.g. for a TensorRT engine whose
+        profile has a minimum size; a truncated edge tile then reads more context.
 
     Returns
     -------
@@ -133,9 +137,44 @@ def tile_windows(image_shape, tile_shape, halo: int = 0) -> list[Tile]:
     tiles = []
     for r in range(0, rows, tile_rows):
         h = min(tile_rows, rows - r)
-        r0, r1 = max(0, r - halo), min(rows, r + h + halo)
+        r0, r1 = grow_span(max(0, r - halo), min(rows, r + h + halo), min_read, 0, rows)
         for c in range(0, cols, tile_cols):
             w = min(tile_cols, cols - c)
-            c0, c1 = max(0, c - halo), min(cols, c + w + halo)
+            c0, c1 = grow_span(max(0, c - halo), min(cols, c + w + halo), min_read, 0, cols)
             tiles.append(Tile(r, c, h, w, r0, c0, r1 - r0, c1 - c0))
     return tiles
+
+
+def grow_span(start: int, stop: int, minimum: int, lower: int, upper: int) -> tuple[int, int]:
+    """Widen ``[start, stop)`` to at least ``minimum`` long inside ``[lower, upper)``.
+
+    It grows toward ``upper`` first, then toward ``lower``; it stays inside the bounds,
+    so the result is shorter than ``minimum`` only when the bounds are.
+
+    Examples
+    --------
+    >>> grow_span(90, 100, 16, 0, 100)
+    (84, 100)
+    >>> grow_span(0, 5, 16, 0, 10)
+    (0, 10)
+    """
+    if stop - start >= minimum:
+        return start, stop
+    stop = min(upper, start + minimum)
+    return max(lower, stop - minimum), stop
+
+
+def limit_tile_shape(tile_shape, max_core: int | None) -> tuple[int, int]:
+    """Cap a tile's core at ``max_core`` a side (a runtime's largest input less its context).
+
+    Examples
+    --------
+    >>> limit_tile_shape((512, 256), 500)
+    (500, 256)
+    """
+    rows, cols = _pair(tuple(tile_shape), "tile_shape")
+    if max_core is None:
+        return rows, cols
+    if max_core < 1:
+        raise ParameterError(f"max_core: expected >= 1, got {max_core}")
+    return min(rows, max_core), min(cols, max_core)

@@ -8,8 +8,9 @@ import click
 
 from ..api import detect as run_detect
 from ..api import model_inputs
-from ..detectors import DEFAULT_DETECTOR
+from ..detectors import DEFAULT_DETECTOR, registry
 from .batch import expand_scenes, run_batch
+from .detector_options import DeviceType, detector_help, detector_metavar, detector_options, detector_params
 from .options import (CreationOptionType, OutputFile, ProgressBars, WavelengthRangesType, WindowType,
                       check_map_extension, check_optional_output, creation_options, is_quiet, verbosity_options,
                       write_json)
@@ -46,31 +47,17 @@ def write_map_detections(result, path, *, pfa, threshold, overwrite, inputs, oth
 @click.option("--output-dir", type=click.Path(file_okay=False), default=None,
               help="Many scenes (globs too): DIR/<name>.tif and DIR/<name>.json per scene, DIR/summary.json; "
                    "existing maps are skipped unless --overwrite, and a failing scene does not stop the others.")
-@click.option("--detector", default=DEFAULT_DETECTOR, show_default=True, metavar="fusion|grx|lrx|general|adapt|MODEL",
-              help="fusion: global RX and local RX at two window pairs, geometric mean (no training); grx: "
-                   "global RX; lrx: dual-window local RX; general: the shipped deep model (needs onnxruntime, or "
-                   "torch with --backend torch); adapt: fine-tune the shipped model on SCENE, then score it; or a "
-                   "model file (checkpoint, .onnx, TensorRT engine).")
-@click.option("--window", type=WindowType(), default="5,21", show_default=True,
-              help="lrx inner,outer window widths (odd).")
-@click.option("--pca", type=click.IntRange(min=0), default=10, show_default=True,
-              help="lrx, fusion: keep K global principal components; 0 keeps all bands (exact but O(B^3) per "
-                   "pixel).")
-@click.option("--regularization", type=click.FloatRange(min=0), default=1e-3, show_default=True,
-              help="lrx: ridge added to each local covariance, in units of global variance.")
-@click.option("--shrinkage", type=click.FloatRange(0, 1), default=0.0, show_default=True,
-              help="grx: shrink the covariance toward a scaled identity (0 = exact RX).")
-@click.option("--precision", type=click.Choice(["float64", "float32"]), default="float64", show_default=True,
-              help="grx: arithmetic of the scoring projection (statistics are always float64).")
-@click.option("--seed", type=int, default=0, show_default=True, help="adapt: training seed.")
-@click.option("--backend", type=click.Choice(["auto", "torch", "ort", "trt"]), default="auto", show_default=True,
-              help="Runtime for a model file (auto: by its content).")
+@click.option("--detector", default=DEFAULT_DETECTOR, show_default=True, metavar=detector_metavar(),
+              help=detector_help())
+@detector_options
 @click.option("--key", default=None, help=".mat variable holding the cube (default: auto-detect).")
 @click.option("--bands", default=None, help="1-based band selection, e.g. 1-100,120-200.")
 @click.option("--wavelengths", type=WavelengthRangesType(), default=None,
               help="Select bands by centre wavelength: inclusive nanometre ranges, e.g. 400-1340,1450-1790 (from the "
                    "ENVI header or GDAL band metadata, in any unit; with --bands, a band must satisfy both).")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--device", type=DeviceType(), default="auto", show_default=True,
+              help="Where to compute, as decided by what runs the detector (the array library for RX, the model "
+                   "runtime for networks); a device it cannot use is an error, never a silent CPU fallback.")
 @click.option("--tile-size", type=click.IntRange(min=8), default=256, show_default=True,
               help="Tile edge in pixels (rounded up to the file's blocks); the map does not depend on it.")
 @click.option("--cog", is_flag=True, help="Write a Cloud-Optimized GeoTIFF.")
@@ -88,9 +75,9 @@ def write_map_detections(result, path, *, pfa, threshold, overwrite, inputs, oth
 @click.option("--detections-mask", "mask_path", type=OutputFile("mask.tif"), default=None,
               help="Detections: also a uint8 GeoTIFF, 1 above the threshold, 0 below, 255 nodata.")
 @verbosity_options
-def command(scenes, output, output_dir, detector, window, pca, regularization, shrinkage, precision, seed, backend, key,
-            bands, wavelengths, device, tile_size, cog, co_pairs, overwrite, report_path, detections_path, pfa,
-            threshold, mask_path):
+@click.pass_context
+def command(ctx, scenes, output, output_dir, detector, key, bands, wavelengths, device, tile_size, cog, co_pairs,
+            overwrite, report_path, detections_path, pfa, threshold, mask_path, **_detector_options):
     """Detect anomalies in SCENES: one scene to OUTPUT (-o), or many to --output-dir.
 
     A scene is any raster GDAL reads (GeoTIFF, ENVI, ...) or a MATLAB .mat cube
@@ -111,21 +98,11 @@ def command(scenes, output, output_dir, detector, window, pca, regularization, s
     wants_detections = detections_path is not None or (output_dir is not None and (pfa, threshold) != (None, None))
     if wants_detections and (pfa is None) == (threshold is None):
         raise click.BadParameter("give exactly one of --pfa and --threshold", param_hint="--detections")
-    if detector == "lrx":
-        params = dict(inner=window[0], outer=window[1], n_components=pca or None, regularization=regularization)
-    elif detector == "fusion":
-        params = dict(n_components=pca or None, regularization=regularization)
-    elif detector == "grx":
-        params = dict(shrinkage=shrinkage, precision=precision)
-    elif detector == "adapt":
-        from ..backends.torch_backend import import_torch
-
-        import_torch()  # one-line error naming the extra when torch is missing
+    params = detector_params(ctx, detector)
+    if registry.resolve(detector)[0].needs_scene:  # it trains first: a bar for that too
         from .train import TrainProgress
 
-        params = dict(seed=seed, train_progress=TrainProgress(enabled=not quiet))
-    else:
-        params = {"backend": backend}
+        params["train_progress"] = TrainProgress(enabled=not quiet)
 
     model_files = model_inputs(detector, params)  # files the detector reads: no output may replace them
     if output is not None:  # the same-file checks first: -o model.onnx must say it is the model
@@ -162,9 +139,10 @@ def command(scenes, output, output_dir, detector, window, pca, regularization, s
             if "train_progress" in params:
                 params["train_progress"].close()
         report = result.report
-        log.debug("%s: %d tile(s) of %s px, halo %d px, %d worker(s), device %s (%s backend)", scene,
+        log.debug("%s: %d tile(s) of %s px, halo %d px, %d worker(s), device %s (%s arrays%s)", scene,
                   report.get("tiles", 0), "x".join(map(str, report.get("tile_size", []))), report.get("halo", 0),
-                  report.get("workers", 1), report.get("device"), report.get("backend"))
+                  report.get("workers", 1), report.get("device"), report.get("arrays"),
+                  f", {report['runtime']} runtime" if "runtime" in report else "")
         if wavelengths is not None:
             report["band_selection"] = {"wavelengths_nm": wavelengths, "bands": scene_bands}
         if detections_path:

@@ -1,38 +1,48 @@
-"""Detectors, by name."""
+"""Detectors, by name: every ``--detector`` value resolves through :mod:`.registry`."""
 
 from __future__ import annotations
 
-from ..errors import ParameterError
+from . import builtin  # noqa: F401  (registers the shipped detectors)
 from .base import Detector
 from .fusion_rx import FusionRX
 from .global_rx import GlobalRX
 from .local_rx import LocalRX
+from .network import NetworkDetector
+from .registry import SceneRef, build, registered
 from .stats import BackgroundStats, whitening_basis
-
-DETECTORS: dict[str, type[Detector]] = {"grx": GlobalRX, "lrx": LocalRX, "fusion": FusionRX}
 
 #: What ``hadinfer detect`` and :func:`hadinfer.detect` run when no detector is named:
 #: the detector that won on scenes it was not chosen on (``benchmarks/results/unseen/``).
 DEFAULT_DETECTOR = "fusion"
 
-__all__ = ["BackgroundStats", "DEFAULT_DETECTOR", "DETECTORS", "Detector", "FusionRX", "GlobalRX", "LocalRX", "make_detector", "whitening_basis"]
+__all__ = ["BackgroundStats", "DEFAULT_DETECTOR", "Detector", "FusionRX", "GlobalRX", "LocalRX", "NetworkDetector",
+           "SceneRef", "make_detector", "registered", "whitening_basis"]
 
 
-def make_detector(name: str, **params) -> Detector:
-    """Build a registered detector.
+def make_detector(name, scene: SceneRef | None = None, **params) -> Detector:
+    """Build any detector a ``--detector`` value names: a registered name or a model file.
 
     Parameters
     ----------
-    name : str
-        A key of :data:`DETECTORS`.
+    name : str or PathLike
+        ``fusion``, ``grx``, ``lrx``, ``general``, ``adapt`` (with ``scene``), any
+        plugin's name, or a model file path.
+    scene : SceneRef, optional
+        For detectors that train on the scene (``adapt``).
     **params
-        Constructor parameters.
+        The detector's parameters (e.g. ``inner=5, outer=21`` for ``lrx``,
+        ``runtime="torch"`` for ``general``).
 
     Raises
     ------
     ParameterError
-        Unknown name.
+        Unknown name, or a parameter the detector does not take.
+    MissingDependencyError
+        The detector's extra is not installed.
+
+    Examples
+    --------
+    >>> make_detector("lrx", inner=3, outer=9).name
+    'lrx'
     """
-    if name not in DETECTORS:
-        raise ParameterError(f"detector: unknown {name!r} (choose from {', '.join(DETECTORS)})")
-    return DETECTORS[name](**params)
+    return build(name, scene, **params)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backends import ArrayBackend, NumpyBackend
+from ..arrays import ArrayLibrary, NumpyArrays
 from .stats import BackgroundStats
 
 
@@ -32,12 +32,30 @@ class Detector:
     halo = 0
     tile_parallel = False
 
+    def arrays_for(self, device: str = "auto") -> ArrayLibrary:
+        """The array library scoring runs with on ``device`` (NumPy on the CPU, PyTorch on CUDA).
+
+        Raises
+        ------
+        ParameterError, DeviceUnavailableError, MissingDependencyError
+        """
+        from ..arrays import array_library
+
+        return array_library(device)
+
+    def tile_limits(self) -> tuple[int, int | None]:
+        """``(min_read, max_core)``: smallest read window and largest tile core it accepts (no limits)."""
+        return 1, None
+
+    def check_image(self, height: int, width: int) -> None:
+        """Refuse, before the statistics pass, an image this detector cannot score (nothing by default)."""
+
     def fit(self, stats: BackgroundStats) -> "Detector":
         """Learn from the scene's global background statistics."""
         raise NotImplementedError
 
     def score(self, cube: np.ndarray, valid: np.ndarray, core=None,
-              backend: ArrayBackend | None = None) -> np.ndarray:
+              backend: ArrayLibrary | None = None) -> np.ndarray:
         """Score a tile.
 
         Parameters
@@ -47,7 +65,7 @@ class Detector:
         valid : ndarray of bool, shape (h, w)
         core : (slice, slice), optional
             Where the core lies in the read window; default the whole window.
-        backend : ArrayBackend, optional
+        backend : ArrayLibrary, optional
             Default NumPy on the CPU.
 
         Returns
@@ -57,7 +75,7 @@ class Detector:
         raise NotImplementedError
 
     def fit_score(self, cube: np.ndarray, valid: np.ndarray | None = None,
-                  backend: ArrayBackend | None = None) -> np.ndarray:
+                  backend: ArrayLibrary | None = None) -> np.ndarray:
         """Fit on an in-memory cube and score all of it (convenience for small arrays)."""
         cube = np.asarray(cube, dtype=np.float64)
         if valid is None:
@@ -72,4 +90,4 @@ class Detector:
 
     @staticmethod
     def _backend(backend):
-        return backend if backend is not None else NumpyBackend()
+        return backend if backend is not None else NumpyArrays()

@@ -1,4 +1,4 @@
-"""The array-backend protocol that RX kernels are written against."""
+"""The array-library protocol that the RX kernels are written against."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ from typing import Any
 import numpy as np
 
 
-class ArrayBackend:
-    """Where and with what library the detector arithmetic runs.
+class ArrayLibrary:
+    """Where and with what array library the detector arithmetic runs (NumPy or PyTorch).
+
+    Not to be confused with a model *runtime* (:mod:`hadinfer.runtimes`), which runs a
+    trained network; an array library runs the classical kernels.
 
     Kernels use Python operators (``+``, ``@``, slicing) directly on arrays and call
     these methods for everything whose spelling differs between libraries.  Arrays
@@ -18,8 +21,16 @@ class ArrayBackend:
     name: str = "?"
     device: str = "cpu"
 
-    def asarray(self, array: np.ndarray) -> Any:
-        """Move a NumPy array to the backend, as float64."""
+    #: Bytes copied from the host to the device so far (0 on the CPU): what a
+    #: per-tile transfer budget is checked against.
+    bytes_to_device: int = 0
+
+    def asarray(self, array: np.ndarray, dtype=np.float64) -> Any:
+        """Move a NumPy array to the library's device as ``dtype`` (float64 by default).
+
+        The array travels in its own dtype and is converted on the device, so an int16
+        tile moves 2 bytes a value, not 8.
+        """
         raise NotImplementedError
 
     def to_numpy(self, array: Any) -> np.ndarray:

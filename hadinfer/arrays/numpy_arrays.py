@@ -1,20 +1,29 @@
-"""NumPy on the CPU: the reference backend, always available."""
+"""NumPy on the CPU: the reference array library, always available."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .base import ArrayBackend
+from .library import ArrayLibrary
 
 
-class NumpyBackend(ArrayBackend):
-    """Arrays are NumPy float64 arrays on the host."""
+class NumpyArrays(ArrayLibrary):
+    """Arrays are NumPy arrays on the host.
+
+    Parameters
+    ----------
+    device : str
+        Where the run's heavy work happens: ``cpu``, or the GPU a model runtime uses
+        while NumPy prepares its inputs on the host (reports name that device).
+    """
 
     name = "numpy"
-    device = "cpu"
 
-    def asarray(self, array):
-        return np.asarray(array, dtype=np.float64)
+    def __init__(self, device: str = "cpu"):
+        self.device = device
+
+    def asarray(self, array, dtype=np.float64):
+        return np.asarray(array, dtype=dtype)
 
     def to_numpy(self, array):
         return np.asarray(array)

@@ -1,0 +1,56 @@
+"""The detectors hadinfer ships: classical RX, the shipped deep model, and any model file."""
+
+from __future__ import annotations
+
+from .fusion_rx import FusionRX
+from .global_rx import GlobalRX
+from .local_rx import LocalRX
+from .network import NetworkDetector
+from .registry import DetectorEntry, register
+
+def open_general(runtime: str = "auto") -> NetworkDetector:
+    """The shipped deep model (``hadinfer/weights/MODEL_CARD.md``).
+
+    Parameters
+    ----------
+    runtime : {"auto", "onnxruntime", "torch"}
+        ``auto`` and ``onnxruntime`` run the shipped ONNX model, ``torch`` its checkpoint.
+        No TensorRT engine is shipped (engines are built for one GPU and TensorRT
+        version: ``hadinfer export --engine``).
+    """
+    from ..errors import ParameterError
+    from ..runtimes import open_runtime
+    from ..weights import shipped_model
+
+    if runtime == "tensorrt":
+        raise ParameterError("runtime: no TensorRT engine is shipped; build one for your GPU with "
+                             "hadinfer export hadinfer/weights/general-v3.pt -o g.onnx --engine g.engine")
+    model = shipped_model("general", checkpoint=runtime == "torch")
+    return NetworkDetector(open_runtime(model, runtime), name="general")
+
+
+def open_model_file(path, runtime: str = "auto") -> NetworkDetector:
+    """A detector for a model file: checkpoint, ONNX model or engine (see :func:`hadinfer.runtimes.open_runtime`)."""
+    from ..runtimes import open_runtime
+
+    return NetworkDetector(open_runtime(path, runtime), name="model")
+
+
+def _shipped_files(params: dict) -> tuple:
+    from ..weights import shipped_model
+
+    return shipped_model("general"), shipped_model("general", checkpoint=True)
+
+
+for _entry in (
+    DetectorEntry("fusion", "global RX and local RX at two window pairs, geometric mean (no training)", FusionRX,
+                  options=("pca", "regularization")),
+    DetectorEntry("grx", "global RX", GlobalRX, options=("shrinkage", "precision")),
+    DetectorEntry("lrx", "dual-window local RX", LocalRX, options=("window", "pca", "regularization")),
+    DetectorEntry("general", "the shipped deep model (ONNX Runtime; --runtime torch for PyTorch)", open_general,
+                  options=("runtime",), extra="onnx", modules=("onnxruntime",),
+                  model_files=_shipped_files),
+    DetectorEntry("model", "a model file: checkpoint (.pt), ONNX model or TensorRT engine", open_model_file,
+                  options=("runtime",), model_files=lambda params: (params["path"],)),
+):
+    register(_entry)

@@ -1,0 +1,147 @@
+"""One detector for every trained network, whatever runtime runs it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..arrays import NumpyArrays
+from ..errors import WindowTooLargeError
+from ..tiling import grow_span
+from .base import Detector
+from .stats import BackgroundStats
+
+
+class NetworkDetector(Detector):
+    """Score tiles with a trained network run by a :class:`~hadinfer.runtimes.ModelRuntime`.
+
+    The scene's own global statistics define the input (whitened principal components,
+    global-RX and local-RX evidence: :mod:`hadinfer.models.input_policy`, read from the
+    model's metadata), so one network serves any band count.  The score is
+    ``softplus(logit) = -log(1 - p)``, the surprisal of "background" under the network's
+    probability ``p``: monotone in the logit (same ranking, same AUC(D,F)), but
+    background pixels sit near 0 instead of mid-range, which is what min–max normalised
+    3-D ROC measures (AUC(F,tau), SNPR) reward.  NaN where invalid.
+
+    Inputs are prepared on the host with NumPy; the runtime decides where the network
+    runs (:meth:`arrays_for`), so ONNX Runtime on CUDA needs no PyTorch.
+
+    Parameters
+    ----------
+    runtime : ModelRuntime
+        An open model (:func:`hadinfer.runtimes.open_runtime`).
+    name : str
+        Registry name for reports (``general``, ``adapt``, ``model``).
+    """
+
+    tile_parallel = False  # the runtimes already use every core
+
+    def __init__(self, runtime, name: str = "model"):
+        from ..models.input_policy import InputPolicy
+
+        self.runtime = runtime
+        self.name = name
+        meta = runtime.metadata
+        self.channels = meta["channels"]
+        self.receptive_radius = meta["receptive_radius"]
+        stored = meta.get("input_policy") or {}
+        self.policy = (InputPolicy.from_metadata(stored, self.channels, where=runtime.path) if stored
+                       else InputPolicy(self.channels - 1))
+
+    @classmethod
+    def from_torch(cls, model, metadata: dict | None = None, name: str = "model") -> "NetworkDetector":
+        """A detector for a network in memory (e.g. straight after training), run by PyTorch.
+
+        Parameters
+        ----------
+        model : AnomalyFCN
+        metadata : dict, optional
+            Checkpoint metadata (``input``: the input policy; ``provenance``).
+        """
+        from ..runtimes.torch_runtime import TorchRuntime
+
+        return cls(TorchRuntime(model, metadata), name=name)
+
+    @property
+    def halo(self) -> int:
+        """The network's receptive radius plus what its local evidence channels need."""
+        return self.receptive_radius + self.policy.halo
+
+    def tile_limits(self) -> tuple[int, int | None]:
+        """Smallest read window and largest core the runtime's input profile allows.
+
+        The network sees the core plus its receptive radius each side, widened inside
+        the read window to the profile's minimum, so the core may be at most
+        ``max_side - 2 * receptive_radius``.
+        """
+        profile = self.runtime.profile
+        max_core = None if profile.max_side is None else profile.max_side - 2 * self.receptive_radius
+        return profile.min_side, max_core
+
+    def check_image(self, height: int, width: int) -> None:
+        """Refuse a scene smaller than the runtime's smallest input (a TensorRT profile's minimum).
+
+        Raises
+        ------
+        WindowTooLargeError
+        """
+        minimum, max_core = self.tile_limits()
+        if min(height, width) < minimum:
+            raise WindowTooLargeError(f"{self.runtime.path}: the engine takes inputs of at least {minimum} px a side; "
+                                      f"the scene is {height}x{width} (rebuild it with hadinfer export --engine "
+                                      "--min-tile 1, or use the ONNX model)")
+        if max_core is not None and max_core < 1:
+            raise WindowTooLargeError(f"{self.runtime.path}: the engine's largest input is smaller than the network's "
+                                      "receptive field")
+
+    def arrays_for(self, device: str = "auto") -> NumpyArrays:
+        """Host arrays for input preparation, labelled with the device the runtime will use.
+
+        Raises
+        ------
+        DeviceUnavailableError
+            The runtime cannot use ``device``.
+        """
+        return NumpyArrays(device=self.runtime.resolve_device(device))
+
+    def fit(self, stats: BackgroundStats) -> "NetworkDetector":
+        """Whitening (and local evidence) from the scene's own statistics (the input policy)."""
+        self.inputs_ = self.policy.fit(stats)
+        return self
+
+    def network_window(self, core, shape) -> tuple[slice, slice]:
+        """Where the network's input lies in a read window of ``shape``.
+
+        The core plus the receptive radius (clipped to the window), widened to the
+        runtime's smallest input inside the window: widening adds context beyond the
+        receptive field, so the core's scores do not change.
+        """
+        r, (minimum, _) = self.receptive_radius, self.tile_limits()
+        spans = []
+        for part, size in zip(core, shape):
+            start, stop = grow_span(max(0, part.start - r), min(size, part.stop + r), minimum, 0, size)
+            spans.append(slice(start, stop))
+        return spans[0], spans[1]
+
+    def score(self, cube, valid, core=None, backend=None):
+        height, width = cube.shape[:2]
+        rows, cols = core if core is not None else (slice(0, height), slice(0, width))
+        # The evidence channels need their own halo around the network's window, which the
+        # rest of the read window provides.
+        region = self.network_window((rows, cols), (height, width))
+        features = self.inputs_.features(cube, valid, region)
+        batch = np.ascontiguousarray(features.transpose(2, 0, 1)[None], dtype=np.float32)
+        device = backend.device if backend is not None else "cpu"
+        logits = self.runtime.run(batch, device)[0]
+        inner = (slice(rows.start - region[0].start, rows.stop - region[0].start),
+                 slice(cols.start - region[1].start, cols.stop - region[1].start))
+        out = np.logaddexp(0.0, np.asarray(logits[inner], dtype=np.float64)).astype(np.float32)
+        out[~valid[rows, cols]] = np.nan
+        return out
+
+    @property
+    def metadata(self) -> dict:
+        """The model's metadata (input policy, network, provenance, precision)."""
+        return self.runtime.metadata
+
+    def params(self) -> dict:
+        return self.runtime.describe()

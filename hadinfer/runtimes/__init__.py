@@ -1,0 +1,74 @@
+"""Model runtimes: PyTorch, ONNX Runtime and TensorRT behind one protocol (:class:`ModelRuntime`).
+
+A runtime is chosen once, from the model file's own bytes (or by name), never from its
+suffix or from a file beside it; each runtime validates the whole file when it opens it.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from ..errors import ModelFileError, ParameterError
+from ..models.metadata import check_model_path
+from .base import ModelRuntime, ShapeProfile
+from .engine_file import is_engine
+
+__all__ = ["RUNTIMES", "ModelRuntime", "ShapeProfile", "open_runtime", "sniff_runtime"]
+
+#: runtime name -> "module:class" (imported only when chosen)
+RUNTIMES = {
+    "torch": "hadinfer.runtimes.torch_runtime:TorchRuntime",
+    "onnxruntime": "hadinfer.runtimes.onnx_runtime:OnnxRuntime",
+    "tensorrt": "hadinfer.runtimes.tensorrt_runtime:TensorRTRuntime",
+}
+
+_ZIP = b"PK\x03\x04"  # torch.save's container
+
+
+def sniff_runtime(path: str) -> str:
+    """The runtime for a file, from its first bytes: a torch zip, a hadinfer engine, else ONNX.
+
+    Raises
+    ------
+    ModelFileError
+        The file cannot be read.
+    """
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(64)
+    except OSError as exc:
+        raise ModelFileError(f"{path}: cannot read it ({exc.strerror or exc})") from exc
+    if head.startswith(_ZIP):
+        return "torch"
+    if is_engine(head):
+        return "tensorrt"
+    return "onnxruntime"
+
+
+def open_runtime(path, runtime: str = "auto") -> ModelRuntime:
+    """Open a model file with a runtime.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        A checkpoint (``hadinfer train``), ONNX model or engine file (``hadinfer export``).
+    runtime : {"auto", "torch", "onnxruntime", "tensorrt"}
+        ``auto``: by the file's content.
+
+    Raises
+    ------
+    InputNotFoundError
+        Nothing at ``path``.
+    ParameterError
+        Unknown runtime name.
+    ModelFileError
+        A folder, an unreadable or malformed file.
+    MissingDependencyError
+        The runtime is not installed (the message names the extra).
+    """
+    if runtime != "auto" and runtime not in RUNTIMES:
+        raise ParameterError(f"runtime: expected auto, {', '.join(RUNTIMES)}, got {runtime!r}")
+    path = check_model_path(path)  # a folder is a one-line error, not an IsADirectoryError from open()
+    name = sniff_runtime(path) if runtime == "auto" else runtime
+    module, cls = RUNTIMES[name].split(":")
+    return getattr(importlib.import_module(module), cls).open(path)
