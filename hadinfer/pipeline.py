@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .backends import ArrayBackend, get_backend
+from .arrays import ArrayLibrary
 from .detectors import BackgroundStats, Detector
 from .errors import AllNodataError
 from .io.scene import Scene
 from .prefetch import BackgroundSink, prefetch
-from .tiling import Tile, aligned_tile_shape, tile_windows
+from .tiling import Tile, aligned_tile_shape, limit_tile_shape, tile_windows
 
 #: ``progress(stage, done, total)``: called after each tile of each pass.
 ProgressCallback = Callable[[str, int, int], None]
@@ -93,8 +93,27 @@ def accumulate_stats(scene: Scene, tile_shape, *, timer: _Timer | None = None,
     return stats
 
 
+def plan_tiles(info, detector: Detector, tile_size) -> tuple[tuple[int, int], list[Tile]]:
+    """The tile shape and the tiles a run of ``detector`` over a scene uses (pure, no I/O).
+
+    Tiles are whole file blocks, no larger than the detector's largest core (a TensorRT
+    profile's maximum less the network's context), with read windows of at least its
+    smallest input where the image has room: every network input then lies inside the
+    runtime's profile.
+
+    Returns
+    -------
+    tile_shape : (int, int)
+    tiles : list of Tile
+    """
+    min_read, max_core = detector.tile_limits()
+    tile_shape = aligned_tile_shape(tile_size, (info.height, info.width), info.block_shape)
+    tile_shape = limit_tile_shape(tile_shape, max_core)
+    return tile_shape, tile_windows((info.height, info.width), tile_shape, halo=detector.halo, min_read=min_read)
+
+
 def run_detector(scene: Scene, detector: Detector, *, sink: Callable[[Tile, np.ndarray], None],
-                 tile_size=256, device: str = "auto", backend: ArrayBackend | None = None,
+                 tile_size=256, device: str = "auto", backend: ArrayLibrary | None = None,
                  workers: int | None = None, progress: ProgressCallback = _no_progress) -> dict:
     """Fit ``detector`` on the scene's global statistics, then score every tile.
 
@@ -111,8 +130,10 @@ def run_detector(scene: Scene, detector: Detector, *, sink: Callable[[Tile, np.n
     tile_size : int or (int, int)
         Core tile size, rounded up to whole file blocks.
     device : str
-        ``auto``, ``cpu`` or ``cuda``; ignored when ``backend`` is given.
-    backend : ArrayBackend, optional
+        ``auto``, ``cpu``, ``cuda`` or ``cuda:N``, resolved by the detector
+        (:meth:`Detector.arrays_for`: the array library, or the model runtime); ignored
+        when ``backend`` is given.
+    backend : ArrayLibrary, optional
     workers : int, optional
         Tiles scored at once.  Default: one per core on the CPU for detectors whose
         kernels are elementwise (``tile_parallel``), else one.
@@ -125,16 +146,12 @@ def run_detector(scene: Scene, detector: Detector, *, sink: Callable[[Tile, np.n
         The run report (see :func:`hadinfer.api.detect`).
     """
     started = time.perf_counter()
-    backend = backend or get_backend(device)
+    backend = backend or detector.arrays_for(device)
     info = scene.info
-    check = getattr(detector, "check_image", None)
-    if check is not None:
-        check(info.height, info.width)
-    tile_shape = aligned_tile_shape(tile_size, (info.height, info.width), info.block_shape)
+    detector.check_image(info.height, info.width)
+    tile_shape, tiles = plan_tiles(info, detector, tile_size)
     timer = _Timer()
     detector.fit(accumulate_stats(scene, tile_shape, timer=timer, progress=progress))
-
-    tiles = tile_windows((info.height, info.width), tile_shape, halo=detector.halo)
 
     def consume(item):
         tile, scores = item
@@ -174,7 +191,8 @@ def run_detector(scene: Scene, detector: Detector, *, sink: Callable[[Tile, np.n
         "detector": detector.name,
         "params": detector.params(),
         "device": backend.device,
-        "backend": backend.name,
+        "arrays": backend.name,
+        **({"runtime": detector.runtime.name} if hasattr(detector, "runtime") else {}),
         "tile_size": list(tile_shape),
         "halo": detector.halo,
         "tiles": len(tiles),
