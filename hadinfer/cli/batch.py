@@ -42,30 +42,70 @@ def run_batch(scenes: list[str], folder: str, run_one: Callable[[str, Path, Path
 
     Existing maps are skipped unless ``overwrite``.  Writes ``folder/summary.json`` (this
     batch's index, refreshed by every run) and returns the exit code: 0, or 1 when a scene
-    failed.
+    failed.  :func:`hadinfer.cli.scheduled.run_scheduled_batch` runs the same batch on a
+    Dask cluster through the same helpers below.
+    """
+    rows = plan_rows(scenes, folder, overwrite)
+    started = time.perf_counter()
+    for number, row in enumerate(rows, 1):
+        if row["status"] == PENDING:
+            try:
+                row |= ok_row(run_one(row["scene"], Path(row["map"]), Path(row["report"])))
+            except Exception as exc:  # a bug on one scene must not lose the others' maps
+                row |= failed_row(exc)
+        echo_row(number, len(rows), row, quiet)
+    return finish_batch(rows, folder, scenes, started)
+
+
+#: Status of a row whose scene is still to run.
+PENDING = "pending"
+
+
+def plan_rows(scenes: list[str], folder: str, overwrite: bool) -> list[dict]:
+    """One summary row per scene: ``scene``, ``map``, ``report`` and ``status``.
+
+    The status is ``pending``, or ``skipped (...)`` when the map exists and not
+    ``overwrite``.
+
+    Raises
+    ------
+    click.BadParameter
+        ``folder`` is not a folder, or two scenes share a name.
     """
     if not os.path.isdir(folder):
         raise click.BadParameter(f"{folder}: no such folder", param_hint="--output-dir")
-    maps = batch_outputs(scenes, folder, ".tif")
     rows = []
-    started = time.perf_counter()
-    for number, (scene, target) in enumerate(zip(scenes, maps), 1):
-        row = {"scene": scene, "map": str(target), "report": str(target.with_suffix(".json"))}
+    for scene, target in zip(scenes, batch_outputs(scenes, folder, ".tif")):
+        row = {"scene": scene, "map": str(target), "report": str(target.with_suffix(".json")), "status": PENDING}
         if target.exists() and not overwrite:
             row["status"] = "skipped (map exists; --overwrite replaces it)"
-        else:
-            try:
-                report = run_one(scene, target, target.with_suffix(".json"))
-                row |= {"status": "ok", "seconds": report["seconds"]["total"]}
-            except (HadinferError, click.ClickException) as exc:
-                row |= {"status": "failed", "error": str(exc.format_message() if hasattr(exc, "format_message")
-                                                         else exc)}
-            except Exception as exc:  # a bug on one scene must not lose the others' maps
-                row |= {"status": "failed", "error": f"unexpected {type(exc).__name__}: {exc}"}
         rows.append(row)
-        if not quiet:
-            click.echo(f"[{number}/{len(scenes)}] {scene}: {row['status']}"
-                       + (f" ({row['error']})" if "error" in row else ""), err=True)
+    return rows
+
+
+def ok_row(report: dict) -> dict:
+    """The summary fields of a scene that ran."""
+    return {"status": "ok", "seconds": report["seconds"]["total"]}
+
+
+def failed_row(exc: BaseException) -> dict:
+    """The summary fields of a scene that failed: a one-line message, ``unexpected ...`` for a bug."""
+    if isinstance(exc, click.ClickException):
+        return {"status": "failed", "error": str(exc.format_message())}
+    if isinstance(exc, HadinferError):
+        return {"status": "failed", "error": str(exc)}
+    return {"status": "failed", "error": f"unexpected {type(exc).__name__}: {exc}"}
+
+
+def echo_row(number: int, total: int, row: dict, quiet: bool) -> None:
+    """``[n/N] scene: status`` on stderr, unless ``quiet``."""
+    if not quiet:
+        click.echo(f"[{number}/{total}] {row['scene']}: {row['status']}"
+                   + (f" ({row['error']})" if "error" in row else ""), err=True)
+
+
+def finish_batch(rows: list[dict], folder: str, scenes: list[str], started: float) -> int:
+    """Write ``folder/summary.json``, list the failures; the exit code (1 when a scene failed)."""
     failed = [r for r in rows if r["status"] == "failed"]
     summary = {"scenes": rows, "ok": sum(r["status"] == "ok" for r in rows),
                "skipped": sum(r["status"].startswith("skipped") for r in rows), "failed": len(failed),

@@ -1,0 +1,95 @@
+"""``hadinfer detect --scheduler``: the same maps, reports and batch summary, computed on a Dask cluster.
+
+Nothing here imports dask: :mod:`hadinfer.distributed` does, only when ``--scheduler``
+is given, so ``hadinfer detect`` without it is unchanged and ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from ..errors import ParameterError
+from .batch import PENDING, echo_row, failed_row, finish_batch, ok_row, plan_rows
+
+
+def _check_scheduler(ctx, param, value):
+    if value is None:
+        return None
+    from ..distributed.cluster import check_scheduler
+
+    try:
+        return check_scheduler(value)
+    except ParameterError as exc:
+        raise click.BadParameter(str(exc).removeprefix("scheduler: "), ctx=ctx, param=param) from exc
+
+
+def scheduler_options(command):
+    """Add ``--scheduler`` and ``--workers`` to a command (values ``scheduler`` and ``workers``)."""
+    command = click.option(
+        "--workers", type=click.IntRange(min=1), default=None,
+        help="With --scheduler local: worker processes (default one per core).")(command)
+    return click.option(
+        "--scheduler", default=None, metavar="local|tcp://HOST:PORT", callback=_check_scheduler,
+        help="Run on a Dask cluster (extra 'dask'): 'local' starts one on this machine, an address uses a running "
+             "one. Several scenes: one task per scene. One scene: row strips across the workers, written here. "
+             "Scenes (and --output-dir) must be at the same path on every worker.")(command)
+
+
+def check_scheduler_options(scheduler: str | None, workers: int | None) -> None:
+    """Refuse ``--workers`` without ``--scheduler local`` (exit 2)."""
+    if workers is not None and scheduler != "local":
+        raise click.BadParameter("only with --scheduler local (a running cluster has its own workers)",
+                                 param_hint="--workers")
+
+
+def run_scheduled_scene(run_one: Callable, *, scheduler: str, workers: int | None):
+    """Run ``run_one(detect=...)`` with ``detect`` scoring the scene in strips across the cluster.
+
+    ``run_one`` is the single-process command body: it gets
+    :func:`hadinfer.distributed.strip_detect.detect_strips` bound to a client in place of
+    :func:`hadinfer.detect`, so checks, detections, report and summary line stay the same.
+    """
+    check_scheduler_options(scheduler, workers)
+    from ..distributed.cluster import open_client
+    from ..distributed.strip_detect import detect_strips
+
+    with open_client(scheduler, workers) as client:
+        return run_one(detect=functools.partial(detect_strips, client=client))
+
+
+def run_scheduled_batch(scenes: list[str], folder: str, run_one: Callable[[str, Path, Path], dict], *,
+                        scheduler: str, workers: int | None, overwrite: bool, quiet: bool) -> int:
+    """:func:`hadinfer.cli.batch.run_batch` on a Dask cluster: one task per scene.
+
+    The rows, skip rule, ``summary.json`` and exit code are those of the single-process
+    batch; lines are printed as scenes finish.  ``run_one`` is pickled to the workers,
+    which write the maps and reports themselves, so ``folder`` must be at the same path
+    there.  A scene whose worker dies is rescheduled by Dask; one that keeps killing
+    workers, or raises, is a failed row and the others finish.
+    """
+    check_scheduler_options(scheduler, workers)
+    from ..distributed.cluster import open_client
+    from ..distributed.scene_batch import run_per_scene
+
+    rows = plan_rows(scenes, folder, overwrite)
+    started = time.perf_counter()
+    todo = [row for row in rows if row["status"] == PENDING]
+    done = 0
+    for row in rows:
+        if row["status"] != PENDING:
+            done += 1
+            echo_row(done, len(rows), row, quiet)
+    if todo:
+        with open_client(scheduler, workers) as client:
+            jobs = [(row["scene"], Path(row["map"]), Path(row["report"])) for row in todo]
+            for index, report, error in run_per_scene(client, run_one, jobs):
+                row = todo[index]
+                row |= failed_row(error) if error is not None else ok_row(report)
+                done += 1
+                echo_row(done, len(rows), row, quiet)
+    return finish_batch(rows, folder, scenes, started)

@@ -1,0 +1,102 @@
+"""Global background statistics as a reduction: per-part statistics, merged exactly by a tree.
+
+:meth:`BackgroundStats.merge` is the Chan–Golub–LeVeque pairwise update, so statistics of
+parts merged in any grouping equal those of all pixels at once, to rounding.  A tree
+keeps the reduction's depth (and the client's share of it) logarithmic in the number
+of parts, and each merge reads only ``B² + B + 1`` numbers per part.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+import numpy as np
+
+from ..detectors import BackgroundStats
+from ..errors import ParameterError
+from ..tiling import Tile
+from .specs import SceneSource
+
+T = TypeVar("T")
+
+
+def merge_stats(*parts: BackgroundStats) -> BackgroundStats:
+    """A new accumulator holding the pixels of every part; the parts are not modified.
+
+    Never merging into an input matters on a cluster: a part is a task result that stays
+    in a worker's memory and may feed a recomputation after a worker is lost, so it must
+    still hold only its own pixels then.
+
+    Raises
+    ------
+    ParameterError
+        No parts, or parts with different band counts.
+    """
+    if not parts:
+        raise ParameterError("merge_stats: nothing to merge")
+    merged = BackgroundStats(parts[0].mean_.shape[0])
+    for part in parts:
+        merged.merge(part)
+    return merged
+
+
+def tree_reduce(items: Sequence[T], combine: Callable[..., T], split_every: int = 8) -> T:
+    """Combine items level by level, ``split_every`` at a time, into one.
+
+    ``combine`` may compute (``merge_stats``), build a graph (``dask.delayed(merge_stats)``)
+    or submit a task (``lambda *a: client.submit(merge_stats, *a)``): the tree is the same.
+
+    Parameters
+    ----------
+    items : sequence
+        At least one.
+    combine : callable
+        ``combine(*group)`` for groups of 2 to ``split_every`` items.
+    split_every : int
+        Fan-in, at least 2.
+
+    Returns
+    -------
+    The single combined item (``items[0]`` itself when there is only one).
+
+    Raises
+    ------
+    ParameterError
+        No items, or ``split_every < 2``.
+
+    Examples
+    --------
+    >>> tree_reduce([1, 2, 3, 4, 5], lambda *g: f"({'+'.join(map(str, g))})", split_every=2)
+    '(((1+2)+(3+4))+5)'
+    """
+    if not isinstance(split_every, int) or split_every < 2:
+        raise ParameterError(f"split_every: expected an integer >= 2, got {split_every!r}")
+    level = list(items)
+    if not level:
+        raise ParameterError("tree_reduce: nothing to reduce")
+    while len(level) > 1:
+        level = [level[i] if i + 1 == len(level) else combine(*level[i:i + split_every])
+                 for i in range(0, len(level), split_every)]
+    return level[0]
+
+
+def cube_stats(cube: np.ndarray, valid: np.ndarray) -> BackgroundStats:
+    """Statistics of the valid pixels of an (h, w, B) cube, as :func:`hadinfer.pipeline.accumulate_stats`."""
+    # A reshape is free; boolean indexing copies the whole block.
+    pixels = cube.reshape(-1, cube.shape[2]) if valid.all() else cube[valid]
+    return BackgroundStats(cube.shape[2]).update(pixels)
+
+
+def strip_stats(source: SceneSource, tiles: Sequence[Tile]) -> BackgroundStats:
+    """Worker task: statistics of the cores of ``tiles`` (one strip), read tile by tile.
+
+    Only cores are read, so strips that partition the scene count every pixel once;
+    memory is one tile's read, whatever the strip's size.
+    """
+    with source.open() as scene:
+        stats = BackgroundStats(len(scene.info.bands))
+        for tile in tiles:
+            cube, valid = scene.read(tile.row_off, tile.col_off, tile.height, tile.width)
+            stats.merge(cube_stats(cube, valid))
+    return stats
