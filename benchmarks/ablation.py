@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 import hadinfer
-from hadinfer.detectors.deep import DeepDetector
+from hadinfer.detectors.network import NetworkDetector
 from hadinfer.training.adapt import general_config
 from hadinfer.training.scene_data import prepare_scene
 from hadinfer.training.trainer import TrainConfig, self_train
@@ -91,7 +91,7 @@ def main(argv=None) -> int:
             models, report = cache[key]
             seconds = prepare_seconds[pseudo] + sum(s["seconds"] for s in report["stages"]
                                             if _stage_index(s["stage"]) <= _stage_index(stage))
-            detector = {"detector": DeepDetector(model=models[stage].to(args.device))}
+            detector = {"detector": NetworkDetector.from_torch(models[stage])}
             rows.append({"scene": name, "method": label, "train_seconds": seconds,
                          **score(path, detector, args.device, truth)})
             print(f"{name:20s} {label:28s} AUC {rows[-1]['auc_df']:.4f}", file=sys.stderr)
@@ -111,7 +111,7 @@ def main(argv=None) -> int:
             model, _ = self_train(others, recipe)
             seconds = time.perf_counter() - start
             rows.append({"scene": name, "method": label, "train_seconds": seconds,
-                         **score(path, {"detector": DeepDetector(model=model)}, args.device, truth)})
+                         **score(path, {"detector": NetworkDetector.from_torch(model)}, args.device, truth)})
             print(f"{name:20s} general AUC {rows[-1]['auc_df']:.4f}", file=sys.stderr)
     methods = list(dict.fromkeys(r["method"] for r in rows))
     means = [{"scene": "mean", "method": m, **{k: float(np.mean([r[k] for r in rows if r["method"] == m]))

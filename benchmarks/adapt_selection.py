@@ -73,7 +73,7 @@ def main(argv=None) -> int:
     parser.add_argument("--models", type=Path, default=Path("/tmp/hadinfer-fold-models"))
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "unseen")
     args = parser.parse_args(argv)
-    from hadinfer.detectors.deep import DeepDetector
+    from hadinfer.detectors.network import NetworkDetector
     from hadinfer.training.adapt import evidence_policy, fine_tune
 
     scenes = labelled_scenes(args.data)
@@ -94,7 +94,7 @@ def main(argv=None) -> int:
                 started = time.perf_counter()
                 tuned = model if VARIANTS[variant] is None else \
                     fine_tune(scene["path"], (model, meta), seed=seed, **VARIANTS[variant])[0]
-                scores = hadinfer.detect(scene["path"], detector=DeepDetector(model=tuned, metadata=meta),
+                scores = hadinfer.detect(scene["path"], detector=NetworkDetector.from_torch(tuned, meta),
                                          device="cpu").scores
                 entry = score(scores, scene) | {"seconds": round(time.perf_counter() - started, 2)}
                 results.setdefault(scene["name"], {}).setdefault(variant, {})[str(seed)] = entry

@@ -92,7 +92,7 @@ def fold_sources(scenes, held, unlabelled) -> dict:
 
 
 def run_fold(scenes, held, unlabelled, seed, results, out_path, recipe):
-    from hadinfer.detectors.deep import DeepDetector
+    from hadinfer.detectors.network import NetworkDetector
     from hadinfer.training.adapt import fine_tune, train_general
 
     started = time.perf_counter()
@@ -102,13 +102,13 @@ def run_fold(scenes, held, unlabelled, seed, results, out_path, recipe):
     meta = {"input": _policy_meta(), "provenance": {"name": f"fold-model seed {seed}"}}
     for scene in (s for s in scenes if s["group"] in held):
         t = time.perf_counter()
-        general = hadinfer.detect(scene["path"], detector=DeepDetector(model=model, metadata=meta), device="cpu")
+        general = hadinfer.detect(scene["path"], detector=NetworkDetector.from_torch(model, meta), device="cpu")
         test_s = time.perf_counter() - t
         t = time.perf_counter()
         tuned, _, _ = fine_tune(scene["path"], (model, meta))
         tune_s = time.perf_counter() - t
         t = time.perf_counter()
-        adapted = hadinfer.detect(scene["path"], detector=DeepDetector(model=tuned, metadata=meta), device="cpu")
+        adapted = hadinfer.detect(scene["path"], detector=NetworkDetector.from_torch(tuned, meta), device="cpu")
         adapt_test_s = time.perf_counter() - t
         results.setdefault(scene["name"], {}).setdefault("general", {})[str(seed)] = \
             score(general.scores, scene) | {"test_s": round(test_s, 3), "fold_train_s": round(train_s, 1)}

@@ -54,7 +54,8 @@ def export_onnx(checkpoint, output, *, opset: int = 18, fp16: bool = False, over
     opset : int
         ONNX opset (>= 18).
     fp16 : bool
-        Store weights and compute in float16; inputs and outputs stay float32.
+        Store weights and compute the convolutions in float16; inputs, outputs, the input
+        compression and the evidence skip stay float32 (see :func:`export_graph`).
 
     Returns
     -------
@@ -69,7 +70,7 @@ def export_onnx(checkpoint, output, *, opset: int = 18, fp16: bool = False, over
 
     target = check_output_path(output, overwrite=overwrite)
     model, meta = load_checkpoint(checkpoint)
-    net = _Float16Wrapper(model) if fp16 else model
+    net = export_graph(model, fp16)
     example = torch.zeros(1, model.config.in_channels, 32, 32)
     dims = {0: torch.export.Dim("batch"), 2: torch.export.Dim("height", min=1), 3: torch.export.Dim("width", min=1)}
     with atomic_output(target, overwrite=overwrite) as tmp:  # unique name, no symlinks, no-replace rename
@@ -95,18 +96,26 @@ def export_onnx(checkpoint, output, *, opset: int = 18, fp16: bool = False, over
     return target
 
 
-class _Float16Wrapper:
-    """Built lazily so this module imports without torch."""
+def export_graph(model, fp16: bool):
+    """The module that is exported: the network with a GPU-portable ``asinh`` in front.
 
-    def __new__(cls, model):
-        import torch
+    The input is compressed (``asinh``) and the evidence skip term is computed in float32
+    *before* any cast to float16: raw whitened values of strong anomalies exceed float16's
+    65504 and would become inf, and the strongest anomalies would be written as nodata.
+    Built lazily so this module imports without torch.
+    """
+    import torch
 
-        class Float16(torch.nn.Module):
-            def __init__(self, inner):
-                super().__init__()
-                self.inner = inner.half()
+    from hadinfer.models.anomaly_fcn import portable_asinh
 
-            def forward(self, z):
-                return self.inner(z.half()).float()
+    class ExportGraph(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner.half() if fp16 else inner
 
-        return Float16(model)
+        def forward(self, z):
+            compressed = portable_asinh(z)
+            out = self.inner.body(compressed.half()).float() if fp16 else self.inner.body(compressed)
+            return out + self.inner.evidence_term(z) if self.inner.config.evidence_skip else out
+
+    return ExportGraph(model)

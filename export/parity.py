@@ -16,14 +16,13 @@ def max_abs_difference(checkpoint, onnx_path, inputs: np.ndarray | None = None, 
     """
     import torch
 
-    from hadinfer.detectors.onnx_detector import OnnxDetector
     from hadinfer.models.checkpoint import load_checkpoint
+    from hadinfer.runtimes.onnx_runtime import OnnxRuntime
 
     model, _ = load_checkpoint(checkpoint)
     if inputs is None:
         inputs = np.random.default_rng(seed).normal(size=(1, model.config.in_channels, 64, 64)).astype(np.float32)
     with torch.inference_mode():
         expected = model(torch.from_numpy(inputs)).numpy()
-    session = OnnxDetector(onnx_path)._session("cpu")
-    got = session.run(["logits"], {"input": inputs})[0]
-    return float(np.abs(expected - got).max())
+    got = OnnxRuntime.open(onnx_path).run(inputs, "cpu")
+    return float(np.abs(expected[:, 0] - got).max())

@@ -1,69 +1,75 @@
-"""ONNX -> TensorRT engine with the TensorRT Python API (10.x).
+"""ONNX -> hadinfer engine file with the TensorRT Python API (10.x and 11.x).
 
-UNVERIFIED: TensorRT cannot be installed on the machines this project is developed and
-tested on (its PyPI packages fetch their libraries from NVIDIA's own index).  This code
-follows NVIDIA's documented TensorRT 10 Python API; it has never been run.  TensorRT 11
-is expected to drop the explicit-batch network flag entirely (already the only mode in
-10.x, so it is not passed here) and the deprecated ``build_engine``; this module uses only
-``build_serialized_network``, which carries over.
+NOT RUN ON A GPU: TensorRT cannot be installed on the machines this project is developed
+and tested on.  This follows NVIDIA's documented API and is checked by contract tests
+against a fake ``tensorrt`` module in two variants (``tests/runtimes/fake_tensorrt.py``):
+TensorRT 10, which still has ``BuilderFlag.FP16``, and TensorRT 11, which removed it.
+
+Networks are always built *strongly typed*: the precision is the ONNX graph's own
+(``hadinfer export --fp16`` for float16), on TensorRT 10 and 11 alike, so no build ever
+depends on the removed flag, and TensorRT cannot choose float16 for the float32 input
+compression (raw whitened values above 65504 would become inf).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from hadinfer.errors import MissingDependencyError, ModelFileError, ParameterError
+from hadinfer.errors import ModelFileError, ParameterError
 from hadinfer.io.atomic import atomic_output
 from hadinfer.io.writer import check_output_path
+from hadinfer.runtimes.engine_file import pack_engine
+from hadinfer.runtimes.tensorrt_runtime import import_tensorrt
 
 
-def import_tensorrt():
-    """Import tensorrt or raise an error naming the extra."""
-    try:
-        import tensorrt
-    except ImportError as exc:
-        raise MissingDependencyError("TensorRT is not installed: pip install 'hadinfer[tensorrt]' on a machine "
-                                     "with an NVIDIA GPU (unverified path, see README)") from exc
-    return tensorrt
+def network_flags(trt) -> int:
+    """``create_network`` flags: strongly typed (explicit batch is the only mode since TensorRT 10)."""
+    return 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
 
 
-def build_engine(onnx_path, output, *, min_tile: int = 64, opt_tile: int = 512, max_tile: int = 1024,
-                 max_batch: int = 4, fp16: bool = True, timing_cache=None, overwrite: bool = False) -> Path:
-    """Parse an ONNX model and build a serialized TensorRT engine.
+def build_engine(onnx_path, output, *, min_tile: int = 1, opt_tile: int = 512, max_tile: int = 1024,
+                 max_batch: int = 4, timing_cache=None, overwrite: bool = False) -> Path:
+    """Parse an ONNX model and write a hadinfer engine file (metadata inside, see :mod:`hadinfer.runtimes.engine_file`).
 
     One optimisation profile covers (1..max_batch, C, min..max tile, min..max tile) with
-    ``opt_tile`` as the tuned shape.  The ONNX metadata is written beside the engine as
-    ``<engine>.json``, which the runtime checks like ONNX metadata.
+    ``opt_tile`` as the tuned shape; the runtime plans its tiles inside it.
+
+    Precision is the ONNX model's: a strongly typed network keeps the float16 layers of
+    an ``--fp16`` export in float16 and everything else in float32 (TF32 is switched off
+    where the flag exists, for parity with the CPU).
 
     Raises
     ------
     MissingDependencyError
         TensorRT is not installed.
     ParameterError
-        Tile sizes not ordered ``min <= opt <= max``.
+        Tile sizes not ordered ``1 <= min <= opt <= max``, or a batch below 1.
     ModelFileError
         TensorRT cannot parse the ONNX model or build an engine.
     """
     if not 1 <= min_tile <= opt_tile <= max_tile:
         raise ParameterError(f"tiles: need 1 <= min <= opt <= max, got {min_tile}, {opt_tile}, {max_tile}")
+    if max_batch < 1:
+        raise ParameterError(f"max_batch: expected >= 1, got {max_batch}")
     trt = import_tensorrt()
     import onnx
 
-    target = check_output_path(output, overwrite=overwrite)
+    target = check_output_path(output, overwrite=overwrite, inputs=(onnx_path,))
     proto = onnx.load(str(onnx_path))
     metadata = {p.key: p.value for p in proto.metadata_props}
+    if "channels" not in metadata:
+        raise ModelFileError(f"{onnx_path}: not a hadinfer ONNX model (no metadata)")
     channels = int(metadata["channels"])
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
-    network = builder.create_network(0)  # explicit batch is the only mode in TensorRT 10
+    network = builder.create_network(network_flags(trt))
     parser = trt.OnnxParser(network, logger)
     if not parser.parse(Path(onnx_path).read_bytes()):
         errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
         raise ModelFileError(f"{onnx_path}: TensorRT cannot parse it ({errors})")
     config = builder.create_builder_config()
-    if fp16:
-        config.set_flag(trt.BuilderFlag.FP16)
+    if hasattr(trt.BuilderFlag, "TF32"):
+        config.clear_flag(trt.BuilderFlag.TF32)
     cache_bytes = Path(timing_cache).read_bytes() if timing_cache and Path(timing_cache).is_file() else b""
     cache = config.create_timing_cache(cache_bytes)
     config.set_timing_cache(cache, ignore_mismatch=False)
@@ -74,17 +80,14 @@ def build_engine(onnx_path, output, *, min_tile: int = 64, opt_tile: int = 512, 
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
         raise ModelFileError(f"{onnx_path}: TensorRT could not build an engine (see its log above)")
-    metadata.update(engine_precision="float16" if fp16 else "float32", min_tile=str(min_tile),
-                    opt_tile=str(opt_tile), max_tile=str(max_tile), max_batch=str(max_batch))
-    sidecar = Path(str(target) + ".json")
-    # Every file goes through the one write rule: unique temp name, no symlinks, never onto the
-    # ONNX input or another output, renamed into place; the sidecar first, so an engine never
-    # appears without its metadata.  The timing cache is both read and rewritten, by design.
-    with atomic_output(sidecar, overwrite=overwrite, inputs=(onnx_path,), others=(target, timing_cache)) as tmp:
-        tmp.write_text(json.dumps(metadata, indent=2) + "\n")
-    with atomic_output(target, overwrite=overwrite, inputs=(onnx_path,), others=(sidecar, timing_cache)) as tmp:
-        tmp.write_bytes(bytes(serialized))
-    if timing_cache:
-        with atomic_output(timing_cache, overwrite=True, inputs=(onnx_path,), others=(target, sidecar)) as tmp:
+    metadata.update(engine_precision=metadata.get("precision", "float32"), min_tile=str(min_tile),
+                    opt_tile=str(opt_tile), max_tile=str(max_tile), max_batch=str(max_batch),
+                    tensorrt_version=str(trt.__version__))
+    # One file, metadata inside, through the one write rule: unique temp name, no symlinks,
+    # never onto the ONNX input or the timing cache, renamed into place when complete.
+    with atomic_output(target, overwrite=overwrite, inputs=(onnx_path,), others=(timing_cache,)) as tmp:
+        tmp.write_bytes(pack_engine(metadata, bytes(serialized)))
+    if timing_cache:  # both read and rewritten, by design
+        with atomic_output(timing_cache, overwrite=True, inputs=(onnx_path,), others=(target,)) as tmp:
             tmp.write_bytes(bytes(config.get_timing_cache().serialize()))
     return target

@@ -7,7 +7,7 @@ Quick use
 >>> hadinfer.evaluate("map.tif", "truth.tif")["auc_df"]          # doctest: +SKIP
 
 Only numpy, rasterio and click are imported here; torch, onnxruntime and tensorrt
-load lazily inside the backends that need them.
+load lazily inside the runtimes and array libraries that need them.
 """
 
 from .api import DetectionResult, detect, evaluate

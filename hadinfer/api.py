@@ -171,10 +171,9 @@ def provenance(model: Detector) -> dict:
 
     out = {"version": __version__, "detector": model.name,
            "params": json.dumps(model.params(), default=str, sort_keys=True)}
-    for attr in ("path", "checkpoint"):
-        file = getattr(model, attr, None)
-        if isinstance(file, str) and os.path.isfile(file):
-            out["model_sha256"] = file_sha256(file)
+    file = getattr(getattr(model, "runtime", None), "path", None)  # a network's model file
+    if isinstance(file, str) and os.path.isfile(file):
+        out["model_sha256"] = file_sha256(file)
     return out
 
 

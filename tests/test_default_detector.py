@@ -37,7 +37,7 @@ def test_adapt_starts_from_the_shipped_weights(small_cube):
     pytest.importorskip("torch", reason="adapt needs torch (extra 'train')")
     # With a zero learning rate the fine-tuned network is the shipped one, weight for weight.
     adapted = hadinfer.detect(small_cube, detector="adapt", steps=1, lr=0.0, device="cpu")
-    shipped = hadinfer.detect(small_cube, detector="general", backend="torch", device="cpu")
+    shipped = hadinfer.detect(small_cube, detector="general", runtime="torch", device="cpu")
     np.testing.assert_allclose(adapted.scores, shipped.scores, rtol=1e-5, atol=1e-6)
     assert "fine_tuned_from" not in adapted.report["params"]  # provenance lives in the train report
     assert adapted.report["train"]["started_from"]

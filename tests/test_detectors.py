@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import hadinfer
-from hadinfer.backends import get_backend
+from hadinfer.arrays import array_library
 from hadinfer.detectors import BackgroundStats, GlobalRX, LocalRX, make_detector
 from hadinfer.errors import DeviceUnavailableError, ParameterError, WindowTooLargeError
 
@@ -32,7 +32,7 @@ def test_detector_contract(spec, library, small_cube):
     cube[0, 0] = 0
     detector.fit(BackgroundStats(cube.shape[2]).update(cube[valid]))
     before_cube, before_params = cube.copy(), detector.params()
-    backend = get_backend("cpu", library=library)
+    backend = array_library("cpu", library=library)
     scores = detector.score(cube, valid, backend=backend)
     assert scores.shape == cube.shape[:2] and scores.dtype == np.float32
     assert np.isnan(scores[0, 0]) and np.isfinite(scores[valid]).all()
@@ -54,8 +54,8 @@ def test_torch_equals_numpy(spec, small_cube):
     cube = small_cube.astype(np.float64)
     valid = np.ones(cube.shape[:2], bool)
     detector = make_detector(name, **params).fit(BackgroundStats(cube.shape[2]).update(cube.reshape(-1, 12)))
-    a = detector.score(cube, valid, backend=get_backend("cpu", library="numpy"))
-    b = detector.score(cube, valid, backend=get_backend("cpu", library="torch"))
+    a = detector.score(cube, valid, backend=array_library("cpu", library="numpy"))
+    b = detector.score(cube, valid, backend=array_library("cpu", library="torch"))
     np.testing.assert_allclose(a, b, rtol=1e-5)
 
 
@@ -141,4 +141,4 @@ def test_unknown_detector():
 @pytest.mark.skipif(torch is not None and torch.cuda.is_available(), reason="a GPU is present")
 def test_cuda_without_gpu_is_an_error_not_a_fallback():
     with pytest.raises(DeviceUnavailableError if torch is not None else hadinfer.errors.MissingDependencyError):
-        get_backend("cuda")
+        array_library("cuda")

@@ -1,4 +1,4 @@
-"""Export: ONNX graphs with metadata, ORT parity on real tiles, the backend registry, TensorRT."""
+"""Export: ONNX graphs with metadata, ORT parity on real tiles, runtimes chosen by content, TensorRT."""
 
 import json
 
@@ -11,9 +11,9 @@ pytest.importorskip("onnxscript", reason="the dynamo exporter needs onnxscript (
 pytest.importorskip("onnxruntime", reason="parity needs onnxruntime (extra 'onnx')")
 
 import hadinfer  # noqa: E402
-from hadinfer.detectors.deep import DeepDetector  # noqa: E402
-from hadinfer.detectors.model_files import open_model  # noqa: E402
-from hadinfer.detectors.onnx_detector import OnnxDetector  # noqa: E402
+from hadinfer.detectors import make_detector  # noqa: E402
+from hadinfer.runtimes.onnx_runtime import OnnxRuntime  # noqa: E402
+from hadinfer.runtimes.torch_runtime import TorchRuntime  # noqa: E402
 from hadinfer.errors import MissingDependencyError, ModelFileError  # noqa: E402
 from hadinfer.export.onnx_export import export_onnx  # noqa: E402
 from hadinfer.export.parity import max_abs_difference  # noqa: E402
@@ -59,7 +59,7 @@ def test_ort_matches_torch_on_real_tiles(exported, had_dir):
 def test_ort_detect_reproduces_torch_map(exported, had_dir):
     ckpt, path, _ = exported
     scene = had_dir / "pavia-center.mat"
-    torch_map = hadinfer.detect(scene, detector=DeepDetector(ckpt), device="cpu").scores
+    torch_map = hadinfer.detect(scene, detector=str(ckpt), device="cpu").scores
     ort_map = hadinfer.detect(scene, detector=str(path), device="cpu", tile_size=32).scores
     np.testing.assert_allclose(ort_map, torch_map, rtol=1e-4, atol=1e-4)
 
@@ -74,10 +74,17 @@ def test_fp16_model_runs_close_to_fp32(exported, had_dir):
     assert abs(a - b) <= 1e-3, (a, b)
 
 
-def test_registry_picks_the_backend_by_content(exported):
+def test_registry_picks_the_runtime_by_content(exported):
     ckpt, path, _ = exported
-    assert isinstance(open_model(ckpt), DeepDetector) and isinstance(open_model(path), OnnxDetector)
-    assert isinstance(open_model(path, backend="ort"), OnnxDetector)
+    assert isinstance(make_detector(str(ckpt)).runtime, TorchRuntime)
+    assert isinstance(make_detector(str(path)).runtime, OnnxRuntime)
+    assert isinstance(make_detector(str(path), runtime="onnxruntime").runtime, OnnxRuntime)
+    sidecar = path.with_name(path.name + ".json")  # a stray file beside a model changes nothing
+    sidecar.write_text("{}")
+    try:
+        assert isinstance(make_detector(str(path)).runtime, OnnxRuntime)
+    finally:
+        sidecar.unlink()
 
 
 def test_bad_model_files_are_one_line_errors(exported, tmp_path):
@@ -85,18 +92,18 @@ def test_bad_model_files_are_one_line_errors(exported, tmp_path):
     corrupt = tmp_path / "corrupt.onnx"
     corrupt.write_bytes(path.read_bytes()[:1000])
     with pytest.raises(ModelFileError, match="cannot load"):
-        OnnxDetector(corrupt)
+        OnnxRuntime.open(corrupt)
     proto = onnx.load(str(path))
     for entry in proto.metadata_props:
         if entry.key == "format_version":
             entry.value = "99"
     onnx.save(proto, str(tmp_path / "future.onnx"))
     with pytest.raises(ModelFileError, match="format 99"):
-        OnnxDetector(tmp_path / "future.onnx")
+        OnnxRuntime.open(tmp_path / "future.onnx")
     plain = AnomalyFCN(NetworkConfig()).eval()
     torch.onnx.export(plain, (torch.zeros(1, 17, 16, 16),), str(tmp_path / "plain.onnx"), dynamo=True)
-    with pytest.raises(ModelFileError, match="not a hadinfer ONNX model"):
-        OnnxDetector(tmp_path / "plain.onnx")
+    with pytest.raises(ModelFileError, match="not a hadinfer model"):
+        OnnxRuntime.open(tmp_path / "plain.onnx")
 
 
 def test_cli_export_and_detect(exported, had_dir, tmp_path):
@@ -122,17 +129,17 @@ def test_tensorrt_path_fails_clearly_without_tensorrt(exported, tmp_path):
     from hadinfer.export.tensorrt_engine import build_engine
 
     _, path, _ = exported
-    with pytest.raises(MissingDependencyError, match="TensorRT is not installed"):
-        build_engine(path, tmp_path / "m.plan")
+    with pytest.raises(MissingDependencyError, match=r"pip install 'hadinfer\[tensorrt\]'"):
+        build_engine(path, tmp_path / "m.engine")
 
 
 def test_tensorrt_engine_matches_onnx(exported, tmp_path):
     pytest.importorskip("tensorrt", reason="TensorRT cannot be installed here (its wheels fetch NVIDIA libraries "
-                                           "from another index); this path is unverified")
+                                           "from another index); the contract tests in tests/runtimes cover it")
     from hadinfer.export.tensorrt_engine import build_engine
 
     _, path, _ = exported
-    engine = build_engine(path, tmp_path / "m.plan", min_tile=32, opt_tile=64, max_tile=128, fp16=False)
+    engine = build_engine(path, tmp_path / "m.engine", min_tile=32, opt_tile=64, max_tile=128)
     cube = np.random.default_rng(0).normal(size=(60, 60, 50))
     a = hadinfer.detect(cube, detector=str(path), device="cpu").scores
     b = hadinfer.detect(cube, detector=str(engine), device="cuda", tile_size=64).scores

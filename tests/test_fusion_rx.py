@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import hadinfer
-from hadinfer.detectors import DEFAULT_DETECTOR, DETECTORS, FusionRX, GlobalRX, LocalRX, make_detector
+from hadinfer.detectors import DEFAULT_DETECTOR, FusionRX, GlobalRX, LocalRX, make_detector, registered
 from hadinfer.errors import ParameterError
 
 
@@ -44,8 +44,8 @@ def test_fusion_leaves_invalid_pixels_out_and_scores_the_rest():
 
 
 def test_fusion_is_registered_and_validates_its_windows():
-    assert DETECTORS["fusion"] is FusionRX and isinstance(make_detector("fusion"), FusionRX)
-    assert DEFAULT_DETECTOR in DETECTORS or DEFAULT_DETECTOR == "general"
+    assert registered()["fusion"].factory is FusionRX and isinstance(make_detector("fusion"), FusionRX)
+    assert DEFAULT_DETECTOR in registered()
     assert FusionRX().halo == 20  # the widest default window, 41 px
     with pytest.raises(ParameterError, match="window"):
         FusionRX(windows=((5, 3),))

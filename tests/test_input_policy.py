@@ -40,12 +40,12 @@ def test_evidence_channels_are_global_then_local_rx_ratios(small_cube):
 
 def test_evidence_network_map_does_not_depend_on_the_tile_size(small_cube):
     torch = pytest.importorskip("torch", reason="the network needs torch (extra 'torch')")
-    from hadinfer.detectors.deep import DeepDetector
+    from hadinfer.detectors.network import NetworkDetector
     from hadinfer.models.anomaly_fcn import AnomalyFCN, NetworkConfig
 
     torch.manual_seed(0)
     model = AnomalyFCN(NetworkConfig(in_channels=EVIDENCE.channels, width=8)).eval()
-    detector = DeepDetector(model=model, metadata={"input": EVIDENCE.metadata()})
+    detector = NetworkDetector.from_torch(model, {"input": EVIDENCE.metadata()})
     assert detector.halo == model.config.receptive_radius + EVIDENCE.halo
     whole = hadinfer.detect(small_cube, detector=detector, device="cpu", tile_size=64).scores
     tiled = hadinfer.detect(small_cube, detector=detector, device="cpu", tile_size=8).scores

@@ -12,13 +12,18 @@ import pytest
 
 import hadinfer
 import hadinfer.api
-from hadinfer.detectors.model_files import open_model
+from hadinfer.detectors import make_detector
 from hadinfer.errors import ModelFileError, OutputPathError
 from hadinfer.synthetic import write_synthetic_scene
 
 from .test_cli_data_loss import assert_one_line_error, checksums, run
 
 CHANNELS = 5  # a plain policy of 4 whitened components plus the global-RX channel
+
+
+def open_model(path, runtime="auto"):
+    """A model file's detector, as ``--detector PATH --runtime RUNTIME`` builds it."""
+    return make_detector(str(path), runtime=runtime)
 
 
 @pytest.fixture
@@ -143,9 +148,9 @@ def test_onnx_runtime_failure_while_scoring_is_one_whole_line(tmp_path):
             raise RuntimeError("[ONNXRuntimeError] : 2 : INVALID_ARGUMENT : Got invalid dimensions for input\n"
                                " index: 1 Got: 4 Expected: 5\n Please fix either the inputs or the model.")
 
-    detector._sessions["cpu"] = Failing()
+    detector.runtime._sessions["cpu"] = Failing()
     with pytest.raises(ModelFileError) as caught:
-        detector._run(np.zeros((1, 4, 8, 8), np.float32), "cpu")
+        detector.runtime.run(np.zeros((1, 4, 8, 8), np.float32), "cpu")
     message = str(caught.value)
     assert "\n" not in message and message.endswith("Got: 4 Expected: 5 Please fix either the inputs or the model.)")
 
@@ -211,9 +216,9 @@ def _tampered(path, case):
 
 
 def test_a_good_tiny_checkpoint_loads(tmp_path):
-    from hadinfer.detectors.deep import DeepDetector
+    from hadinfer.runtimes.torch_runtime import TorchRuntime
 
-    assert isinstance(open_model(_tiny_checkpoint(tmp_path / "m.pt")), DeepDetector)
+    assert isinstance(open_model(_tiny_checkpoint(tmp_path / "m.pt")).runtime, TorchRuntime)
 
 
 @pytest.mark.parametrize("case", list(TAMPERED))
@@ -272,10 +277,10 @@ def test_detector_naming_a_folder_is_one_line(work, monkeypatch, spelling, scene
     assert checksums(work) == before
 
 
-@pytest.mark.parametrize("backend", ["auto", "torch", "ort", "trt"])
-def test_every_backend_refuses_a_folder(tmp_path, backend):
+@pytest.mark.parametrize("runtime", ["auto", "torch", "onnxruntime", "tensorrt"])
+def test_every_runtime_refuses_a_folder(tmp_path, runtime):
     with pytest.raises(ModelFileError, match="is a folder"):
-        open_model(tmp_path, backend=backend)
+        open_model(tmp_path, runtime=runtime)
 
 
 # ---------------------------------------------------------------- model files are inputs
@@ -298,7 +303,7 @@ def test_map_never_replaces_the_checkpoint_it_runs(work, alias):
     if alias == "hardlink":
         os.link(model, target)
     before = checksums(work)
-    result = run("detect", work / "v.tif", "-o", target, "--detector", model, "--backend", "torch", "--overwrite")
+    result = run("detect", work / "v.tif", "-o", target, "--detector", model, "--runtime", "torch", "--overwrite")
     assert_one_line_error(result, "output would replace its own input")
     assert checksums(work) == before
 

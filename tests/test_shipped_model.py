@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 import hadinfer
 from hadinfer.cli.main import cli
-from hadinfer.detectors.onnx_detector import OnnxDetector
+from hadinfer.runtimes.onnx_runtime import OnnxRuntime
 from hadinfer.weights import SHIPPED, shipped_model
 
 from .conftest import had_scenes, needs_had
@@ -26,7 +26,7 @@ def test_model_files_are_packaged_small_and_described():
     card = (onnx_path.parent / "MODEL_CARD.md").read_text()
     for fact in ("hadinfer train", "benchmarks/unseen.py", "receptive", SHIPPED["general"][0]):
         assert fact in card
-    meta = OnnxDetector(onnx_path).metadata
+    meta = OnnxRuntime.open(onnx_path).metadata
     # 10 dev scenes, the 2 Salinas files and the 8 unlabelled scenes, read without masks
     assert meta["provenance"]["mode"] == "general" and len(meta["provenance"]["scenes"]) == 20
     recipe = meta["provenance"]["recipe"]
@@ -54,11 +54,11 @@ def test_cli_general_beats_grx_on_the_synthetic_scene_and_keeps_georeferencing(t
 
 
 @needs_had
-def test_torch_backend_gives_the_onnx_map(had_dir):
-    pytest.importorskip("torch", reason="--backend torch needs torch")
+def test_torch_runtime_gives_the_onnx_map(had_dir):
+    pytest.importorskip("torch", reason="--runtime torch needs torch")
     scene = had_dir / "san-diego.mat"
     by_ort = hadinfer.detect(scene, detector="general", device="cpu").scores
-    by_torch = hadinfer.detect(scene, detector="general", backend="torch", device="cpu").scores
+    by_torch = hadinfer.detect(scene, detector="general", runtime="torch", device="cpu").scores
     np.testing.assert_allclose(by_ort, by_torch, rtol=1e-4, atol=1e-4)
 
 

@@ -6,7 +6,7 @@ import pytest
 torch = pytest.importorskip("torch", reason="training needs torch (extra 'train')")
 
 import hadinfer  # noqa: E402
-from hadinfer.detectors.deep import DeepDetector  # noqa: E402
+from hadinfer.detectors.network import NetworkDetector  # noqa: E402
 from hadinfer.errors import ModelFileError, ParameterError  # noqa: E402
 from hadinfer.metrics import roc_auc  # noqa: E402
 from hadinfer.models.anomaly_fcn import AnomalyFCN, NetworkConfig, flops_per_pixel, parameter_count  # noqa: E402
@@ -44,7 +44,7 @@ def test_synthetic_anomalies_are_band_shuffled_copies():
 def test_any_band_count_is_accepted(bands):
     rng = np.random.default_rng(bands)
     cube = rng.normal(size=(24, 20, bands)) + np.linspace(0, 3, bands)
-    detector = DeepDetector(model=AnomalyFCN(NetworkConfig()), metadata={})
+    detector = NetworkDetector.from_torch(AnomalyFCN(NetworkConfig()), {})
     scores = hadinfer.detect(cube, detector=detector, device="cpu").scores
     assert scores.shape == (24, 20) and np.isfinite(scores).all()
 
@@ -58,7 +58,7 @@ def test_network_facts():
 
 def test_deep_map_does_not_depend_on_tile_size():
     torch.manual_seed(0)
-    detector = DeepDetector(model=AnomalyFCN(NetworkConfig()), metadata={})
+    detector = NetworkDetector.from_torch(AnomalyFCN(NetworkConfig()), {})
     cube = np.random.default_rng(1).normal(size=(70, 50, 30))
     a = hadinfer.detect(cube, detector=detector, tile_size=16, device="cpu").scores
     b = hadinfer.detect(cube, detector=detector, tile_size=512, device="cpu").scores
@@ -72,8 +72,8 @@ def test_checkpoint_roundtrip_gives_identical_scores(tmp_path):
     loaded, meta = load_checkpoint(path)
     assert meta["provenance"]["seed"] == 3 and meta["input"]["policy"] == "pca-whiten+rx"
     cube = np.random.default_rng(2).normal(size=(30, 30, 70))
-    a = hadinfer.detect(cube, detector=DeepDetector(model=model), device="cpu").scores
-    b = hadinfer.detect(cube, detector=DeepDetector(path), device="cpu").scores
+    a = hadinfer.detect(cube, detector=NetworkDetector.from_torch(model), device="cpu").scores
+    b = hadinfer.detect(cube, detector=hadinfer.make_detector(str(path)), device="cpu").scores
     np.testing.assert_array_equal(a, b)
 
 
@@ -139,10 +139,10 @@ def test_short_seeded_training_on_a_real_scene_improves(had_dir):
     truth, _ = hadinfer.read_mask(path)
     config = TrainConfig(steps=120, rounds=0, seed=0)
     torch.manual_seed(config.seed)
-    untrained = hadinfer.detect(path, detector=DeepDetector(model=AnomalyFCN(NetworkConfig()), metadata={}),
+    untrained = hadinfer.detect(path, detector=NetworkDetector.from_torch(AnomalyFCN(NetworkConfig()), {}),
                                 device="cpu").scores
     model, report, _ = train([path], config=config)
-    trained = hadinfer.detect(path, detector=DeepDetector(model=model), device="cpu").scores
+    trained = hadinfer.detect(path, detector=NetworkDetector.from_torch(model), device="cpu").scores
     before, after = roc_auc(untrained, truth), roc_auc(trained, truth)
     assert after > before + 0.05, (before, after)
     assert after > 0.97, after  # floor: GRX gives 0.9513 on this scene

@@ -10,8 +10,8 @@ from __future__ import annotations
 from hadinfer.detectors.registry import DetectorEntry, SceneRef
 
 
-def build_adapt(scene: SceneRef, seed: int = 0, steps: int | None = None, start=None, config=None,
-                train_progress=None):
+def build_adapt(scene: SceneRef, seed: int = 0, steps: int | None = None, lr: float | None = None, start=None,
+                config=None, train_progress=None):
     """Fine-tune a trained network on ``scene`` (no labels) and return a detector for it.
 
     Parameters
@@ -22,6 +22,8 @@ def build_adapt(scene: SceneRef, seed: int = 0, steps: int | None = None, start=
         Training seed.
     steps : int, optional
         Optimiser steps (default :data:`hadinfer.training.adapt.ADAPT_STEPS`).
+    lr : float, optional
+        Learning rate (default :data:`hadinfer.training.adapt.ADAPT_LR`).
     start : str or PathLike, optional
         Checkpoint to start from; default the shipped ``general`` checkpoint.
     config : TrainConfig, optional
@@ -43,13 +45,14 @@ def build_adapt(scene: SceneRef, seed: int = 0, steps: int | None = None, start=
     from hadinfer.models.checkpoint import load_checkpoint
     from hadinfer.weights import shipped_model
 
-    from .adapt import ADAPT_STEPS, fine_tune
+    from .adapt import ADAPT_LR, ADAPT_STEPS, fine_tune
 
     checkpoint = load_checkpoint(start or shipped_model("general", checkpoint=True))
     try:
         model, report, provenance = fine_tune(scene.source, checkpoint, key=scene.key, bands=scene.bands,
                                               progress=train_progress, seed=seed, config=config,
-                                              steps=ADAPT_STEPS if steps is None else steps)
+                                              steps=ADAPT_STEPS if steps is None else steps,
+                                              lr=ADAPT_LR if lr is None else lr)
     finally:
         if hasattr(train_progress, "close"):  # finish the training bar before the scoring bars start
             train_progress.close()

@@ -10,11 +10,12 @@ from .options import OutputFile, check_optional_output, is_quiet, verbosity_opti
 @click.command("export")
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=OutputFile("model.onnx"), help="ONNX model to write.")
-@click.option("--fp16", is_flag=True, help="Float16 weights and compute (inputs and outputs stay float32).")
+@click.option("--fp16", is_flag=True, help="Float16 weights and convolutions (inputs, outputs and the input "
+              "compression stay float32); a TensorRT engine built from it is float16 too.")
 @click.option("--opset", type=click.IntRange(min=18), default=18, show_default=True)
-@click.option("--engine", type=OutputFile("model.plan"), default=None,
-              help="Also build a TensorRT engine here (needs tensorrt; unverified path).")
-@click.option("--min-tile", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option("--engine", type=OutputFile("model.engine"), default=None,
+              help="Also build a TensorRT engine file here, metadata inside (needs tensorrt; not yet run on a GPU).")
+@click.option("--min-tile", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--opt-tile", type=click.IntRange(min=1), default=512, show_default=True)
 @click.option("--max-tile", type=click.IntRange(min=1), default=1024, show_default=True)
 @click.option("--timing-cache", type=click.Path(dir_okay=False), default=None, help="TensorRT timing cache file.")
@@ -35,7 +36,7 @@ def command(checkpoint, output, fp16, opset, engine, min_tile, opt_tile, max_til
     if engine:
         from ..export.tensorrt_engine import build_engine
 
-        build_engine(path, engine, min_tile=min_tile, opt_tile=opt_tile, max_tile=max_tile, fp16=True,
+        build_engine(path, engine, min_tile=min_tile, opt_tile=opt_tile, max_tile=max_tile,
                      timing_cache=timing_cache, overwrite=overwrite)
         if not is_quiet():
-            click.echo(f"{engine}: TensorRT engine (+ {engine}.json metadata)", err=True)
+            click.echo(f"{engine}: TensorRT engine ({'float16' if fp16 else 'float32'}, metadata inside)", err=True)

@@ -87,7 +87,7 @@ def command(scenes, output, mode, start, versions, synthetic, loss, rounds, step
     quiet = is_quiet()
     if mode == "adapt" and len(scenes) != 1:
         raise click.BadParameter("adapt trains on exactly one scene", param_hint="SCENES")
-    from ..backends.torch_backend import import_torch
+    from ..arrays.torch_arrays import import_torch
 
     import_torch()  # one-line error naming the extra when torch is missing
     from ..models.checkpoint import load_checkpoint, save_checkpoint

@@ -113,7 +113,7 @@ class DetectorEntry:
 
     def missing_modules(self) -> list[str]:
         """Modules of its extra that are not installed."""
-        return [m for m in self.modules if importlib.util.find_spec(m) is None]
+        return [m for m in self.modules if not _installed(m)]
 
     def check_installed(self) -> None:
         """Raise a one-line error naming the extra when it is not installed.
@@ -131,6 +131,16 @@ class DetectorEntry:
         """Keyword parameters the factory takes."""
         names = list(inspect.signature(self.factory).parameters)
         return names[1:] if self.needs_scene else names
+
+
+def _installed(module: str) -> bool:
+    """Whether ``module`` can be imported, without importing it (an imported one counts, ``None`` in
+    ``sys.modules`` -- a blocked import -- does not)."""
+    import sys
+
+    if module in sys.modules:
+        return sys.modules[module] is not None
+    return importlib.util.find_spec(module) is not None
 
 
 _REGISTRY: dict[str, DetectorEntry] = {}

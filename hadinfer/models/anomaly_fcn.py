@@ -115,11 +115,34 @@ class AnomalyFCN(nn.Module):
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         # asinh compresses the huge whitened values of strong anomalies without
         # losing their order, so one network sees faint and blatant ones alike.
-        out = self.head(self.blocks(self.stem(torch.asinh(z))))
-        if self.config.evidence_skip:
-            evidence = z[:, z.shape[1] - self.config.evidence_skip:]
-            out = out + self.skip_gain * torch.log(torch.clamp(evidence, min=1e-6)).mean(dim=1, keepdim=True)
-        return out
+        out = self.body(torch.asinh(z))
+        return out + self.evidence_term(z) if self.config.evidence_skip else out
+
+    def body(self, compressed: torch.Tensor) -> torch.Tensor:
+        """The convolutions, on ``asinh`` of the input (any float dtype)."""
+        return self.head(self.blocks(self.stem(compressed)))
+
+    def evidence_term(self, z: torch.Tensor) -> torch.Tensor:
+        """The logit's skip term: the log of the evidence channels' geometric mean (float32 input)."""
+        evidence = z[:, z.shape[1] - self.config.evidence_skip:]
+        return self.skip_gain.float() * torch.log(torch.clamp(evidence, min=1e-6)).mean(dim=1, keepdim=True)
+
+
+def portable_asinh(z: torch.Tensor) -> torch.Tensor:
+    """``asinh`` from operators every runtime has a GPU kernel for (ONNX Runtime's CUDA provider has no Asinh).
+
+    ``log(a + sqrt(a^2 + 1))`` overflows ``a^2`` for large ``a``, so large values use
+    ``log(a) + log1p(sqrt(1 + 1/a^2))`` and small ones ``log1p(a + a^2 / (1 + sqrt(1 + a^2)))``;
+    both are exact rearrangements, and neither overflows for any finite float32.
+    """
+    a = z.abs()
+    large = a > 1
+    one = torch.ones_like(a)
+    big = torch.where(large, a, one)
+    small = torch.where(large, one, a)
+    big_part = torch.log(big) + torch.log1p(torch.sqrt(1 + 1 / (big * big)))
+    small_part = torch.log1p(small + small * small / (1 + torch.sqrt(1 + small * small)))
+    return torch.sign(z) * torch.where(large, big_part, small_part)
 
 
 def parameter_count(model: nn.Module) -> int:

@@ -3,12 +3,11 @@
 TensorRT reads and writes raw device addresses; something must allocate them and copy
 to and from the host.  PyTorch does it here (so no second CUDA binding is needed).  The
 small interface below is what :class:`~hadinfer.runtimes.tensorrt_runtime.TensorRTRuntime`
-uses, so the contract tests can run it on the CPU with host memory standing in.
+uses, so the contract tests can run it on the CPU with host memory standing in
+(``tests/runtimes/fake_tensorrt.py``).
 """
 
 from __future__ import annotations
-
-import contextlib
 
 import numpy as np
 
@@ -59,45 +58,3 @@ class TorchCudaMemory:
             host.copy_(buffer[:count], non_blocking=True)
         stream.synchronize()
         return host.numpy().reshape(shape).copy()
-
-
-class HostMemory:
-    """Host arrays standing in for device memory, with real addresses (for contract tests on a CPU).
-
-    Parameters
-    ----------
-    gpus : int
-        How many devices to pretend exist.
-    """
-
-    def __init__(self, gpus: int = 1):
-        self.gpus = gpus
-        self.allocations = 0
-        self.streams: list[int] = []
-
-    def device_count(self) -> int:
-        return self.gpus
-
-    def on(self, device: str):
-        return contextlib.nullcontext()
-
-    def new_stream(self, device: str):
-        handle = 0x1000 + len(self.streams)  # never 0: 0 is CUDA's default stream
-        self.streams.append(handle)
-        return handle, handle
-
-    def empty(self, count: int, device: str):
-        self.allocations += 1
-        return np.zeros(count, dtype=np.float32)
-
-    @staticmethod
-    def address(buffer) -> int:
-        return buffer.ctypes.data
-
-    def upload(self, host, buffer, stream):
-        flat = np.ascontiguousarray(host, dtype=np.float32).reshape(-1)
-        buffer[:flat.size] = flat
-        return flat
-
-    def download(self, buffer, shape, stream):
-        return buffer[:int(np.prod(shape))].reshape(shape).copy()

@@ -119,9 +119,10 @@ class TensorRTRuntime(ModelRuntime):
 
     def _buffer(self, state: _DeviceState, name: str, count: int, device: str):
         buffer, capacity = state.buffers.get(name, (None, 0))
-        if capacity < count:  # grow, never shrink: steady-state tiles allocate nothing
-            buffer = self._memory.empty(count, device)
-            state.buffers[name] = (buffer, count)
+        if capacity < count:  # grow by at least 2x, never shrink: edge tiles and steady state allocate nothing
+            capacity = max(count, 2 * capacity)
+            buffer = self._memory.empty(capacity, device)
+            state.buffers[name] = (buffer, capacity)
         return buffer
 
     def run(self, batch, device):
