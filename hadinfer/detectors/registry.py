@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from ..errors import MissingDependencyError, ParameterError
 from .base import Detector
 
+log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Option:
@@ -170,7 +172,10 @@ def _load_plugins() -> None:
     from importlib.metadata import entry_points
 
     for point in entry_points(group="hadinfer.detectors"):
-        register(point.load())
+        try:
+            register(point.load())
+        except (ImportError, AttributeError) as exc:  # a broken plugin must not take the built-ins down
+            log.warning("detector plugin %s (%s) could not be loaded: %s", point.name, point.value, exc)
 
 
 def registered() -> dict[str, DetectorEntry]:

@@ -1,0 +1,36 @@
+"""Issue 10: bytes moved to the device per tile stay within a budget (a GPU's PCIe link is the bottleneck).
+
+``TorchArrays`` counts what it copies from the host (on the CPU too, where it is what a
+GPU would receive).  An int16 tile must travel as int16 (2 bytes a value), converted on
+the device, not widened to float64 on the host first (8 bytes a value).
+"""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="the PyTorch array library needs torch (extra 'torch')")
+
+from hadinfer.arrays.torch_arrays import TorchArrays  # noqa: E402
+from hadinfer.detectors import BackgroundStats, GlobalRX  # noqa: E402
+
+
+def test_a_tile_travels_in_its_own_dtype():
+    arrays = TorchArrays("cpu")
+    tile = np.arange(64 * 64 * 10, dtype=np.int16).reshape(64, 64, 10)
+    out = arrays.asarray(tile)
+    assert arrays.bytes_to_device == tile.nbytes and out.dtype == torch.float64
+    assert arrays.asarray(tile, dtype=np.float32).dtype == torch.float32
+
+
+@pytest.mark.parametrize("precision", ["float64", "float32"])
+def test_grx_moves_at_most_the_raw_tile_and_its_parameters(precision):
+    rng = np.random.default_rng(0)
+    tile = rng.integers(0, 4000, size=(128, 96, 40)).astype(np.int16)
+    detector = GlobalRX(precision=precision).fit(BackgroundStats(40).update(tile.reshape(-1, 40)))
+    arrays = TorchArrays("cpu")
+    scores = detector.score(tile, np.ones(tile.shape[:2], bool), backend=arrays)
+    parameters = detector.mean_.nbytes + detector.projection_.nbytes
+    assert arrays.bytes_to_device <= tile.nbytes + parameters, (arrays.bytes_to_device, tile.nbytes)
+    assert arrays.bytes_to_device < 2 * tile.nbytes  # not the 4x of a float64 copy
+    reference = detector.score(tile.astype(np.float64), np.ones(tile.shape[:2], bool))
+    np.testing.assert_allclose(scores, reference, rtol=1e-3 if precision == "float32" else 1e-6)
