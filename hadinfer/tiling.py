@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass
 
 from .errors import ParameterError
+from .pairs import as_pair
 
 
 @dataclass(frozen=True)
@@ -52,13 +53,6 @@ class Tile:
         return self.height * self.width
 
 
-def _pair(value, name: str) -> tuple[int, int]:
-    pair = (value, value) if not isinstance(value, (tuple, list)) else tuple(value)
-    if len(pair) != 2 or any(not isinstance(v, int) or v < 1 for v in pair):
-        raise ParameterError(f"{name}: expected a positive int or (rows, cols), got {value!r}")
-    return pair  # type: ignore[return-value]
-
-
 def aligned_tile_shape(tile_size, image_shape, block_shape=None) -> tuple[int, int]:
     """Round a tile size up to whole file blocks so no block is decoded twice.
 
@@ -83,7 +77,7 @@ def aligned_tile_shape(tile_size, image_shape, block_shape=None) -> tuple[int, i
     >>> aligned_tile_shape(100, (1000, 1000), (1, 1000))
     (100, 100)
     """
-    tile = _pair(tile_size, "tile_size")
+    tile = as_pair(tile_size, "tile_size")
     out = []
     for size, image, block in zip(tile, image_shape, block_shape or (1, 1)):
         if 1 < block < image:
@@ -130,8 +124,8 @@ def tile_windows(image_shape, tile_shape, halo: int = 0, min_read: int = 1) -> l
     >>> [(x.row_off, x.height, x.read_row_off, x.read_height) for x in t[::2]]
     [(0, 6, 0, 8), (6, 4, 4, 6)]
     """
-    rows, cols = _pair(tuple(image_shape), "image_shape")
-    tile_rows, tile_cols = _pair(tile_shape, "tile_shape")
+    rows, cols = as_pair(image_shape, "image_shape", scalar=False)
+    tile_rows, tile_cols = as_pair(tile_shape, "tile_shape")
     if not isinstance(halo, int) or halo < 0:
         raise ParameterError(f"halo: expected a non-negative int, got {halo!r}")
     tiles = []
@@ -172,7 +166,7 @@ def limit_tile_shape(tile_shape, max_core: int | None) -> tuple[int, int]:
     >>> limit_tile_shape((512, 256), 500)
     (500, 256)
     """
-    rows, cols = _pair(tuple(tile_shape), "tile_shape")
+    rows, cols = as_pair(tile_shape, "tile_shape", scalar=False)
     if max_core is None:
         return rows, cols
     if max_core < 1:

@@ -8,6 +8,7 @@ import rasterio
 from scipy.stats import rankdata
 
 import hadinfer.synthetic as synthetic
+from hadinfer.synthetic import geotiff, scene_model, validation
 from hadinfer.errors import HadinferError, OutputExistsError, OutputPathError, ParameterError
 from hadinfer.synthetic import (
     REFLECTANCE_SCALE,
@@ -293,6 +294,15 @@ def test_default_block_rows_fits_budget_and_tiles():
         assert 256 % rows == 0 or rows % 256 == 0
 
 
-def test_docstring_examples():
-    result = doctest.testmod(synthetic, optionflags=doctest.ELLIPSIS)
+@pytest.mark.parametrize("module", [scene_model, geotiff, validation])
+def test_docstring_examples(module):
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_package_keeps_the_old_module_names():
+    assert sorted(synthetic.__all__) == ["REFLECTANCE_SCALE", "SCENE_DTYPES", "SYNTHETIC_CRS", "SYNTHETIC_TRANSFORM",
+                                         "default_block_rows", "make_cube", "synthetic_window",
+                                         "write_synthetic_scene"]
+    assert all(hasattr(synthetic, name) for name in synthetic.__all__)
+    assert synthetic._SceneModel is scene_model._SceneModel

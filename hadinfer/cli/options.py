@@ -11,9 +11,10 @@ from pathlib import Path
 
 import click
 
-from ..errors import BandSelectionError
+from ..errors import BandSelectionError, ParameterError
 from ..io.atomic import atomic_output, check_output_path
 from ..io.bands import parse_wavelength_ranges
+from ..pairs import as_pair
 from .logs import ProgressLog, configure_logging
 
 #: Extensions a score map may have: hadinfer writes GeoTIFF only, and GDAL (and QGIS)
@@ -97,13 +98,13 @@ class WindowType(click.ParamType):
     name = "INNER,OUTER"
 
     def convert(self, value, param, ctx):
-        if isinstance(value, tuple):
-            return value
+        # A default or a caller's value may already be a pair; it is checked all the same.
         try:
-            inner, outer = (int(v) for v in str(value).split(","))
-        except ValueError:
+            pair = tuple(int(v) for v in value.split(",")) if isinstance(value, str) else value
+            inner, outer = as_pair(pair, "window", scalar=False, labels=("inner", "outer"))
+        except (ValueError, ParameterError):
             self.fail(f"expected two odd integers like 5,21, got {value!r}", param, ctx)
-        if inner < 1 or outer < 1 or inner % 2 == 0 or outer % 2 == 0 or inner >= outer:
+        if inner % 2 == 0 or outer % 2 == 0 or inner >= outer:
             self.fail(f"expected odd widths with inner < outer, got {value!r}", param, ctx)
         return inner, outer
 
