@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from hadinfer.errors import ParameterError
+from hadinfer.pairs import as_pair
 
 __all__ = ["binary_entropy", "patch_entropy", "entropy_mask"]
 
@@ -58,19 +59,6 @@ def binary_entropy(p) -> Tensor:
     entropy = -(safe * torch.log(safe) + (1.0 - safe) * torch.log1p(-safe))
     entropy = torch.where(interior, entropy, torch.zeros_like(entropy))
     return torch.where(torch.isnan(p), p, entropy)
-
-
-def _check_patch(patch) -> tuple[int, int]:
-    """``patch`` as a (height, width) pair of positive ints."""
-    pair = (patch, patch) if isinstance(patch, numbers.Integral) else patch
-    try:
-        ph, pw = pair
-    except (TypeError, ValueError) as exc:
-        raise ParameterError(f"patch: expected a positive int or an (h, w) pair, got {patch!r}") from exc
-    for size in (ph, pw):
-        if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
-            raise ParameterError(f"patch: expected a positive int or an (h, w) pair, got {patch!r}")
-    return int(ph), int(pw)
 
 
 def _as_nhw(probabilities) -> Tensor:
@@ -113,7 +101,7 @@ def patch_entropy(probabilities: Tensor, patch) -> Tensor:
         pair, or does not divide H and W.
     """
     probabilities = _as_nhw(probabilities)
-    ph, pw = _check_patch(patch)
+    ph, pw = as_pair(patch, "patch", labels=("h", "w"))
     height, width = probabilities.shape[-2:]
     if height % ph or width % pw:
         raise ParameterError(f"patch: {(ph, pw)} does not divide the image size {(height, width)}")
@@ -161,7 +149,7 @@ def entropy_mask(probabilities: Tensor, patch, ratio: float) -> Tensor:
     if (isinstance(ratio, bool) or not isinstance(ratio, numbers.Real) or math.isnan(ratio)
             or not 0.0 <= ratio < 1.0):
         raise ParameterError(f"ratio: expected a real number in [0, 1), got {ratio!r}")
-    ph, pw = _check_patch(patch)
+    ph, pw = as_pair(patch, "patch", labels=("h", "w"))
     with torch.no_grad():
         entropy = patch_entropy(probabilities.detach() if isinstance(probabilities, Tensor)
                                 else probabilities, (ph, pw))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from ..errors import ParameterError
+from ..pairs import as_pair
 from .options import OutputFile, check_map_extension, is_quiet, verbosity_options
 
 
@@ -11,15 +13,14 @@ class _SizeType(click.ParamType):
     name = "ROWSxCOLS"
 
     def convert(self, value, param, ctx):
-        if isinstance(value, tuple):
-            return value
         try:
-            rows, cols = (int(v) for v in str(value).lower().split("x"))
+            parts = value if isinstance(value, tuple) else [int(v) for v in str(value).lower().split("x")]
         except ValueError:
             self.fail(f"expected ROWSxCOLS like 512x512, got {value!r}", param, ctx)
-        if rows < 1 or cols < 1:
-            self.fail(f"sizes must be positive, got {value!r}", param, ctx)
-        return rows, cols
+        try:
+            return as_pair(parts, "size", scalar=False)
+        except ParameterError as exc:
+            self.fail(str(exc).removeprefix("size: "), param, ctx)
 
 
 @click.command("synth")
