@@ -2,7 +2,7 @@
 
 >>> import hadinfer.dask  # doctest: +SKIP
 >>> scores = hadinfer.dask.detect(cube, detector="lrx", inner=5, outer=21)  # doctest: +SKIP
->>> scores.to_netcdf("scores.nc")  # doctest: +SKIP  (or .compute(), .rio.to_raster(...))
+>>> scores.compute()  # doctest: +SKIP
 
 Files are better served by ``hadinfer detect --scheduler`` (or
 :func:`hadinfer.distributed.strip_detect.detect_strips`), which reads each strip on the

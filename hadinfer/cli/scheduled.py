@@ -6,7 +6,9 @@ is given, so ``hadinfer detect`` without it is unchanged and ``--help`` stays fa
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +28,25 @@ def _check_scheduler(ctx, param, value):
         return check_scheduler(value)
     except ParameterError as exc:
         raise click.BadParameter(str(exc).removeprefix("scheduler: "), ctx=ctx, param=param) from exc
+
+
+@contextlib.contextmanager
+def _cluster_logs():
+    """distributed's own log lines (every worker started and closed) only with ``-vv``, as rasterio's DEBUG.
+
+    distributed sets its loggers' levels itself, so the CLI's level for libraries does not
+    reach them: unless ``-vv``, its records stop at its own logger (whose handler shows
+    warnings and errors) instead of reaching the CLI's handler.  Put back afterwards.
+    """
+    ctx = click.get_current_context(silent=True)
+    logger = logging.getLogger("distributed")
+    saved = logger.propagate
+    if ctx is None or (ctx.find_root().obj or {}).get("verbose", 0) < 2:
+        logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.propagate = saved
 
 
 def scheduler_options(command):
@@ -58,7 +79,7 @@ def run_scheduled_scene(run_one: Callable, *, scheduler: str, workers: int | Non
     from ..distributed.cluster import open_client
     from ..distributed.strip_detect import detect_strips
 
-    with open_client(scheduler, workers) as client:
+    with _cluster_logs(), open_client(scheduler, workers) as client:
         return run_one(detect=functools.partial(detect_strips, client=client))
 
 
@@ -85,7 +106,7 @@ def run_scheduled_batch(scenes: list[str], folder: str, run_one: Callable[[str, 
             done += 1
             echo_row(done, len(rows), row, quiet)
     if todo:
-        with open_client(scheduler, workers) as client:
+        with _cluster_logs(), open_client(scheduler, workers) as client:
             jobs = [(row["scene"], Path(row["map"]), Path(row["report"])) for row in todo]
             for index, report, error in run_per_scene(client, run_one, jobs):
                 row = todo[index]

@@ -19,8 +19,8 @@ def _cube(block: np.ndarray, nodata) -> tuple[np.ndarray, np.ndarray]:
     return ArrayScene(block, nodata=nodata).read_all()
 
 
-def _block_stats(block: np.ndarray, nodata) -> BackgroundStats:
-    return cube_stats(*_cube(block, nodata))
+def _block_stats(block: np.ndarray, nodata, precision: str) -> BackgroundStats:
+    return cube_stats(*_cube(block, nodata), precision)
 
 
 def _score_block(block, spec: DetectorSpec, stats: BackgroundStats, nodata, halo: int, device: str,
@@ -72,7 +72,7 @@ def _has_rioxarray() -> bool:
     return True
 
 
-def background_stats(array, *, nodata=None, split_every: int = 8):
+def background_stats(array, *, nodata=None, precision: str = "float64", split_every: int = 8):
     """Global background statistics of a dask cube, as a lazy tree reduction.
 
     Each block gives a :class:`~hadinfer.detectors.BackgroundStats` of its valid pixels
@@ -85,6 +85,9 @@ def background_stats(array, *, nodata=None, split_every: int = 8):
         (rows, cols, bands), or a DataArray with a band dimension in any order.
     nodata : float, optional
         Default the DataArray's ``rio.nodata``.
+    precision : {"float64", "float32"}
+        Arithmetic of each block's scatter (a detector's ``stats_precision``); blocks
+        are merged in float64.
     split_every : int
         Fan-in of the merge tree.
 
@@ -96,11 +99,11 @@ def background_stats(array, *, nodata=None, split_every: int = 8):
     from dask import delayed
 
     cube, _, _, nodata = _as_cube(array, nodata)
-    return _stats_graph(cube, nodata, split_every, delayed)
+    return _stats_graph(cube, nodata, precision, split_every, delayed)
 
 
-def _stats_graph(cube, nodata, split_every, delayed):
-    leaves = [delayed(_block_stats, pure=True)(block, nodata) for block in cube.to_delayed().ravel()]
+def _stats_graph(cube, nodata, precision, split_every, delayed):
+    leaves = [delayed(_block_stats, pure=True)(block, nodata, precision) for block in cube.to_delayed().ravel()]
     return tree_reduce(leaves, delayed(merge_stats, pure=True), split_every=split_every)
 
 
@@ -171,7 +174,7 @@ def detect_array(array, detector=DEFAULT_DETECTOR, *, nodata=None, device: str =
     model.check_image(cube.shape[0], cube.shape[1])
     halo = model.halo
     if stats is None:
-        stats = _stats_graph(cube, nodata, split_every, delayed)
+        stats = _stats_graph(cube, nodata, getattr(model, "stats_precision", "float64"), split_every, delayed)
     elif isinstance(stats, BackgroundStats):  # one key in the graph, not a copy inside every task
         stats = delayed(stats, pure=True)
     scores = da.map_overlap(_score_block, cube, depth={0: halo, 1: halo, 2: 0}, boundary="none", trim=True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 from collections.abc import Iterator
@@ -45,6 +46,21 @@ def import_dask_array():
     except ImportError as exc:
         raise MissingDependencyError(f"hadinfer.dask needs dask[array]: {INSTALL_HINT}") from exc
     return dask.array
+
+
+def run_portably(task, *args, **kwargs):
+    """Worker side: ``task(*args, **kwargs)``, with an exception that the client can rebuild.
+
+    distributed pickles a task's exception with its whole cause chain, and some library
+    exceptions in that chain cannot be unpickled (GDAL's, whose ``args`` is read-only):
+    the client would then get a bare ``Exception`` holding a repr instead of hadinfer's
+    one-line error.  hadinfer's messages already name their cause, so the chain is dropped.
+    """
+    try:
+        return task(*args, **kwargs)
+    except Exception as exc:
+        exc.__cause__ = exc.__context__ = None
+        raise
 
 
 def check_scheduler(scheduler: str) -> str:
@@ -102,8 +118,11 @@ def open_client(scheduler: str, workers: int | None = None) -> Iterator:
         raise ParameterError(f"workers: expected a positive integer, got {workers!r}")
     distributed = import_distributed()
     if scheduler == "local":
+        # Its own logs stay quiet: what matters (a failed scene, a worker that kept dying)
+        # reaches the client as an error, and shutting a cluster down logs alarming tracebacks.
         with distributed.LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                                      processes=True, dashboard_address=None) as cluster, \
+                                      processes=True, dashboard_address=None,
+                                      silence_logs=logging.CRITICAL) as cluster, \
                 distributed.Client(cluster) as client:
             yield client
         return

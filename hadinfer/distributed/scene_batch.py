@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 
 from ..errors import HadinferError
-from .cluster import import_distributed
+from .cluster import import_distributed, run_portably
 
 
 def run_per_scene(client, task: Callable, jobs: Sequence[tuple]) -> Iterator[tuple[int, object, BaseException | None]]:
@@ -58,7 +58,7 @@ def _run_together(client, distributed, task, jobs, indices, prefix):
     try:
         for index in indices:
             try:
-                future = client.submit(task, *jobs[index], key=f"hadinfer-scene-{prefix}{index}")
+                future = client.submit(run_portably, task, *jobs[index], key=f"hadinfer-scene-{prefix}{index}")
             except Exception as exc:  # e.g. something in the job that does not pickle: this job fails
                 yield index, None, exc
                 continue

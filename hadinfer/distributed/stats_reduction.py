@@ -81,22 +81,30 @@ def tree_reduce(items: Sequence[T], combine: Callable[..., T], split_every: int 
     return level[0]
 
 
-def cube_stats(cube: np.ndarray, valid: np.ndarray) -> BackgroundStats:
-    """Statistics of the valid pixels of an (h, w, B) cube, as :func:`hadinfer.pipeline.accumulate_stats`."""
-    # A reshape is free; boolean indexing copies the whole block.
-    pixels = cube.reshape(-1, cube.shape[2]) if valid.all() else cube[valid]
-    return BackgroundStats(cube.shape[2]).update(pixels)
+def cube_stats(cube: np.ndarray, valid: np.ndarray, precision: str = "float64") -> BackgroundStats:
+    """Statistics of the valid pixels of an (h, w, B) cube, formed as :func:`hadinfer.pipeline.accumulate_stats` does.
+
+    ``precision`` is the detector's ``stats_precision`` (the arithmetic of the window's
+    scatter; merging is always float64).
+    """
+    bands = cube.shape[2]
+    # A reshape is free; invalid rows are masked inside update, never copied out.
+    return BackgroundStats(bands).update(cube.reshape(-1, bands), None if valid.all() else valid.reshape(-1),
+                                         precision=precision)
 
 
-def strip_stats(source: SceneSource, tiles: Sequence[Tile]) -> BackgroundStats:
+def strip_stats(source: SceneSource, tiles: Sequence[Tile], precision: str = "float64") -> BackgroundStats:
     """Worker task: statistics of the cores of ``tiles`` (one strip), read tile by tile.
 
-    Only cores are read, so strips that partition the scene count every pixel once;
-    memory is one tile's read, whatever the strip's size.
+    Only cores are read, so strips that partition the scene count every pixel once, and
+    each core is one window of the single-process statistics pass, added to one running
+    accumulator as there (a ``float32`` scatter is steered by what was accumulated
+    before it); memory is one tile's read, whatever the strip's size.
     """
     with source.open() as scene:
         stats = BackgroundStats(len(scene.info.bands))
         for tile in tiles:
             cube, valid = scene.read(tile.row_off, tile.col_off, tile.height, tile.width)
-            stats.merge(cube_stats(cube, valid))
+            bands = cube.shape[2]
+            stats.update(cube.reshape(-1, bands), None if valid.all() else valid.reshape(-1), precision=precision)
     return stats

@@ -35,7 +35,7 @@ from ..errors import AllNodataError, HadinferError
 from ..io import wavelength_band_spec
 from ..io.writer import ScoreMapWriter, check_output_path
 from ..pipeline import ProgressCallback, _no_progress, peak_memory_mb, plan_tiles
-from .cluster import import_distributed
+from .cluster import import_distributed, run_portably
 from .specs import SceneSource, detector_spec
 from .stats_reduction import merge_stats, strip_stats, tree_reduce
 from .strips import score_strip, strip_plan
@@ -105,12 +105,13 @@ def detect_strips(source, output=None, *, client, detector=DEFAULT_DETECTOR, key
     seconds = {}
     futures = []
     try:
-        leaves = [client.submit(strip_stats, scene_source, tiles, key=f"hadinfer-stats-{run}-{i}")
-                  for i, tiles in enumerate(plan)]
+        precision = getattr(model, "stats_precision", "float64")  # as the single-process statistics pass
+        leaves = [client.submit(run_portably, strip_stats, scene_source, tiles, precision,
+                                key=f"hadinfer-stats-{run}-{i}") for i, tiles in enumerate(plan)]
         futures += leaves
         level = iter(range(len(plan)))
         merged = tree_reduce(leaves, lambda *parts: client.submit(
-            merge_stats, *parts, key=f"hadinfer-merge-{run}-{next(level)}"), split_every=split_every)
+            run_portably, merge_stats, *parts, key=f"hadinfer-merge-{run}-{next(level)}"), split_every=split_every)
         futures.append(merged)
         for done, _ in enumerate(distributed.as_completed(leaves), 1):
             progress("statistics", done, len(plan))
@@ -120,9 +121,10 @@ def detect_strips(source, output=None, *, client, detector=DEFAULT_DETECTOR, key
         model.fit(stats)  # here too: the report, the map's tags and a detection threshold need it
         seconds["statistics"] = time.perf_counter() - started
         for leaf in leaves:  # the merged statistics keep their lineage (the scheduler recomputes lost
-            leaf.release()   # results from it); the parts' memory can go
+            if leaf is not merged:  # results from it); the parts' memory can go.  One strip: its own merge
+                leaf.release()
         futures = [merged]
-        scoring = [client.submit(score_strip, scene_source, spec, merged, tiles, device,
+        scoring = [client.submit(run_portably, score_strip, scene_source, spec, merged, tiles, device,
                                  key=f"hadinfer-score-{run}-{i}") for i, tiles in enumerate(plan)]
         futures += scoring
         result, report_extra = _gather_scores(distributed, scoring, info, output, model, overwrite, cog,

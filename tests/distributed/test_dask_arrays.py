@@ -20,7 +20,7 @@ def cube():
     return make_scene_cube()
 
 
-@pytest.mark.parametrize("detector, params", [("grx", {}), ("lrx", {"inner": 3, "outer": 9}),
+@pytest.mark.parametrize("detector, params", [("grx", {"precision": "float64"}), ("lrx", {"inner": 3, "outer": 9}),
                                               ("fusion", {"windows": ((3, 9),)})], ids=["grx", "lrx", "fusion"])
 @pytest.mark.parametrize("chunks", [(64, 80, 12), (20, 30, 5), (9, 80, 12)], ids=["one-block", "ragged", "thin"])
 def test_lazy_scores_equal_the_single_process_map(client, cube, detector, params, chunks):
@@ -47,8 +47,8 @@ def test_statistics_are_a_reduction_equal_to_np_cov(client, cube):
 def test_given_statistics_skip_the_statistics_pass(client, cube):
     array = da.from_array(cube, chunks=(32, 40, 12))
     stats = hadinfer_dask.background_stats(array, nodata=-9999).compute()
-    lazy = hadinfer_dask.detect(array, detector="grx", nodata=-9999, device="cpu")
-    given = hadinfer_dask.detect(array, detector="grx", nodata=-9999, device="cpu", stats=stats)
+    lazy = hadinfer_dask.detect(array, detector="grx", precision="float64", nodata=-9999, device="cpu")
+    given = hadinfer_dask.detect(array, detector="grx", precision="float64", nodata=-9999, device="cpu", stats=stats)
     assert len(given.__dask_graph__()) < len(lazy.__dask_graph__())
     np.testing.assert_array_equal(given.compute(), lazy.compute())
 
@@ -59,9 +59,9 @@ def test_a_dataarray_keeps_its_coordinates_and_crs(client, cube, tmp_path):
 
     path = write_geotiff(tmp_path / "scene.tif", cube, nodata=-9999)
     array = rioxarray.open_rasterio(path, chunks={"x": 40, "y": 32, "band": -1})  # (band, y, x), dask-backed
-    scores = hadinfer_dask.detect(array, detector="grx", device="cpu")
+    scores = hadinfer_dask.detect(array, detector="grx", precision="float64", device="cpu")
     assert scores.dims == ("y", "x") and scores.chunks is not None  # still lazy
-    expected = hadinfer.detect(path, detector="grx", device="cpu").scores
+    expected = hadinfer.detect(path, detector="grx", precision="float64", device="cpu").scores
     assert max_relative_difference(scores.values.astype(np.float64), expected.astype(np.float64)) <= 1e-6
     np.testing.assert_array_equal(scores["x"].values, array["x"].values)
     np.testing.assert_array_equal(scores["y"].values, array["y"].values)
