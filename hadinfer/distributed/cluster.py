@@ -120,8 +120,10 @@ def open_client(scheduler: str, workers: int | None = None) -> Iterator:
     if scheduler == "local":
         # Its own logs stay quiet: what matters (a failed scene, a worker that kept dying)
         # reaches the client as an error, and shutting a cluster down logs alarming tracebacks.
+        # The scheduler's HTTP server (dashboard with bokeh) takes any free local port: the
+        # default, 8787, warns when another cluster already has it.
         with distributed.LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                                      processes=True, dashboard_address=None,
+                                      processes=True, dashboard_address="127.0.0.1:0",
                                       silence_logs=logging.CRITICAL) as cluster, \
                 distributed.Client(cluster) as client:
             yield client
