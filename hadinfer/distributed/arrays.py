@@ -7,7 +7,10 @@ import numpy as np
 from ..detectors import DEFAULT_DETECTOR, BackgroundStats
 from ..errors import ParameterError
 from ..io import ArrayScene
+# The DataArray rules of hadinfer.detect (band dimension names, spatial order, rioxarray
+# present or not), so both entry points read a DataArray the same way.
 from ..io.xarray_scene import _dims as dataarray_dims
+from ..io.xarray_scene import _has_rioxarray
 from ..io.xarray_scene import check_plain_array_layout, is_dataarray, scores_as_dataarray
 from .cluster import import_dask_array
 from .specs import DetectorSpec, detector_spec
@@ -62,14 +65,6 @@ def _as_cube(array, nodata):
     if not np.issubdtype(cube.dtype, np.number) or np.issubdtype(cube.dtype, np.complexfloating):
         raise ParameterError(f"array: expected real numbers, got dtype {cube.dtype}")
     return cube.rechunk({2: -1}), template, spatial, nodata  # a spectrum is never split
-
-
-def _has_rioxarray() -> bool:
-    try:
-        import rioxarray  # noqa: F401  (registers the .rio accessor)
-    except ImportError:
-        return False
-    return True
 
 
 def background_stats(array, *, nodata=None, precision: str = "float64", split_every: int = 8):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from ..detectors import BackgroundStats, Detector, make_detector
+from ..detectors import BackgroundStats, Detector, make_detector, registry
 from ..errors import ParameterError
 from ..io import Scene, open_scene
 
@@ -91,15 +91,16 @@ def detector_spec(detector, params: dict) -> DetectorSpec:
     Raises
     ------
     ParameterError
-        A Detector instance (it may hold an unpicklable session: pass its name), or
-        ``adapt``, which fine-tunes on the whole scene in one process first.
+        A Detector instance (it may hold an unpicklable session: pass its name), a name
+        the registry does not know, or a detector that trains on the whole scene first
+        (``adapt``: one process).
     """
     if isinstance(detector, Detector):
         raise ParameterError("detector: on a cluster pass a name or model file, which every worker builds itself, "
                              f"not a {type(detector).__name__} instance")
-    if detector == "adapt":
-        raise ParameterError("detector: adapt fine-tunes on the whole scene in one process; run it without a "
-                             "scheduler, or fine-tune first and pass the checkpoint")
+    if registry.resolve(detector)[0].needs_scene:
+        raise ParameterError(f"detector: {detector} trains on the whole scene in one process first; run it without "
+                             "a scheduler, or train once and pass the checkpoint")
     name = os.fspath(detector) if isinstance(detector, os.PathLike) else str(detector)
     if os.path.isfile(name):  # a model file: workers may run in another folder
         name = os.path.abspath(name)
