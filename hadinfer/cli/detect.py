@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import click
@@ -11,9 +12,10 @@ from ..api import model_inputs
 from ..detectors import DEFAULT_DETECTOR, registry
 from .batch import expand_scenes, run_batch
 from .detector_options import DeviceType, detector_help, detector_metavar, detector_options, detector_params
-from .options import (CreationOptionType, OutputFile, ProgressBars, WavelengthRangesType, WindowType,
+from .options import (CreationOptionType, OutputFile, ProgressBars, WavelengthRangesType,
                       check_map_extension, check_optional_output, creation_options, is_quiet, verbosity_options,
                       write_json)
+from .scheduled import check_scheduler_options, run_scheduled_batch, run_scheduled_scene, scheduler_options
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +76,12 @@ def write_map_detections(result, path, *, pfa, threshold, overwrite, inputs, oth
 @click.option("--threshold", type=float, default=None, help="Detections: an absolute score threshold instead.")
 @click.option("--detections-mask", "mask_path", type=OutputFile("mask.tif"), default=None,
               help="Detections: also a uint8 GeoTIFF, 1 above the threshold, 0 below, 255 nodata.")
+@scheduler_options
 @verbosity_options
 @click.pass_context
 def command(ctx, scenes, output, output_dir, detector, key, bands, wavelengths, device, tile_size, cog, co_pairs,
-            overwrite, report_path, detections_path, pfa, threshold, mask_path, **_detector_options):
+            overwrite, report_path, detections_path, pfa, threshold, mask_path, scheduler, workers,
+            **_detector_options):
     """Detect anomalies in SCENES: one scene to OUTPUT (-o), or many to --output-dir.
 
     A scene is any raster GDAL reads (GeoTIFF, ENVI, ...) or a MATLAB .mat cube
@@ -85,6 +89,7 @@ def command(ctx, scenes, output, output_dir, detector, key, bands, wavelengths, 
     nodata; it appears only when complete.
     """
     quiet = is_quiet()
+    check_scheduler_options(scheduler, workers)
     scenes = expand_scenes(scenes)
     if (output is None) == (output_dir is None):
         raise click.BadParameter("give -o MAP for one scene, or --output-dir DIR for several", param_hint="-o")
@@ -118,7 +123,7 @@ def command(ctx, scenes, output, output_dir, detector, key, bands, wavelengths, 
               {k: v for k, v in params.items() if k != "train_progress"}, device, tile_size,
               f", creation options {writer_options['creation_options']}" if writer_options else "")
 
-    def run_one(scene, output, report_path, detections_path) -> dict:
+    def run_one(scene, output, report_path, detections_path, detect=run_detect) -> dict:
         check_optional_output(report_path, overwrite, inputs=(scene, *model_files), others=(output, detections_path))
         check_optional_output(detections_path, overwrite, inputs=(scene, *model_files), others=(output, report_path))
         check_optional_output(mask_path, overwrite, inputs=(scene, *model_files),
@@ -131,9 +136,9 @@ def command(ctx, scenes, output, output_dir, detector, key, bands, wavelengths, 
             log.debug("%s: --wavelengths %s selects bands %s", scene, wavelengths, scene_bands)
         progress = ProgressBars(enabled=not quiet)
         try:
-            result = run_detect(scene, output, detector=detector, key=key, bands=scene_bands, device=device,
-                                tile_size=tile_size, overwrite=overwrite, cog=cog, progress=progress,
-                                **writer_options, **params)
+            result = detect(scene, output, detector=detector, key=key, bands=scene_bands, device=device,
+                            tile_size=tile_size, overwrite=overwrite, cog=cog, progress=progress,
+                            **writer_options, **params)
         finally:
             progress.close()
             if "train_progress" in params:
@@ -162,9 +167,15 @@ def command(ctx, scenes, output, output_dir, detector, key, bands, wavelengths, 
         return report
 
     if output is not None:
-        run_one(scenes[0], output, report_path, detections_path)
+        if scheduler is None:
+            run_one(scenes[0], output, report_path, detections_path)
+        else:  # the scene in strips across the cluster (hadinfer/cli/scheduled.py)
+            run_scheduled_scene(lambda detect: run_one(scenes[0], output, report_path, detections_path, detect),
+                                scheduler=scheduler, workers=workers)
         return
-    code = run_batch(scenes, output_dir, lambda scene, target, report: run_one(
+    batch = run_batch if scheduler is None else functools.partial(run_scheduled_batch, scheduler=scheduler,
+                                                                  workers=workers)
+    code = batch(scenes, output_dir, lambda scene, target, report: run_one(
         scene, target, report, target.with_suffix(".geojson") if wants_detections else None),
         overwrite=overwrite, quiet=quiet)
     if code:
