@@ -62,3 +62,7 @@ class MissingDependencyError(HadinferError, ImportError):
 
 class ModelFileError(HadinferError, ValueError):
     """A model file is corrupt, of an unsupported format version, or does not fit the input."""
+
+
+class ClusterError(HadinferError, RuntimeError):
+    """A Dask cluster could not be reached, or its workers kept dying on a task."""

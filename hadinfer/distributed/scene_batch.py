@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 
-from ..errors import HadinferError
+from ..errors import ClusterError
 from .cluster import import_distributed, run_portably
 
 
@@ -18,7 +18,7 @@ def run_per_scene(client, task: Callable, jobs: Sequence[tuple]) -> Iterator[tup
     every task that was on those workers -- the culprit and any scene that merely
     shared a worker with it -- so each of those runs once more, alone: an innocent
     scene then finishes, and the culprit fails with a one-line
-    :class:`~hadinfer.errors.HadinferError`.
+    :class:`~hadinfer.errors.ClusterError`.
 
     Parameters
     ----------
@@ -48,7 +48,7 @@ def run_per_scene(client, task: Callable, jobs: Sequence[tuple]) -> Iterator[tup
     for index in lost:  # one at a time: nothing else can be on a worker this task kills
         for _, result, error in _run_together(client, distributed, task, jobs, [index], f"{run}-alone-"):
             if isinstance(error, distributed.KilledWorker):
-                error = HadinferError("a worker died each time it ran this scene, also alone (out of memory, or a "
+                error = ClusterError("a worker died each time it ran this scene, also alone (out of memory, or a "
                                       "crash in a native library); see the worker logs")
             yield index, result, error
 

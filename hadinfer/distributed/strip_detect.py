@@ -31,7 +31,7 @@ import numpy as np
 
 from ..api import DetectionResult, model_inputs, provenance
 from ..detectors import DEFAULT_DETECTOR
-from ..errors import AllNodataError, HadinferError
+from ..errors import AllNodataError, ClusterError
 from ..io import wavelength_band_spec
 from ..io.writer import ScoreMapWriter, check_output_path
 from ..pipeline import ProgressCallback, _no_progress, peak_memory_mb, plan_tiles
@@ -83,8 +83,9 @@ def detect_strips(source, output=None, *, client, detector=DEFAULT_DETECTOR, key
     Raises
     ------
     HadinferError
-        Any input, parameter or output problem (one line), raised on a worker or here;
-        also when a strip's worker died repeatedly (Dask's ``KilledWorker``).
+        Any input, parameter or output problem (one line), raised on a worker or here.
+    ClusterError
+        A strip's worker died repeatedly (Dask's ``KilledWorker``).
     """
     started = time.perf_counter()
     distributed = import_distributed()
@@ -132,7 +133,7 @@ def detect_strips(source, output=None, *, client, detector=DEFAULT_DETECTOR, key
     except BaseException as exc:
         client.cancel([f for f in futures if not f.done()])  # stop what no one will read
         if isinstance(exc, distributed.KilledWorker):
-            raise HadinferError(f"{info.path}: a worker died each time it ran {getattr(exc, 'task', 'a task')!r} "
+            raise ClusterError(f"{info.path}: a worker died each time it ran {getattr(exc, 'task', 'a task')!r} "
                                 "(out of memory, or a crash in a native library); see the worker logs") from exc
         raise
     total = time.perf_counter() - started

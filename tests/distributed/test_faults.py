@@ -11,7 +11,7 @@ import pytest
 import hadinfer
 from hadinfer.distributed.scene_batch import run_per_scene
 from hadinfer.distributed.strip_detect import detect_strips
-from hadinfer.errors import HadinferError, NotARasterError
+from hadinfer.errors import ClusterError, NotARasterError
 
 from .conftest import TILE, max_relative_difference, read_map
 
@@ -64,4 +64,4 @@ def test_a_scene_that_keeps_killing_workers_fails_alone(client):
     assert outcomes[0] == ("A", None) and outcomes[3] == ("B", None)
     assert isinstance(outcomes[2][1], NotARasterError)
     result, error = outcomes[1]
-    assert result is None and isinstance(error, HadinferError) and "worker died" in str(error)
+    assert result is None and isinstance(error, ClusterError) and "worker died" in str(error)
