@@ -7,7 +7,7 @@ import numpy as np
 from ..errors import ParameterError
 from .base import Detector
 from .global_rx import GlobalRX
-from .local_rx import LocalRX
+from .local_rx import LocalRX, ring_rx, whitened_components
 from .stats import BackgroundStats
 
 #: The default windows and components, chosen by nested leave-one-scene-out on the labelled
@@ -87,9 +87,15 @@ class FusionRX(Detector):
         return self
 
     def score(self, cube, valid, core=None, backend=None):
+        xp = self._backend(backend)
+        global_rx, first = self.parts_[0], self.parts_[1]
+        # The local parts share their components and one set of integral images.
+        z, mask = whitened_components(xp, cube, valid, first.mean_, first.projection_)
+        maps = [global_rx.score(cube, valid, core, backend=backend)] + ring_rx(
+            xp, z, mask, valid, self.windows, self.regularization, core, first.memory_budget)
         logs, counts = None, None
-        for part, dof in zip(self.parts_, self.dof_):
-            term = np.log(np.maximum(part.score(cube, valid, core, backend=backend).astype(np.float64) / dof, _FLOOR))
+        for scores, dof in zip(maps, self.dof_):
+            term = np.log(np.maximum(scores.astype(np.float64) / dof, _FLOOR))
             usable = np.isfinite(term)
             term[~usable] = 0.0
             logs = term if logs is None else logs + term

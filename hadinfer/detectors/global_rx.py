@@ -7,7 +7,7 @@ import numpy as np
 from ..arrays import NumpyArrays
 from ..errors import ParameterError
 from .base import Detector
-from .stats import CHUNK_ROWS, PRECISIONS, BackgroundStats, chunk_buffer, whitening_basis
+from .stats import PRECISIONS, BackgroundStats, centred_blocks, whitening_basis
 
 
 class GlobalRX(Detector):
@@ -93,10 +93,9 @@ class GlobalRX(Detector):
 def whitened_energy(cube: np.ndarray, mean: np.ndarray, projection: np.ndarray) -> np.ndarray:
     """``||(x - mean) @ projection||^2`` per pixel, in the projection's dtype, a few rows at a time.
 
-    Each block of rows is centred into a reused buffer of the projection's dtype
-    (subtracting in float64, rounding once), projected, and reduced while still in
-    cache; no array as large as the tile is allocated and the tile is never widened.
-    Buffers follow the cube's memory layout (:func:`~hadinfer.detectors.stats.chunk_buffer`).
+    Each block of rows is centred (:func:`~hadinfer.detectors.stats.centred_blocks`),
+    projected and reduced while still in cache: no array as large as the window is
+    allocated and the window is never widened.
 
     Parameters
     ----------
@@ -110,15 +109,9 @@ def whitened_energy(cube: np.ndarray, mean: np.ndarray, projection: np.ndarray) 
     -------
     ndarray of float32, shape (h, w)
     """
-    height, width, bands = cube.shape
-    rows = max(1, CHUNK_ROWS // max(width, 1))
+    height, width, _ = cube.shape
     out = np.empty((height, width), dtype=np.float32)
-    like = cube[:rows].reshape(-1, bands)
-    wide, centred = chunk_buffer(like, rows * width, np.float64), chunk_buffer(like, rows * width, projection.dtype)
-    for top in range(0, height, rows):
-        block = cube[top:top + rows].reshape(-1, bands)  # a view when the cube is contiguous
-        m = block.shape[0]
-        centred[:m] = np.subtract(block, mean, out=wide[:m])
-        whitened = centred[:m] @ projection
-        out[top:top + rows] = np.einsum("ij,ij->i", whitened, whitened).reshape(-1, width)
+    for top, rows, centred in centred_blocks(cube, mean, projection.dtype):
+        whitened = centred @ projection
+        out[top:top + rows] = np.einsum("ij,ij->i", whitened, whitened).reshape(rows, width)
     return out

@@ -246,6 +246,53 @@ def chunk_buffer(pixels: np.ndarray, rows: int, dtype, columns: int | None = Non
     return np.empty((rows, pixels.shape[1] if columns is None else columns), dtype=dtype, order=order)
 
 
+def centred_blocks(cube: np.ndarray, mean: np.ndarray, dtype=np.float32):
+    """Yield ``(top, rows, centred)`` for blocks of rows of a window: ``x - mean`` per pixel.
+
+    The subtraction runs in float64 and is rounded once to ``dtype``, into buffers that
+    are reused from block to block and laid out like ``cube`` (band-major or
+    pixel-major), so any window, a sub-window view included, is centred without a
+    transposing copy and without ever being widened as a whole.
+
+    Parameters
+    ----------
+    cube : ndarray, shape (h, w, B)
+        Any real dtype.
+    mean : ndarray of float64, shape (B,)
+    dtype : numpy dtype
+        Of the centred spectra.
+
+    Yields
+    ------
+    top : int
+        First row of the block.
+    rows : int
+        Rows in the block.
+    centred : ndarray of ``dtype``, shape (rows * w, B)
+        Valid only until the next block is yielded.
+    """
+    height, width, bands = cube.shape
+    step = max(1, CHUNK_ROWS // max(width, 1))
+    wide = _block_buffer(cube, step, np.float64)
+    narrow = None if np.dtype(dtype) == np.float64 else _block_buffer(cube, step, dtype)
+    for top in range(0, height, step):
+        block = cube[top:top + step]
+        rows = block.shape[0]
+        centred = np.subtract(block, mean, out=wide[:rows])
+        if narrow is not None:
+            narrow[:rows] = centred
+            centred = narrow[:rows]
+        yield top, rows, centred.reshape(rows * width, bands)  # a view: rows and columns are adjacent
+
+
+def _block_buffer(cube: np.ndarray, rows: int, dtype) -> np.ndarray:
+    """A (rows, w, B) scratch block laid out like ``cube`` whose (rows * w, B) reshape is a view."""
+    _, width, bands = cube.shape
+    if cube.strides[2] > cube.strides[1]:  # band-major, as rasterio reads
+        return np.empty((bands, rows, width), dtype=dtype).transpose(1, 2, 0)
+    return np.empty((rows, width, bands), dtype=dtype)
+
+
 def _scatter64(pixels: np.ndarray, valid: np.ndarray | None, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Exact mean and scatter of a window in float64, a chunk of rows at a time (two passes)."""
     bands = pixels.shape[1]

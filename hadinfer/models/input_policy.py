@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..detectors.local_rx import LocalRX
-from ..detectors.stats import BackgroundStats, pca_whitening
+from ..arrays import NumpyArrays
+from ..detectors.local_rx import REGULARIZATION, ring_rx, whitened_components
+from ..detectors.stats import BackgroundStats, centred_blocks, pca_whitening
 from ..errors import ModelFileError
 
 POLICY = "pca-whiten+rx"
@@ -104,12 +105,22 @@ class SceneInputs:
     policy : InputPolicy
     stats : BackgroundStats
         The scene's global statistics.
+
+    Notes
+    -----
+    :meth:`features` is the runtime's hot path (a few times the network's own cost on a
+    CPU), so it shares work across channels: spectra are centred once per block of rows,
+    the pointwise channels come from one float32 projection, and every local RX channel
+    comes from one set of integral images (:func:`~hadinfer.detectors.local_rx.ring_rx`)
+    over the leading components, which are the same for every window.
     """
 
     def __init__(self, policy: InputPolicy, stats: BackgroundStats):
         self.policy = policy
         self.mean, self.projection = pca_whitening(stats, None)
-        self.local = [LocalRX(inner, outer, policy.lrx_components).fit(stats) for inner, outer in policy.lrx_windows]
+        self._projection32 = self.projection.astype(np.float32)
+        # LocalRX.fit keeps the leading lrx_components columns of this same whitening.
+        self._local_projection = self.projection[:, :policy.lrx_components]
 
     def pointwise(self, spectra: np.ndarray) -> np.ndarray:
         """(..., B) spectra -> (..., components + 1): the channels that need no neighbours."""
@@ -131,18 +142,34 @@ class SceneInputs:
         -------
         ndarray of float32, shape (region rows, region cols, channels)
             Zero on invalid pixels.  A local channel whose ring holds too few valid pixels
-            takes the global RX channel's value.
+            takes the global RX channel's value.  The pointwise channels are computed in
+            float32 (as :class:`~hadinfer.detectors.GlobalRX` scores by default), the local
+            ones in float64 and then rounded.
         """
         rows, cols = region if region is not None else (slice(0, cube.shape[0]), slice(0, cube.shape[1]))
         inner_cube, inner_valid = cube[rows, cols], valid[rows, cols]
-        height, width, bands = inner_cube.shape
-        channels = [self.pointwise(inner_cube.reshape(-1, bands)).reshape(height, width, -1)]
-        grx = channels[0][..., -1]
-        for part in self.local:
-            score = part.score(cube, valid, (rows, cols)).astype(np.float64) / part.projection_.shape[1]
-            channels.append(np.where(np.isfinite(score), score, grx)[..., None])
-        out = np.concatenate(channels, axis=-1)
-        return np.where(inner_valid[..., None], out, 0.0).astype(np.float32)
+        height, width, _ = inner_cube.shape
+        components = self.policy.components
+        out = np.zeros((height, width, self.policy.channels), dtype=np.float32)
+        leading = min(components, self.projection.shape[1])
+        rank = max(self.projection.shape[1], 1)
+        for top, block_rows, centred in centred_blocks(inner_cube, self.mean, np.float32):
+            z = centred @ self._projection32
+            block = out[top:top + block_rows].reshape(block_rows * width, -1)  # a view: out is contiguous
+            block[:, :leading] = z[:, :leading]
+            block[:, components] = np.einsum("ij,ij->i", z, z) / rank
+        grx = out[..., components]
+        if self.policy.lrx_windows:
+            k = self._local_projection.shape[1]
+            arrays = NumpyArrays()
+            z, mask = whitened_components(arrays, cube, valid, self.mean, self._local_projection)
+            maps = ring_rx(arrays, z, mask, valid, self.policy.lrx_windows, REGULARIZATION, (rows, cols))
+            for channel, scores in enumerate(maps, start=components + 1):
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    ratio = scores / np.float32(k)
+                out[..., channel] = np.where(np.isfinite(ratio), ratio, grx)
+        out[~inner_valid] = 0.0
+        return out
 
 
 def fit_whitening(stats: BackgroundStats) -> tuple[np.ndarray, np.ndarray]:
