@@ -1,14 +1,28 @@
-"""Side-by-side speed of hadinfer's detectors, the raw read floor, and Spectral Python.
+"""Side-by-side speed of hadinfer's detectors, this machine's floors, and Spectral Python.
 
-Every case runs in a fresh Python process, so its peak memory (``ru_maxrss``) is its
-own, and each is repeated (min and median reported).  Ratios compare cases measured in
-this one run on this one machine.
+Every case runs in a fresh Python process, so its peak memory is its own, and each is
+repeated (min and median reported).  Ratios compare cases measured in this one run on
+this one machine; compare timings only within one run.
 
-    python benchmarks/timing.py                              # 2048x2048x200 int16 synthetic
-    python benchmarks/timing.py --scene my.tif --repeat 5
-    python benchmarks/timing.py --smoke                      # seconds; checks the plumbing
+The floors are what the arithmetic costs at this machine's BLAS speed, with nothing else:
 
-Results: ``benchmarks/results/<machine>-<date>/timing.json`` and ``timing.md``.
+- ``read``: every band of every 256x256 window of the scene, nothing else (the I/O floor);
+- ``floor-f32``, ``floor-f64``: the two products GRX cannot avoid, on random data of the
+  scene's size already in memory, one 256x256 tile of rows at a time: the B x B scatter
+  ``X^T X`` (the statistics) and the projection and row norms ``||X P||^2`` (scoring);
+- ``floor-deep``: the shipped network's FLOPs per pixel, counted from its ONNX graph,
+  divided by this machine's measured float32 GEMM rate (a computed time, not a run).
+
+::
+
+    python benchmarks/timing.py --synthetic 1024x1024x200 --repeat 3
+    python benchmarks/timing.py --contention      # each case again beside one busy CPU-bound process
+    python benchmarks/timing.py --device cuda     # hadinfer and floor rows on the GPU (where there is one)
+    python benchmarks/timing.py --scene my.tif --cases read,grx,floor-f32
+    python benchmarks/timing.py --smoke           # seconds; checks the plumbing
+    python benchmarks/timing.py --scaling 0.25,1,4,16   # time linear in pixels, memory flat
+
+Results: ``benchmarks/results/<machine>-<date>/timing.json``, ``timing.md`` and ``timing.png``.
 """
 
 from __future__ import annotations
@@ -24,18 +38,25 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from machine import cpu_model, gpu_model, machine_label  # benchmarks/machine.py, beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
 
+#: Rows of one 256x256 tile: the granularity the pipeline and the BLAS floors work at.
+TILE_PIXELS = 256 * 256
+
+#: At most this much random data is generated for a BLAS floor; larger scenes cycle through it.
+FLOOR_DATA_BYTES = 2**30
+
 
 # --------------------------------------------------------------------------- cases
 # Each runs inside a child process and returns {"seconds": ..., "pixels": ...}.
 
 def case_read(scene: str, args) -> dict:
-    """The floor: every band of every block-aligned 256x256 window, nothing else."""
+    """The I/O floor: every band of every block-aligned 256x256 window, nothing else."""
     import rasterio
     from rasterio.windows import Window
 
@@ -48,25 +69,44 @@ def case_read(scene: str, args) -> dict:
     return {"seconds": time.perf_counter() - start, "pixels": pixels}
 
 
+def case_floor_f32(scene, args):
+    """BLAS floor, float32: X^T X plus ||X P||^2 on random in-memory data of the scene's size."""
+    return blas_floor(scene_shape(scene), "float32", args.device)
+
+
+def case_floor_f64(scene, args):
+    """BLAS floor, float64: X^T X plus ||X P||^2 on random in-memory data of the scene's size."""
+    return blas_floor(scene_shape(scene), "float64", args.device)
+
+
+def case_floor_deep(scene, args):
+    """Network FLOP floor: FLOPs per pixel (ONNX graph) / measured float32 GEMM rate (computed)."""
+    rows, cols, _ = scene_shape(scene)
+    flops = network_flops_per_pixel(args.onnx)
+    rate = gemm_rate(args.device)
+    return {"seconds": rows * cols * flops / rate, "pixels": rows * cols, "computed": True,
+            "flops_per_pixel": flops, "gemm_gflops": rate / 1e9}
+
+
 def _hadinfer(scene: str, args, **params) -> dict:
     import hadinfer
 
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
         start = time.perf_counter()
-        result = hadinfer.detect(scene, Path(tmp) / "map.tif", device="cpu", **params)
+        result = hadinfer.detect(scene, Path(tmp) / "map.tif", device=args.device, **params)
         seconds = time.perf_counter() - start
     s = result.report["scene"]
     return {"seconds": seconds, "pixels": s["height"] * s["width"], "stages": result.report["seconds"]}
 
 
 def case_grx(scene, args):
-    """hadinfer global RX, float64 end to end, map written to GeoTIFF."""
+    """hadinfer global RX, default (float32 statistics and projection), map written to GeoTIFF."""
     return _hadinfer(scene, args, detector="grx")
 
 
-def case_grx_fp32(scene, args):
-    """hadinfer global RX, float64 statistics, float32 scoring projection."""
-    return _hadinfer(scene, args, detector="grx", precision="float32")
+def case_grx_fp64(scene, args):
+    """hadinfer global RX, float64 statistics and projection."""
+    return _hadinfer(scene, args, detector="grx", precision="float64")
 
 
 def case_lrx(scene, args):
@@ -74,25 +114,24 @@ def case_lrx(scene, args):
     return _hadinfer(scene, args, detector="lrx", inner=5, outer=21, n_components=10)
 
 
-def case_deep_torch(scene, args):
-    """The shipped general model (AnomalyFCN checkpoint) in PyTorch on the CPU."""
-    from hadinfer.detectors.deep import DeepDetector
+def case_fusion(scene, args):
+    """hadinfer fusion (the default detector): global RX and local RX at two window pairs."""
+    return _hadinfer(scene, args, detector="fusion")
 
-    return _hadinfer(scene, args, detector=DeepDetector(args.model))
+
+def case_deep_torch(scene, args):
+    """The shipped general model (checkpoint) in PyTorch."""
+    return _hadinfer(scene, args, detector="general", runtime="torch")
 
 
 def case_deep_ort(scene, args):
-    """The shipped general model (ONNX, FP32) in ONNX Runtime on the CPU."""
-    from hadinfer.detectors.onnx_detector import OnnxDetector
-
-    return _hadinfer(scene, args, detector=OnnxDetector(args.onnx))
+    """The shipped general model (ONNX, FP32) in ONNX Runtime."""
+    return _hadinfer(scene, args, detector="general")
 
 
 def case_deep_ort_fp16(scene, args):
-    """The shipped general model exported to FP16, in ONNX Runtime on the CPU."""
-    from hadinfer.detectors.onnx_detector import OnnxDetector
-
-    return _hadinfer(scene, args, detector=OnnxDetector(args.onnx16))
+    """The shipped general model exported to FP16, in ONNX Runtime."""
+    return _hadinfer(scene, args, detector=args.onnx16, runtime="onnxruntime")
 
 
 def _read_cube(scene: str, crop: int | None = None):
@@ -108,7 +147,7 @@ def _read_cube(scene: str, crop: int | None = None):
 
 
 def case_spy_rx(scene, args):
-    """Spectral Python global rx: the whole cube read into memory, then spectral.rx."""
+    """Spectral Python global rx (CPU): the whole cube read into memory, then spectral.rx."""
     import spectral
 
     start = time.perf_counter()
@@ -120,7 +159,7 @@ def case_spy_rx(scene, args):
 
 
 def case_spy_rx_window(scene, args):
-    """Spectral Python windowed rx (5,21), full bands, on a central crop (per-pixel cost)."""
+    """Spectral Python windowed rx (5,21) (CPU), full bands, on a central crop (per-pixel cost)."""
     import spectral
 
     cube = _read_cube(scene, args.crop)
@@ -135,21 +174,183 @@ def case_lrx_full_crop(scene, args):
 
     cube = _read_cube(scene, args.crop)
     start = time.perf_counter()
-    hadinfer.detect(cube, detector="lrx", inner=5, outer=21, n_components=None, device="cpu")
+    hadinfer.detect(cube, detector="lrx", inner=5, outer=21, n_components=None, device=args.device)
     return {"seconds": time.perf_counter() - start, "pixels": cube.shape[0] * cube.shape[1]}
 
 
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items() if name.startswith("case_")}
 
+#: The floor each case is measured against (``x floor`` = case seconds / floor seconds).
+FLOOR_OF = {"grx": "floor-f32", "grx-fp64": "floor-f64", "deep-torch": "floor-deep", "deep-ort": "floor-deep",
+            "deep-ort-fp16": "floor-deep"}
+
+#: Cases that always run on the CPU, whatever --device says (the peer and the I/O floor).
+CPU_ONLY = {"read", "spy-rx", "spy-rx-window"}
+
+
+# --------------------------------------------------------------------------- floors
+
+def scene_shape(scene: str) -> tuple[int, int, int]:
+    """(rows, cols, bands) of a raster or ``.mat`` scene, without reading pixels."""
+    import hadinfer
+
+    with hadinfer.open_scene(scene) as opened:
+        return opened.info.shape
+
+
+def _timer(device: str):
+    """A clock that waits for queued GPU work first."""
+    if device == "cpu":
+        return time.perf_counter
+    import torch
+
+    def clock():
+        torch.cuda.synchronize()
+        return time.perf_counter()
+    return clock
+
+
+def blas_floor(shape, dtype: str, device: str = "cpu") -> dict:
+    """Seconds of the scatter and of the projection with row norms, a tile of rows at a time.
+
+    Random data of the scene's size (up to :data:`FLOOR_DATA_BYTES`, then reused) is made
+    before the clock starts, so only the two products and the norms are timed.
+
+    Returns
+    -------
+    dict
+        ``seconds`` (their sum), ``covariance_seconds``, ``projection_seconds``, ``pixels``.
+    """
+    rows, cols, bands = shape
+    pixels = rows * cols
+    itemsize = 4 if dtype == "float32" else 8
+    held = max(1, min(pixels, FLOOR_DATA_BYTES // (bands * itemsize)) // TILE_PIXELS) * TILE_PIXELS
+    held = min(held, pixels)
+    if device == "cpu":
+        import numpy as np
+
+        rng = np.random.default_rng(0)
+        data = rng.standard_normal((held, bands), dtype=np.float32 if dtype == "float32" else np.float64)
+        projection = rng.standard_normal((bands, bands)).astype(data.dtype)
+
+        def scatter(x):
+            return x.T @ x  # NumPy calls a symmetric rank-k update for this product
+
+        def energy(x):
+            y = x @ projection
+            return np.einsum("ij,ij->i", y, y)
+    else:
+        import torch
+
+        kind = torch.float32 if dtype == "float32" else torch.float64
+        torch.backends.cuda.matmul.allow_tf32 = False  # a float32 floor, not a TF32 one
+        data = torch.randn((held, bands), dtype=kind, device=device)
+        projection = torch.randn((bands, bands), dtype=kind, device=device)
+
+        def scatter(x):
+            return x.T @ x
+
+        def energy(x):
+            y = x @ projection
+            return (y * y).sum(dim=1)
+    clock = _timer(device)
+    blocks = [(start % held, min(TILE_PIXELS, pixels - start)) for start in range(0, pixels, TILE_PIXELS)]
+    scatter(data[:TILE_PIXELS]), energy(data[:TILE_PIXELS])  # warm-up: thread pools, kernels
+    start = clock()
+    for offset, size in blocks:
+        scatter(data[offset:offset + size])
+    middle = clock()
+    for offset, size in blocks:
+        energy(data[offset:offset + size])
+    end = clock()
+    return {"seconds": end - start, "covariance_seconds": middle - start, "projection_seconds": end - middle,
+            "pixels": pixels, "data_pixels": held}
+
+
+def gemm_rate(device: str = "cpu", size: int = 2048, repeat: int = 5) -> float:
+    """This machine's float32 matrix-multiply rate in FLOP/s: best of ``repeat`` square products."""
+    if device == "cpu":
+        import numpy as np
+
+        rng = np.random.default_rng(0)
+        a, b = (rng.standard_normal((size, size), dtype=np.float32) for _ in range(2))
+
+        def product():
+            return a @ b
+    else:
+        import torch
+
+        torch.backends.cuda.matmul.allow_tf32 = False
+        size *= 4
+        a, b = (torch.randn((size, size), device=device) for _ in range(2))
+
+        def product():
+            return a @ b
+    clock = _timer(device)
+    product()
+    best = float("inf")
+    for _ in range(repeat):
+        start = clock()
+        product()
+        best = min(best, clock() - start)
+    return 2.0 * size**3 / best
+
+
+def network_flops_per_pixel(onnx_path: str) -> float:
+    """Multiply-add FLOPs (2 per multiply-add) per output pixel of a fully convolutional ONNX graph.
+
+    Counts every ``Conv`` node from its weight's shape (``Cout x Cin/groups x kh x kw``),
+    divided by its strides; elementwise nodes (normalisations, activations) are left out,
+    as a GEMM rate could not price them anyway.
+
+    Raises
+    ------
+    ValueError
+        A convolution whose weight is not an initializer.
+    """
+    import onnx
+
+    graph = onnx.load(onnx_path).graph
+    weights = {init.name: list(init.dims) for init in graph.initializer}
+    flops = 0.0
+    for node in graph.node:
+        if node.op_type != "Conv":
+            continue
+        if node.input[1] not in weights:
+            raise ValueError(f"{onnx_path}: Conv {node.name!r} has a computed weight; cannot count its FLOPs")
+        out_channels, in_per_group, *kernel = weights[node.input[1]]
+        strides = next((list(a.ints) for a in node.attribute if a.name == "strides"), [1] * len(kernel))
+        per_pixel = 2.0 * out_channels * in_per_group
+        for k, s in zip(kernel, strides):
+            per_pixel *= k / s
+        flops += per_pixel
+    return flops
+
 
 # --------------------------------------------------------------------------- driver
 
-def run_child(case: str, scene: str, args) -> dict:
-    """Run one case in a fresh interpreter; return its result plus peak memory."""
+@contextmanager
+def busy_neighbour(enabled: bool = True):
+    """One CPU-bound process (a pure-Python loop: one core) running beside the block."""
+    if not enabled:
+        yield None
+        return
+    neighbour = subprocess.Popen([sys.executable, "-c", "while True:\n    pass"])
+    try:
+        time.sleep(0.2)  # let it reach the scheduler before the clock starts
+        yield neighbour
+    finally:
+        neighbour.kill()
+        neighbour.wait()
+
+
+def run_child(case: str, scene: str, args, contended: bool = False) -> dict:
+    """Run one case in a fresh interpreter (beside a busy process when ``contended``)."""
     command = [sys.executable, __file__, "--child", case, "--scene", scene, "--crop", str(args.crop),
-               "--workdir", str(args.workdir), "--model", str(args.model), "--onnx", str(args.onnx),
-               "--onnx16", str(args.onnx16)]
-    done = subprocess.run(command, capture_output=True, text=True)
+               "--workdir", str(args.workdir), "--onnx", str(args.onnx), "--onnx16", str(args.onnx16),
+               "--device", "cpu" if case in CPU_ONLY else args.device]
+    with busy_neighbour(contended):
+        done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         tail = (done.stderr.strip().splitlines() or ["?"])[-1]
         return {"error": f"exit {done.returncode}: {tail}"}
@@ -157,6 +358,7 @@ def run_child(case: str, scene: str, args) -> dict:
 
 
 def child_main(case: str, scene: str, args) -> None:
+    sys.path.insert(0, str(ROOT))  # hadinfer from this checkout
     from hadinfer.pipeline import peak_memory_mb
 
     result = CASES[case](scene, args)
@@ -164,30 +366,28 @@ def child_main(case: str, scene: str, args) -> None:
     print(json.dumps(result))
 
 
-def _network_files(folder: Path, cases: list[str]) -> tuple[str, str, str, dict]:
-    """The shipped model's checkpoint, its ONNX model and an FP16 export for the deep cases;
-    cases whose runtime is missing are skipped with the reason."""
+def _network_files(folder: Path, cases: list[str]) -> tuple[str, str, dict]:
+    """The shipped ONNX model and an FP16 export of its checkpoint; cases that cannot run are
+    skipped with the reason."""
     from hadinfer.weights import shipped_model
 
     skipped = {}
-    model, onnx_path, onnx16 = str(shipped_model(checkpoint=True)), str(shipped_model()), ""
-    deep = [c for c in cases if c.startswith("deep")]
-    try:
-        import torch  # noqa: F401
-    except ImportError as exc:
-        skipped.update({c: f"torch missing ({exc})" for c in deep if c != "deep-ort"})
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError as exc:
-        skipped.update({c: f"onnxruntime missing ({exc})" for c in deep if c.startswith("deep-ort")})
-    if "deep-ort-fp16" in deep and "deep-ort-fp16" not in skipped:
+    onnx_path, onnx16 = str(shipped_model()), ""
+    for module, needed_by in (("torch", ("deep-torch", "deep-ort-fp16")), ("onnxruntime", ("deep-ort", "deep-ort-fp16")),
+                              ("onnx", ("floor-deep", "deep-ort-fp16"))):
         try:
-            from hadinfer.export.onnx_export import export_onnx
+            __import__(module)
+        except ImportError as exc:
+            skipped.update({c: f"{module} missing ({exc})" for c in needed_by if c in cases and c not in skipped})
+    if "deep-ort-fp16" in cases and "deep-ort-fp16" not in skipped:
+        try:
+            sys.path.insert(0, str(ROOT))  # the export package lives beside hadinfer
+            from export.onnx_export import export_onnx
 
-            onnx16 = str(export_onnx(model, folder / "general-fp16.onnx", fp16=True))
+            onnx16 = str(export_onnx(shipped_model(checkpoint=True), folder / "general-fp16.onnx", fp16=True))
         except Exception as exc:  # noqa: BLE001 - any exporter failure just skips the FP16 case
             skipped["deep-ort-fp16"] = f"FP16 export unavailable ({type(exc).__name__}: {exc})"
-    return model, onnx_path, onnx16, skipped
+    return onnx_path, onnx16, skipped
 
 
 def summarize(runs: list[dict]) -> dict:
@@ -199,34 +399,48 @@ def summarize(runs: list[dict]) -> dict:
            "pixels": ok[0]["pixels"], "peak_memory_mb": max(r["peak_memory_mb"] for r in ok)}
     out["megapixels_per_second"] = out["pixels"] / 1e6 / out["seconds_min"]
     out["seconds_per_pixel"] = out["seconds_min"] / out["pixels"]
-    for key in ("rx_seconds", "stages"):
-        if key in ok[0]:
-            out[key] = min((r[key] for r in ok), key=lambda v: v if isinstance(v, float) else v["total"])
+    best = min(ok, key=lambda r: r["seconds"])
+    for key in ("rx_seconds", "stages", "covariance_seconds", "projection_seconds", "computed", "flops_per_pixel",
+                "gemm_gflops", "data_pixels"):
+        if key in best:
+            out[key] = best[key]
     return out
 
 
+def _key(case: str, floor: str) -> str:
+    """Ratio name of a case against its floor: ``deep_ort_x_floor_deep``."""
+    return f"{case}_x_{floor}".replace("-", "_")
+
+
 def ratios(results: dict) -> dict:
-    """Speed-ups and memory fractions; None where a side is missing."""
-    def get(case, key):
-        return results.get(case, {}).get(key)
+    """Multiples of the floors, speed-ups, memory fractions and slow-downs; pairs with a side missing are left out."""
+    def get(case, key, within=None):
+        entry = results.get(case, {})
+        return (entry.get(within) or {}).get(key) if within else entry.get(key)
 
     def div(a, b):
         return a / b if a is not None and b not in (None, 0) else None
 
     out = {}
-    for ours in ("grx", "grx-fp32"):
-        out[f"{ours}_speedup_vs_spy_rx"] = div(get("spy-rx", "seconds_min"), get(ours, "seconds_min"))
-        out[f"{ours}_memory_fraction_of_spy_rx"] = div(get(ours, "peak_memory_mb"), get("spy-rx", "peak_memory_mb"))
-        out[f"{ours}_throughput_vs_read"] = div(get("read", "seconds_min"), get(ours, "seconds_min"))
+    for case, floor in FLOOR_OF.items():
+        out[_key(case, floor)] = div(get(case, "seconds_min"), get(floor, "seconds_min"))
+    out["grx_x_floor_f64"] = div(get("grx", "seconds_min"), get("floor-f64", "seconds_min"))
+    out["floor_f64_x_floor_f32"] = div(get("floor-f64", "seconds_min"), get("floor-f32", "seconds_min"))
+    for ours in ("grx", "grx-fp64"):
+        key = ours.replace("-", "_")
+        out[f"{key}_speedup_vs_spy_rx"] = div(get("spy-rx", "seconds_min"), get(ours, "seconds_min"))
+        out[f"{key}_memory_fraction_of_spy_rx"] = div(get(ours, "peak_memory_mb"), get("spy-rx", "peak_memory_mb"))
     out["lrx_per_pixel_speedup_vs_spy_windowed_rx"] = div(get("spy-rx-window", "seconds_per_pixel"),
                                                           get("lrx", "seconds_per_pixel"))
     out["lrx_full_bands_per_pixel_speedup_vs_spy_windowed_rx"] = div(get("spy-rx-window", "seconds_per_pixel"),
                                                                      get("lrx-full-crop", "seconds_per_pixel"))
-    out["lrx_throughput_vs_read"] = div(get("read", "seconds_min"), get("lrx", "seconds_min"))
-    for ours in ("deep-torch", "deep-ort", "deep-ort-fp16"):
-        if get(ours, "seconds_min") is not None:
-            out[f"{ours}_throughput_vs_read"] = div(get("read", "seconds_min"), get(ours, "seconds_min"))
-    return out
+    for case in results:
+        if case not in ("read", "floor-f32", "floor-f64", "floor-deep", "spy-rx-window", "lrx-full-crop"):
+            out[f"{case.replace('-', '_')}_time_x_read"] = div(get(case, "seconds_min"), get("read", "seconds_min"))
+    for case in results:
+        out[f"{case.replace('-', '_')}_slowdown_with_busy_neighbour"] = div(
+            get(case, "seconds_min", "contended"), get(case, "seconds_min"))
+    return {k: v for k, v in out.items() if v is not None}
 
 
 def chart(results: dict, path: Path, title: str) -> None:
@@ -240,32 +454,54 @@ def chart(results: dict, path: Path, title: str) -> None:
     fig = Figure(figsize=(8, 0.5 * len(cases) + 1.5))
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    ax.barh(cases, [results[c]["megapixels_per_second"] for c in cases], color="#3b75af")
+    colours = ["#999999" if c.startswith("floor") or c == "read" else "#3b75af" for c in cases]
+    ax.barh(cases, [results[c]["megapixels_per_second"] for c in cases], color=colours)
     ax.set_xscale("log")
     ax.invert_yaxis()
-    ax.set_xlabel("megapixels per second (log scale; per-pixel extrapolation for crop cases)")
+    ax.set_xlabel("megapixels per second (log scale; grey: floors; per-pixel extrapolation for crop cases)")
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
 
 def markdown(meta: dict, results: dict, ratio: dict) -> str:
+    contention = any("contended" in r for r in results.values())
     lines = [f"# Timing: {meta['scene_desc']}", "",
-             f"{meta['date']} on {meta['machine']} ({meta['cpus']} CPUs), command: `{meta['command']}`", "",
-             "| case | what | s (min) | s (median) | MP/s | µs/pixel | peak MiB |", "|---|---|---|---|---|---|---|"]
+             f"{meta['date']} on {meta['machine']} ({meta['cpus']} CPUs, device {meta['device']}), "
+             f"command: `{meta['command']}`", "",
+             "| case | what | s (min) | s (median) | MP/s | µs/pixel | peak MiB | × floor |"
+             + (" s beside a busy process | slow-down |" if contention else ""),
+             "|---|---|---|---|---|---|---|---|" + ("---|---|" if contention else "")]
     for case, res in results.items():
         what = (CASES[case].__doc__ or "").strip().splitlines()[0]
-        if "skipped" in res:
-            lines.append(f"| {case} | {what} | skipped: {res['skipped']} | | | | |")
+        if "skipped" in res or "error" in res:
+            state = f"skipped: {res['skipped']}" if "skipped" in res else f"failed: {res['error']}"
+            lines.append(f"| {case} | {what} | {state} | | | | | |" + (" | |" if contention else ""))
             continue
-        if "error" in res:
-            lines.append(f"| {case} | {what} | failed: {res['error']} | | | | |")
-            continue
-        lines.append(f"| {case} | {what} | {res['seconds_min']:.3f} | {res['seconds_median']:.3f} | "
-                     f"{res['megapixels_per_second']:.3g} | {res['seconds_per_pixel'] * 1e6:.3g} | "
-                     f"{res['peak_memory_mb']:.0f} |")
-    lines += ["", "| ratio | value |", "|---|---|"]
-    lines += [f"| {k} | {'n/a' if v is None else f'{v:.3g}'} |" for k, v in ratio.items()]
+        floor = FLOOR_OF.get(case)
+        multiple = ratio.get(_key(case, floor)) if floor else None
+        row = (f"| {case} | {what} | {res['seconds_min']:.3f}{' (computed)' if res.get('computed') else ''} | "
+               f"{res['seconds_median']:.3f} | {res['megapixels_per_second']:.3g} | "
+               f"{res['seconds_per_pixel'] * 1e6:.3g} | {res['peak_memory_mb']:.0f} | "
+               f"{'' if multiple is None else f'{multiple:.2f} × {floor}'} |")
+        if contention:
+            busy = res.get("contended", {})
+            slow = ratio.get(f"{case.replace('-', '_')}_slowdown_with_busy_neighbour")
+            row += (f" {busy['seconds_min']:.3f} |" if "seconds_min" in busy else " |") + \
+                (f" {slow:.2f}× |" if slow is not None else " |")
+        lines.append(row)
+    details = []
+    for case in ("floor-f32", "floor-f64"):
+        if "covariance_seconds" in results.get(case, {}):
+            r = results[case]
+            details.append(f"- {case}: scatter {r['covariance_seconds']:.3f} s + projection and norms "
+                           f"{r['projection_seconds']:.3f} s ({r['data_pixels']} random pixels in memory)")
+    if "flops_per_pixel" in results.get("floor-deep", {}):
+        r = results["floor-deep"]
+        details.append(f"- floor-deep: {r['flops_per_pixel']:.0f} FLOP/pixel (ONNX graph convolutions) at "
+                       f"{r['gemm_gflops']:.1f} GFLOP/s (best float32 GEMM here)")
+    lines += [""] + details + ["", "| ratio | value |", "|---|---|"]
+    lines += [f"| {k} | {v:.3g} |" for k, v in ratio.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -289,7 +525,7 @@ def scaling(args, sizes: list[float], cases: list[str]) -> int:
     out = args.out or ROOT / "benchmarks" / "results" / f"{machine_label()}-{date:%Y-%m-%d}"
     out.mkdir(parents=True, exist_ok=True)
     meta = {"date": date.isoformat(timespec="seconds"), "machine": machine_label(), "bands": args.bands,
-            "command": "python benchmarks/timing.py " + " ".join(sys.argv[1:])}
+            "device": args.device, "command": "python benchmarks/timing.py " + " ".join(sys.argv[1:])}
     (out / "scaling.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -319,6 +555,14 @@ def parse_synthetic(spec: str) -> tuple[int, int, int, str]:
     return rows, cols, bands, dtype or "int16"
 
 
+def cuda_available() -> bool:
+    """Whether this machine has a GPU PyTorch can use (no torch import without an NVIDIA driver)."""
+    sys.path.insert(0, str(ROOT))
+    from hadinfer.arrays import torch_sees_cuda
+
+    return torch_sees_cuda()
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scene", help="A raster to time (default: a synthetic scene).")
@@ -326,6 +570,10 @@ def main(argv=None) -> int:
     parser.add_argument("--cases", default=",".join(CASES), help=f"comma list of {', '.join(CASES)}")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--crop", type=int, default=48, help="crop edge for windowed-rx cases")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                        help="where hadinfer and the floors run (read and Spectral Python stay on the CPU)")
+    parser.add_argument("--contention", action="store_true",
+                        help="run every case again beside one busy CPU-bound process and report the slow-down")
     parser.add_argument("--out", type=Path, default=None, help="results folder")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()))
     parser.add_argument("--smoke", action="store_true", help="tiny scene, one repeat: checks the plumbing")
@@ -333,7 +581,6 @@ def main(argv=None) -> int:
                                                          "peak memory per size for --cases (default grx,lrx)")
     parser.add_argument("--bands", type=int, default=200, help="bands of --scaling scenes")
     parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--model", help=argparse.SUPPRESS)
     parser.add_argument("--onnx", help=argparse.SUPPRESS)
     parser.add_argument("--onnx16", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -341,6 +588,9 @@ def main(argv=None) -> int:
     if args.child:
         child_main(args.child, args.scene, args)
         return 0
+    if args.device == "cuda" and not cuda_available():
+        parser.error("--device cuda: no CUDA GPU here (no NVIDIA driver, or PyTorch sees none); "
+                     "cuda rows are only measured where a GPU exists")
     if args.smoke:
         args.synthetic, args.repeat, args.crop = "96x96x24:int16", 1, 24
     cases = [c for c in args.cases.split(",") if c]
@@ -348,7 +598,7 @@ def main(argv=None) -> int:
     if unknown:
         parser.error(f"unknown cases: {', '.join(sorted(unknown))}")
     if args.scaling:
-        args.model = args.onnx = args.onnx16 = ""
+        args.onnx = args.onnx16 = ""
         chosen = cases if args.cases != ",".join(CASES) else ["grx", "lrx"]
         return scaling(args, [float(v) for v in args.scaling.split(",")], chosen)
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
@@ -363,25 +613,32 @@ def main(argv=None) -> int:
             desc = f"synthetic {args.synthetic} GeoTIFF (uncompressed, 256x256 tiles, band-interleaved)"
         else:
             desc = scene
-        args.model, args.onnx, args.onnx16, skipped = _network_files(Path(tmp), cases)
+        args.onnx, args.onnx16, skipped = _network_files(Path(tmp), cases)
         results = {case: {"skipped": reason} for case, reason in skipped.items()}
         for case in cases:
             if case in skipped:
                 continue
-            runs = []
-            for i in range(args.repeat):
-                print(f"{case} {i + 1}/{args.repeat} ...", file=sys.stderr)
-                runs.append(run_child(case, scene, args))
-                if "error" in runs[-1]:
+            for contended in (False, True) if args.contention else (False,):
+                runs = []
+                for i in range(args.repeat):
+                    print(f"{case} {i + 1}/{args.repeat}{' beside a busy process' if contended else ''} ...",
+                          file=sys.stderr)
+                    runs.append(run_child(case, scene, args, contended))
+                    if "error" in runs[-1]:
+                        break
+                if contended:
+                    results[case]["contended"] = summarize(runs)
+                else:
+                    results[case] = summarize(runs)
+                if "error" in results[case]:
                     break
-            results[case] = summarize(runs)
     date = dt.datetime.now(dt.timezone.utc)
     meta = {"date": date.isoformat(timespec="seconds"), "machine": machine_label(), "host": socket.gethostname(),
-            "cpu": cpu_model(), "gpu": gpu_model(), "cpus": os.cpu_count(),
+            "cpu": cpu_model(), "gpu": gpu_model(), "cpus": os.cpu_count(), "device": args.device,
             "platform": platform.platform(), "python": platform.python_version(), "scene_desc": desc,
             "command": "python benchmarks/timing.py " + " ".join(argv if argv is not None else sys.argv[1:]),
             "openblas_env": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")},
-            "repeat": args.repeat, "crop": args.crop}
+            "repeat": args.repeat, "crop": args.crop, "contention": args.contention}
     ratio = ratios(results)
     folder = f"{'smoke-' if args.smoke else ''}{machine_label()}-{date:%Y-%m-%d}"
     out = args.out or ROOT / "benchmarks" / "results" / folder

@@ -1,5 +1,6 @@
 """The benchmark scripts run end to end (plumbing and JSON shape, not speed)."""
 
+import importlib
 import json
 import math
 import subprocess
@@ -9,14 +10,25 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+TIMING = ROOT / "benchmarks" / "timing.py"
+
+
+@pytest.fixture(scope="module")
+def timing():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        yield importlib.import_module("timing")
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
 
 
 def test_timing_smoke(tmp_path):
     pytest.importorskip("spectral", reason="Spectral Python (extra 'bench') is the peer being timed")
-    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "timing.py"), "--smoke", "--out", str(tmp_path),
-                    "--workdir", str(tmp_path)], check=True, capture_output=True, timeout=300)
+    workdir = tmp_path / "not" / "yet"  # created when missing
+    subprocess.run([sys.executable, str(TIMING), "--smoke", "--out", str(tmp_path), "--workdir", str(workdir)],
+                   check=True, capture_output=True, timeout=600)
     payload = json.loads((tmp_path / "timing.json").read_text())
-    assert set(payload) == {"meta", "results", "ratios"}
+    assert set(payload) == {"meta", "results", "ratios"} and workdir.is_dir()
     for case, result in payload["results"].items():
         if "skipped" in result:
             continue
@@ -24,11 +36,65 @@ def test_timing_smoke(tmp_path):
         assert result["seconds_min"] > 0 and result["peak_memory_mb"] > 0 and result["repeats"] == 1
     assert payload["ratios"] and all(math.isfinite(v) and v > 0 for v in payload["ratios"].values())
     assert (tmp_path / "timing.md").read_text().startswith("# Timing")
-    assert {"deep-torch", "deep-ort", "deep-ort-fp16"} <= set(payload["results"])
+    assert {"deep-torch", "deep-ort", "deep-ort-fp16", "floor-f32", "floor-f64", "floor-deep"} <= set(payload["results"])
+    floors = payload["results"]
+    for floor in ("floor-f32", "floor-f64"):
+        assert floors[floor]["covariance_seconds"] > 0 and floors[floor]["projection_seconds"] > 0
+    assert {"grx_x_floor_f32", "grx_fp64_x_floor_f64", "grx_speedup_vs_spy_rx"} <= set(payload["ratios"])
+    if "computed" in floors["floor-deep"]:
+        assert floors["floor-deep"]["flops_per_pixel"] > 0 and "deep_ort_x_floor_deep" in payload["ratios"]
+
+
+def test_contention_reports_a_slowdown_per_case(tmp_path):
+    subprocess.run([sys.executable, str(TIMING), "--smoke", "--cases", "read,floor-f32,grx", "--contention",
+                    "--out", str(tmp_path), "--workdir", str(tmp_path)], check=True, capture_output=True, timeout=300)
+    payload = json.loads((tmp_path / "timing.json").read_text())
+    for case in ("read", "floor-f32", "grx"):
+        assert payload["results"][case]["contended"]["seconds_min"] > 0
+        assert payload["ratios"][f"{case.replace('-', '_')}_slowdown_with_busy_neighbour"] > 0
+    assert "slow-down" in (tmp_path / "timing.md").read_text()
+
+
+def test_cuda_is_refused_without_a_gpu(tmp_path, timing):
+    if timing.cuda_available():
+        pytest.skip("this machine has a GPU")
+    done = subprocess.run([sys.executable, str(TIMING), "--smoke", "--device", "cuda", "--out", str(tmp_path),
+                           "--workdir", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "no CUDA GPU" in done.stderr
+    assert not (tmp_path / "timing.json").exists()
+
+
+def test_blas_floor_covers_every_pixel_with_bounded_data(timing, monkeypatch):
+    monkeypatch.setattr(timing, "FLOOR_DATA_BYTES", 2 * timing.TILE_PIXELS * 8 * 4)  # two tiles of float32
+    floor = timing.blas_floor((300, 700, 8), "float32")
+    assert floor["pixels"] == 210000 and floor["data_pixels"] == 2 * timing.TILE_PIXELS
+    assert floor["seconds"] == pytest.approx(floor["covariance_seconds"] + floor["projection_seconds"])
+
+
+def test_network_flops_are_counted_from_the_graph(timing, tmp_path):
+    onnx = pytest.importorskip("onnx", reason="counting FLOPs reads the graph with onnx (extra 'export')")
+    from onnx import TensorProto, helper, numpy_helper
+    import numpy as np
+
+    weights = [numpy_helper.from_array(np.zeros((8, 3, 3, 3), np.float32), "w1"),  # 3 -> 8, 3x3, stride 2
+               numpy_helper.from_array(np.zeros((8, 2, 1, 1), np.float32), "w2")]  # 8 -> 8, 1x1, 4 groups
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w1"], ["h"], strides=[2, 2], pads=[1, 1, 1, 1]),
+         helper.make_node("Relu", ["h"], ["r"]),
+         helper.make_node("Conv", ["r", "w2"], ["y"], group=4)],
+        "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, 4, 4])], weights)
+    path = tmp_path / "g.onnx"
+    onnx.save(helper.make_model(graph), path)
+    assert timing.network_flops_per_pixel(str(path)) == 2 * 8 * 3 * 9 / 4 + 2 * 8 * 2
+    from hadinfer.weights import shipped_model
+
+    # general-v3: 1x1 21->32, three 3x3 32->32 blocks, 1x1 32->16, 1x1 16->1 (its network config)
+    assert timing.network_flops_per_pixel(str(shipped_model())) == 2 * (21 * 32 + 3 * 32 * 32 * 9 + 32 * 16 + 16)
 
 
 def test_scaling_smoke(tmp_path):
-    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "timing.py"), "--scaling", "0.002,0.008", "--bands",
+    subprocess.run([sys.executable, str(TIMING), "--scaling", "0.002,0.008", "--bands",
                     "16", "--repeat", "1", "--cases", "grx", "--out", str(tmp_path), "--workdir", str(tmp_path)],
                    check=True, capture_output=True, timeout=300)
     rows = json.loads((tmp_path / "scaling.json").read_text())["rows"]
