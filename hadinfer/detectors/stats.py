@@ -124,9 +124,16 @@ class BackgroundStats:
         stays out of the minor ones.  ``U`` is folded back, and windows summed, in float64.
         """
         bands = pixels.shape[1]
-        rows = np.arange(pixels.shape[0]) if valid is None else np.flatnonzero(valid)
-        sample = np.asarray(pixels[rows[::max(1, rows.size // _SAMPLE)]], dtype=np.float64)
-        shift = sample.mean(axis=0)
+        if valid is None:
+            sample = pixels[::max(1, pixels.shape[0] // _SAMPLE)]
+        else:
+            rows = np.flatnonzero(valid)
+            sample = pixels[rows[::max(1, rows.size // _SAMPLE)]]
+        sample = np.asarray(sample, dtype=np.float64)
+        # Any shift is exact (the offset from it is summed too); one representable in
+        # float32 lets narrow inputs be centred in float32 with a single rounding.
+        shift = sample.mean(axis=0).astype(np.float32)
+        direct = _exact_in_float32(pixels.dtype)
         basis = self._leading_directions(sample - shift)
         u32 = basis.astype(np.float32)
         r = basis.shape[1]
@@ -140,8 +147,11 @@ class BackgroundStats:
             stop = min(start + CHUNK_ROWS, pixels.shape[0])
             z = augmented[:stop - start]
             d, a = z[:, :bands], z[:, bands:bands + r]
-            # Subtract in float64, round once (a float64-loop ufunc writing float32 is slower).
-            d[...] = np.subtract(pixels[start:stop], shift, out=wide[:stop - start])
+            if direct:  # int16, uint16, float32...: exact in float32, so x - shift rounds once
+                d[...] = pixels[start:stop]
+                d -= shift
+            else:  # subtract in float64, round once (a float64-loop ufunc writing float32 is slower)
+                d[...] = np.subtract(pixels[start:stop], shift, out=wide[:stop - start])
             if r:
                 np.matmul(d, u32, out=a)
                 d -= np.matmul(a, u32.T, out=leading[:stop - start])  # same layout as d: no transposing copy
@@ -154,27 +164,35 @@ class BackgroundStats:
         fold = np.vstack([np.eye(bands), basis.T])  # d = [d', a] @ fold
         offset = fold.T @ gram[:-1, -1] / n
         scatter = fold.T @ gram[:-1, :-1] @ fold - n * np.outer(offset, offset)
-        return shift + offset, (scatter + scatter.T) / 2
+        return shift.astype(np.float64) + offset, (scatter + scatter.T) / 2
 
     def _leading_directions(self, centred_sample: np.ndarray) -> np.ndarray:
         """Orthonormal (bands, r) basis of the leading principal directions.
 
-        From the first float32 window's sample (an eigendecomposition), then refined
-        by one subspace-iteration step on everything accumulated so far (a (B, B) x
-        (B, r) product and a thin QR: microseconds, so it can run every window).
+        Subspace iteration (``U <- qr(S U)``): a few steps on the first float32 window's
+        sample, then one step per window on everything accumulated so far.  Each step is
+        a (B, B) x (B, r) product and a thin QR, microseconds; an eigendecomposition of
+        the sample took milliseconds, more with a reading thread beside it.  ``U`` need
+        only hold most of the dominant variance, not converge.
         """
         bands = centred_sample.shape[1]
         r = min(DEFLATED, bands - 1)
         if r < 1:
             return np.zeros((bands, 0))
         if self._basis is None or self._basis.shape[1] != r:
-            _, vectors = np.linalg.eigh(centred_sample.T @ centred_sample)
-            self._basis = vectors[:, ::-1][:, :r].copy()
+            scatter, steps = centred_sample.T @ centred_sample, 6
+            basis = np.random.default_rng(0).standard_normal((bands, r))  # fixed: same rounding every run
         elif self.count_:
-            refined, _ = np.linalg.qr(self.scatter_ @ self._basis)
-            if np.isfinite(refined).all():
-                self._basis = refined
-        return self._basis
+            scatter, steps, basis = self.scatter_, 1, self._basis
+        else:
+            return self._basis
+        for _ in range(steps):
+            refined, _ = np.linalg.qr(scatter @ basis)
+            if not np.isfinite(refined).all():
+                break
+            basis = refined
+        self._basis = basis
+        return basis
 
     def merge(self, other: "BackgroundStats") -> "BackgroundStats":
         """Add the pixels another accumulator saw (same pairwise update, exact to rounding).
@@ -235,6 +253,12 @@ class BackgroundStats:
 
 
 
+def _exact_in_float32(dtype) -> bool:
+    """Whether every value of ``dtype`` is a float32 (8- and 16-bit integers, float32)."""
+    dtype = np.dtype(dtype)
+    return dtype == np.float32 or (dtype.kind in "iu" and dtype.itemsize <= 2)
+
+
 def chunk_buffer(pixels: np.ndarray, rows: int, dtype, columns: int | None = None) -> np.ndarray:
     """A (rows, columns) scratch array laid out like the (n, bands) ``pixels``.
 
@@ -249,10 +273,12 @@ def chunk_buffer(pixels: np.ndarray, rows: int, dtype, columns: int | None = Non
 def centred_blocks(cube: np.ndarray, mean: np.ndarray, dtype=np.float32):
     """Yield ``(top, rows, centred)`` for blocks of rows of a window: ``x - mean`` per pixel.
 
-    The subtraction runs in float64 and is rounded once to ``dtype``, into buffers that
-    are reused from block to block and laid out like ``cube`` (band-major or
-    pixel-major), so any window, a sub-window view included, is centred without a
-    transposing copy and without ever being widened as a whole.
+    The subtraction runs in float64 and is rounded once to ``dtype`` (or, for float32
+    output from windows whose values are exact in float32, such as int16, runs in float32
+    with two roundings and no float64 pass), into buffers that are reused from block to
+    block and laid out like ``cube`` (band-major or pixel-major), so any window, a
+    sub-window view included, is centred without a transposing copy and without ever
+    being widened as a whole.
 
     Parameters
     ----------
@@ -273,15 +299,26 @@ def centred_blocks(cube: np.ndarray, mean: np.ndarray, dtype=np.float32):
     """
     height, width, bands = cube.shape
     step = max(1, CHUNK_ROWS // max(width, 1))
-    wide = _block_buffer(cube, step, np.float64)
-    narrow = None if np.dtype(dtype) == np.float64 else _block_buffer(cube, step, dtype)
+    single = np.dtype(dtype) == np.float32
+    direct = single and _exact_in_float32(cube.dtype)
+    wide = None if direct else _block_buffer(cube, step, np.float64)
+    narrow = _block_buffer(cube, step, dtype) if single else None
+    if direct:  # the mean in two float32 parts, so no offset is left behind
+        high = mean.astype(np.float32)
+        low = (mean - high).astype(np.float32)
     for top in range(0, height, step):
         block = cube[top:top + step]
         rows = block.shape[0]
-        centred = np.subtract(block, mean, out=wide[:rows])
-        if narrow is not None:
-            narrow[:rows] = centred
+        if direct:  # exact conversion, then x - mean with two roundings, no float64 pass
             centred = narrow[:rows]
+            centred[...] = block
+            centred -= high
+            centred -= low
+        else:
+            centred = np.subtract(block, mean, out=wide[:rows])
+            if narrow is not None:
+                narrow[:rows] = centred
+                centred = narrow[:rows]
         yield top, rows, centred.reshape(rows * width, bands)  # a view: rows and columns are adjacent
 
 

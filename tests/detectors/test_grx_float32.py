@@ -34,6 +34,35 @@ def test_float32_auc_within_1e4_of_float64_on_dev_scenes(name, tile, had_dir):
     assert abs(single - exact) <= 1e-4
 
 
+@pytest.mark.parametrize("name", SCENES)
+def test_storage_dtype_windows_give_the_same_auc(name, had_dir):
+    # Windows in the file's own dtype (int16/uint16: centred in float32, never widened).
+    truth, _ = read_mask(had_dir / name)
+    with hadinfer.open_scene(had_dir / name) as scene:
+        cube, valid = scene.read_all()
+        raw = cube.astype(scene.info.dtype)
+    assert np.array_equal(raw, cube)
+    stats = BackgroundStats(cube.shape[2])
+    for top in range(0, cube.shape[0], 32):
+        for left in range(0, cube.shape[1], 32):
+            window = raw[top:top + 32, left:left + 32]
+            stats.update(window.reshape(-1, cube.shape[2]), valid[top:top + 32, left:left + 32].ravel(),
+                         precision="float32")
+    exact = GlobalRX(precision="float64").fit(accumulate_stats(scene, (256, 256)))
+    single = GlobalRX().fit(stats)
+    auc = [roc_auc(d.score(c, valid)[valid], truth[valid]) for d, c in ((exact, cube), (single, raw))]
+    print(f"{name} {scene.info.dtype} windows: AUC float64 {auc[0]:.6f} float32 {auc[1]:.6f} "
+          f"difference {auc[1] - auc[0]:+.1e}")
+    assert abs(auc[1] - auc[0]) <= 1e-4
+
+
+def test_int16_windows_score_like_float64_windows(small_cube):
+    cube = np.round(small_cube).astype(np.int16)
+    valid = np.ones(cube.shape[:2], bool)
+    detector = GlobalRX().fit(BackgroundStats(12).update(cube.reshape(-1, 12), precision="float32"))
+    np.testing.assert_allclose(detector.score(cube, valid), detector.score(cube.astype(np.float64), valid), rtol=1e-5)
+
+
 def _scene_like(n=20000, bands=60, seed=0):
     """Spectra like the dev scenes': 8 dominant directions, condition number 1e9, far from zero."""
     rng = np.random.default_rng(seed)

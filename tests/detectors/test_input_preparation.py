@@ -84,3 +84,13 @@ def test_band_major_and_pixel_major_windows_give_the_same_channels():
     band_major = np.moveaxis(np.ascontiguousarray(np.moveaxis(cube, -1, 0)), 0, -1)  # as rasterio reads
     assert band_major.strides[2] > band_major.strides[1]
     np.testing.assert_array_equal(inputs.features(band_major, valid), inputs.features(np.ascontiguousarray(cube), valid))
+
+
+def test_int16_windows_give_the_channels_of_float64_windows():
+    cube, valid = _scene()
+    cube = np.round(cube)
+    inputs = POLICY.fit(BackgroundStats(12).update(cube[valid]))
+    single = inputs.features(cube.astype(np.int16), valid)
+    exact = inputs.features(cube, valid)
+    scale = np.abs(exact).reshape(-1, POLICY.channels).max(axis=0)
+    np.testing.assert_allclose(single / scale, exact / scale, atol=1e-6)
