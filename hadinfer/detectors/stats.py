@@ -79,9 +79,11 @@ class BackgroundStats:
             Arithmetic of this window's scatter.  ``float64`` centres on the window's
             exact mean.  ``float32`` centres on the mean of a sample of the window, splits
             off the leading principal directions (:data:`DEFLATED`), forms the scatter
-            with a float32 BLAS product, and converts it back and merges it in float64:
-            about twice as fast, and on the ten dev scenes it moved GRX AUC by at most
-            1e-5 (``tests/detectors/test_grx_float32.py``).
+            with a float32 BLAS product, and converts it back and merges it in float64.
+            The product is twice as fast as in float64; with the centring and the split,
+            a 256 x 256 x 200 window took 30 ms instead of 41 on a 2-core CPU.  On the ten
+            dev scenes it moved GRX AUC by at most 3.4e-6
+            (``tests/detectors/test_grx_float32.py``).
 
         Returns
         -------
