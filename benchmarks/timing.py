@@ -373,8 +373,9 @@ def _network_files(folder: Path, cases: list[str]) -> tuple[str, str, dict]:
 
     skipped = {}
     onnx_path, onnx16 = str(shipped_model()), ""
-    for module, needed_by in (("torch", ("deep-torch", "deep-ort-fp16")), ("onnxruntime", ("deep-ort", "deep-ort-fp16")),
-                              ("onnx", ("floor-deep", "deep-ort-fp16"))):
+    needs = (("torch", ("deep-torch", "deep-ort-fp16")), ("onnxruntime", ("deep-ort", "deep-ort-fp16")),
+             ("onnx", ("floor-deep", "deep-ort-fp16")))
+    for module, needed_by in needs:
         try:
             __import__(module)
         except ImportError as exc:

@@ -36,7 +36,8 @@ def test_timing_smoke(tmp_path):
         assert result["seconds_min"] > 0 and result["peak_memory_mb"] > 0 and result["repeats"] == 1
     assert payload["ratios"] and all(math.isfinite(v) and v > 0 for v in payload["ratios"].values())
     assert (tmp_path / "timing.md").read_text().startswith("# Timing")
-    assert {"deep-torch", "deep-ort", "deep-ort-fp16", "floor-f32", "floor-f64", "floor-deep"} <= set(payload["results"])
+    expected = {"deep-torch", "deep-ort", "deep-ort-fp16", "floor-f32", "floor-f64", "floor-deep"}
+    assert expected <= set(payload["results"])
     floors = payload["results"]
     for floor in ("floor-f32", "floor-f64"):
         assert floors[floor]["covariance_seconds"] > 0 and floors[floor]["projection_seconds"] > 0

@@ -119,7 +119,8 @@ def test_float32_is_the_default_and_float64_stays_available(small_cube):
         GlobalRX(precision="float16")
 
 
-@pytest.mark.parametrize("kwargs, match", [({"precision": "half"}, "precision"), ({"valid": np.ones(3, bool)}, "valid")])
+@pytest.mark.parametrize("kwargs, match", [({"precision": "half"}, "precision"),
+                                           ({"valid": np.ones(3, bool)}, "valid")])
 def test_update_validates_its_arguments(kwargs, match):
     with pytest.raises(ParameterError, match=match):
         BackgroundStats(4).update(np.zeros((5, 4)), **kwargs)

@@ -83,7 +83,8 @@ def test_band_major_and_pixel_major_windows_give_the_same_channels():
     inputs = POLICY.fit(BackgroundStats(12).update(cube[valid]))
     band_major = np.moveaxis(np.ascontiguousarray(np.moveaxis(cube, -1, 0)), 0, -1)  # as rasterio reads
     assert band_major.strides[2] > band_major.strides[1]
-    np.testing.assert_array_equal(inputs.features(band_major, valid), inputs.features(np.ascontiguousarray(cube), valid))
+    pixel_major = np.ascontiguousarray(cube)
+    np.testing.assert_array_equal(inputs.features(band_major, valid), inputs.features(pixel_major, valid))
 
 
 def test_int16_windows_give_the_channels_of_float64_windows():
