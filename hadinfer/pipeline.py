@@ -69,9 +69,19 @@ def _read_tiles(scene: Scene, tiles: list[Tile], timer: _Timer):
         yield tile, cube, valid
 
 
-def accumulate_stats(scene: Scene, tile_shape, *, timer: _Timer | None = None,
+def accumulate_stats(scene: Scene, tile_shape, *, precision: str = "float64", timer: _Timer | None = None,
                      progress: ProgressCallback = _no_progress) -> BackgroundStats:
     """Global background statistics of every valid pixel, read window by window.
+
+    Parameters
+    ----------
+    scene : Scene
+    tile_shape : (int, int)
+    precision : {"float64", "float32"}
+        Arithmetic of each window's scatter (:meth:`BackgroundStats.update`); windows
+        are always merged in float64.  Pass the detector's ``stats_precision``
+        (``getattr(detector, "stats_precision", "float64")``).
+    timer, progress : optional
 
     Raises
     ------
@@ -84,8 +94,9 @@ def accumulate_stats(scene: Scene, tile_shape, *, timer: _Timer | None = None,
     stats = BackgroundStats(len(info.bands))
     for done, (_, cube, valid) in enumerate(prefetch(lambda: _read_tiles(scene, tiles, timer)), 1):
         start = time.perf_counter()
-        # A reshape is free; boolean indexing copies the whole tile.
-        stats.update(cube.reshape(-1, cube.shape[2]) if valid.all() else cube[valid])
+        # A reshape is free; invalid rows are masked inside update, never copied out.
+        stats.update(cube.reshape(-1, cube.shape[2]), None if valid.all() else valid.reshape(-1),
+                     precision=precision)
         timer.add("fit", start)
         progress("statistics", done, len(tiles))
     if stats.count_ == 0:
@@ -151,7 +162,8 @@ def run_detector(scene: Scene, detector: Detector, *, sink: Callable[[Tile, np.n
     detector.check_image(info.height, info.width)
     tile_shape, tiles = plan_tiles(info, detector, tile_size)
     timer = _Timer()
-    detector.fit(accumulate_stats(scene, tile_shape, timer=timer, progress=progress))
+    detector.fit(accumulate_stats(scene, tile_shape, precision=getattr(detector, "stats_precision", "float64"),
+                                  timer=timer, progress=progress))
 
     def consume(item):
         tile, scores = item

@@ -56,14 +56,18 @@ def test_grx_reproduces_published_auc_from_geotiff(row, had_dir, tmp_path):
 
 
 @needs_had
-@pytest.mark.parametrize("detector,params", [("grx", {}), ("lrx", {"n_components": 20}),
-                                             ("lrx", {"inner": 3, "outer": 11, "n_components": None})])
-def test_map_does_not_depend_on_tile_size(detector, params, had_dir):
+@pytest.mark.parametrize("detector,params,rtol", [
+    ("grx", {"precision": "float64"}, 1e-5),
+    # float32 statistics: per-window float32 scatters, rounding amplified by condition numbers up to 8e8
+    ("grx", {}, 2e-4),
+    ("lrx", {"n_components": 20}, 1e-5),
+    ("lrx", {"inner": 3, "outer": 11, "n_components": None}, 1e-5)])
+def test_map_does_not_depend_on_tile_size(detector, params, rtol, had_dir):
     bands = "1-40" if detector == "lrx" and params["n_components"] is None else None  # full-band LRX is slow
     maps = [hadinfer.detect(had_dir / "san-diego.mat", detector=detector, bands=bands, tile_size=size,
                             device="cpu", **params).scores for size in (32, 4096)]
     np.testing.assert_array_equal(np.isnan(maps[0]), np.isnan(maps[1]))
-    np.testing.assert_allclose(maps[0], maps[1], rtol=1e-5)
+    np.testing.assert_allclose(maps[0], maps[1], rtol=rtol)
 
 
 @needs_had

@@ -88,6 +88,8 @@ class RasterioScene(Scene):
                   f", {len(selected)} wavelengths {self.info.wavelengths[0]:g}-{self.info.wavelengths[-1]:g} nm"
                   if self.info.wavelengths else ", no wavelengths")
 
+    _raw_is_private = True  # every read is a fresh array from GDAL
+
     def _read_raw(self, row_off, col_off, height, width):
         try:
             data = self._ds.read(list(self.info.bands), window=Window(col_off, row_off, width, height))

@@ -8,6 +8,9 @@ from typing import Any
 import numpy as np
 from affine import Affine
 
+#: Storage dtypes tiles keep when read (others are widened to float64).
+_KEPT_DTYPES = tuple(np.dtype(t) for t in ("int8", "uint8", "int16", "uint16", "float32"))
+
 
 @dataclass(frozen=True)
 class SceneInfo:
@@ -72,6 +75,8 @@ class Scene:
     """
 
     info: SceneInfo
+    #: Whether ``_read_raw`` returns a fresh array (a file read) rather than a view.
+    _raw_is_private = False
 
     def read(self, row_off: int, col_off: int, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
         """Read a window of the selected bands.
@@ -83,8 +88,11 @@ class Scene:
 
         Returns
         -------
-        cube : ndarray of float64, shape (height, width, bands)
-            Pixel spectra; invalid pixels are set to 0 so they cannot poison sums.
+        cube : ndarray, shape (height, width, bands)
+            Pixel spectra, a private array; invalid pixels are set to 0 so they cannot
+            poison sums.  In the storage dtype when it is (u)int8, (u)int16 or float32
+            -- a float64 copy of every tile would cost 4x the memory of int16 and a pass
+            over it, and the detectors convert where they compute -- otherwise float64.
         valid : ndarray of bool, shape (height, width)
             ``False`` where every band equals nodata (GDAL's dataset-mask rule), any
             band is not finite, or the file's own mask (internal mask, alpha band)
@@ -96,7 +104,10 @@ class Scene:
             If the pixels cannot be read.
         """
         raw = self._read_raw(row_off, col_off, height, width)
-        cube = raw.astype(np.float64)
+        if raw.dtype not in _KEPT_DTYPES:
+            cube = raw.astype(np.float64)
+        else:  # a view into a loaded .mat or a caller's array must not be zeroed in place
+            cube = raw if self._raw_is_private else raw.copy()
         if np.issubdtype(raw.dtype, np.floating):
             valid = np.isfinite(raw).all(axis=2)
         else:  # integers are always finite; skip a pass over the data

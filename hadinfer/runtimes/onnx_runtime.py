@@ -88,7 +88,8 @@ class OnnxRuntime(ModelRuntime):
 def session_options(ort, device: str):
     """Session options: one compute pool, no spinning, warnings shown on a GPU."""
     options = ort.SessionOptions()
-    options.intra_op_num_threads = os.cpu_count() or 1
+    options.intra_op_num_threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)  # the cores this process may use, not the machine's
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     # On a GPU, ONNX Runtime warns when a node falls back to the CPU (e.g. an operator

@@ -59,7 +59,7 @@ def test_detector_contract(name, small_cube):
 @pytest.mark.parametrize("name", every_registered())
 def test_cli_and_api_resolve_the_same_detector(name, small_tif, tmp_path):
     if name == "adapt":  # the CLI has no --steps, and two full trainings take minutes
-        pytest.skip("adapt trains for minutes at its CLI defaults; its CLI path is tested in tests/test_training.py")
+        pytest.skip("adapt trains for minutes at its CLI defaults; its CLI path is tested in tests/training/test_training.py")
     skip_unless_installed(name)
     params, flags = FAST.get(name, ({}, []))
     out = tmp_path / "map.tif"

@@ -11,7 +11,7 @@ from hadinfer.cli.main import cli
 from hadinfer.errors import BandSelectionError, MatKeyError
 from hadinfer.io.bands import parse_band_spec, select_bands
 
-from .conftest import write_geotiff
+from ..conftest import write_geotiff
 
 
 def test_band_spec_parsing():

@@ -15,7 +15,7 @@ from hadinfer.io import open_scene, wavelength_band_spec
 from hadinfer.io.bands import (bands_in_wavelength_ranges, envi_header_field, format_band_spec, parse_band_spec,
                                parse_wavelength_ranges, read_envi_wavelengths, select_bands, wavelengths_to_nm)
 
-from .conftest import write_geotiff
+from ..conftest import write_geotiff
 
 hypothesis = pytest.importorskip("hypothesis", reason="property tests need hypothesis (extra 'test')")
 from hypothesis import given, settings  # noqa: E402

@@ -16,7 +16,7 @@ from hadinfer.detectors import make_detector
 from hadinfer.errors import ModelFileError, OutputPathError
 from hadinfer.synthetic import write_synthetic_scene
 
-from .test_cli_data_loss import assert_one_line_error, checksums, run
+from ..cli.test_data_loss import assert_one_line_error, checksums, run
 
 CHANNELS = 5  # a plain policy of 4 whitened components plus the global-RX channel
 

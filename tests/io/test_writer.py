@@ -9,7 +9,7 @@ import rasterio
 import hadinfer
 from hadinfer.io.writer import ScoreMapWriter
 
-from .conftest import write_geotiff
+from ..conftest import write_geotiff
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from hadinfer.cli.main import cli
 
-from .conftest import write_geotiff
+from ..conftest import write_geotiff
 
 
 def run(*args):

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from hadinfer.cli.main import cli
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def run(*args):

@@ -9,7 +9,7 @@ import rasterio
 import hadinfer
 from hadinfer.errors import ParameterError
 
-from .conftest import write_geotiff
+from ..conftest import write_geotiff
 
 rioxarray = pytest.importorskip("rioxarray", reason="DataArray input needs rioxarray (extra 'xarray')")
 

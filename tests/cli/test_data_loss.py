@@ -21,7 +21,7 @@ import hadinfer
 from hadinfer.cli.main import cli
 from hadinfer.synthetic import write_synthetic_scene
 
-from .conftest import write_geotiff
+from ..conftest import write_geotiff
 
 
 def run(*args):

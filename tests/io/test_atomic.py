@@ -12,7 +12,7 @@ from hadinfer.io import atomic
 from hadinfer.io.atomic import atomic_output, check_output_path, commit, make_temp
 from hadinfer.io.writer import ScoreMapWriter
 
-from .conftest import write_geotiff
+from ..conftest import write_geotiff
 
 
 def files(folder):

@@ -12,7 +12,7 @@ from hadinfer.cli.main import cli
 from hadinfer.runtimes.onnx_runtime import OnnxRuntime
 from hadinfer.weights import SHIPPED, shipped_model
 
-from .conftest import had_scenes, needs_had
+from ..conftest import had_scenes, needs_had
 
 ort = pytest.importorskip("onnxruntime", reason="the shipped model runs on onnxruntime (extra 'onnx')")
 

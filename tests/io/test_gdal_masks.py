@@ -6,7 +6,7 @@ from rasterio.enums import ColorInterp
 
 import hadinfer
 
-from .conftest import write_geotiff
+from ..conftest import write_geotiff
 
 
 def _hidden(shape):

@@ -15,7 +15,7 @@ from rasterio.transform import from_origin
 import hadinfer
 from hadinfer.errors import MatKeyError, NotARasterError, ParameterError
 
-from .test_cli_data_loss import assert_one_line_error, checksums, run
+from ..cli.test_data_loss import assert_one_line_error, checksums, run
 
 scipy_io = pytest.importorskip("scipy.io", reason="reading .mat files needs scipy (extra 'mat')")
 
