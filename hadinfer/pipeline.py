@@ -124,7 +124,7 @@ def plan_tiles(info, detector: Detector, tile_size) -> tuple[tuple[int, int], li
 
 
 def run_detector(scene: Scene, detector: Detector, *, sink: Callable[[Tile, np.ndarray], None],
-                 tile_size=256, device: str = "auto", backend: ArrayLibrary | None = None,
+                 tile_size=256, device: str = "auto", arrays: ArrayLibrary | None = None,
                  workers: int | None = None, progress: ProgressCallback = _no_progress) -> dict:
     """Fit ``detector`` on the scene's global statistics, then score every tile.
 
@@ -143,8 +143,8 @@ def run_detector(scene: Scene, detector: Detector, *, sink: Callable[[Tile, np.n
     device : str
         ``auto``, ``cpu``, ``cuda`` or ``cuda:N``, resolved by the detector
         (:meth:`Detector.arrays_for`: the array library, or the model runtime); ignored
-        when ``backend`` is given.
-    backend : ArrayLibrary, optional
+        when ``arrays`` is given.
+    arrays : ArrayLibrary, optional
     workers : int, optional
         Tiles scored at once.  Default: one per core on the CPU for detectors whose
         kernels are elementwise (``tile_parallel``), else one.
@@ -157,7 +157,7 @@ def run_detector(scene: Scene, detector: Detector, *, sink: Callable[[Tile, np.n
         The run report (see :func:`hadinfer.api.detect`).
     """
     started = time.perf_counter()
-    backend = backend or detector.arrays_for(device)
+    arrays = arrays or detector.arrays_for(device)
     info = scene.info
     detector.check_image(info.height, info.width)
     tile_shape, tiles = plan_tiles(info, detector, tile_size)
@@ -173,13 +173,13 @@ def run_detector(scene: Scene, detector: Detector, *, sink: Callable[[Tile, np.n
 
     def score(tile, cube, valid):
         start = time.perf_counter()
-        scores = detector.score(cube, valid, tile.core_in_read, backend=backend)
-        backend.synchronize()
+        scores = detector.score(cube, valid, tile.core_in_read, arrays=arrays)
+        arrays.synchronize()
         timer.add("compute", start)
         return tile, scores
 
     if workers is None:
-        workers = (os.cpu_count() or 1) if backend.device == "cpu" and detector.tile_parallel else 1
+        workers = (os.cpu_count() or 1) if arrays.device == "cpu" and detector.tile_parallel else 1
     writer = BackgroundSink(consume)
     done = 0
     try:
@@ -202,8 +202,8 @@ def run_detector(scene: Scene, detector: Detector, *, sink: Callable[[Tile, np.n
     return {
         "detector": detector.name,
         "params": detector.params(),
-        "device": backend.device,
-        "arrays": backend.name,
+        "device": arrays.device,
+        "arrays": arrays.name,
         **({"runtime": detector.runtime.name} if hasattr(detector, "runtime") else {}),
         "tile_size": list(tile_shape),
         "halo": detector.halo,

@@ -55,7 +55,7 @@ class Detector:
         raise NotImplementedError
 
     def score(self, cube: np.ndarray, valid: np.ndarray, core=None,
-              backend: ArrayLibrary | None = None) -> np.ndarray:
+              arrays: ArrayLibrary | None = None) -> np.ndarray:
         """Score a tile.
 
         Parameters
@@ -65,7 +65,7 @@ class Detector:
         valid : ndarray of bool, shape (h, w)
         core : (slice, slice), optional
             Where the core lies in the read window; default the whole window.
-        backend : ArrayLibrary, optional
+        arrays : ArrayLibrary, optional
             Default NumPy on the CPU.
 
         Returns
@@ -75,19 +75,19 @@ class Detector:
         raise NotImplementedError
 
     def fit_score(self, cube: np.ndarray, valid: np.ndarray | None = None,
-                  backend: ArrayLibrary | None = None) -> np.ndarray:
+                  arrays: ArrayLibrary | None = None) -> np.ndarray:
         """Fit on an in-memory cube and score all of it (convenience for small arrays)."""
         cube = np.asarray(cube, dtype=np.float64)
         if valid is None:
             valid = np.isfinite(cube).all(axis=2)
             cube = np.where(valid[:, :, None], cube, 0.0)
         self.fit(BackgroundStats(cube.shape[2]).update(cube[valid]))
-        return self.score(cube, valid, backend=backend)
+        return self.score(cube, valid, arrays=arrays)
 
     def params(self) -> dict:
         """Constructor parameters, for reports and provenance."""
         return {k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")}
 
     @staticmethod
-    def _backend(backend):
-        return backend if backend is not None else NumpyArrays()
+    def _arrays(arrays):
+        return arrays if arrays is not None else NumpyArrays()

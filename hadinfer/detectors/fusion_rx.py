@@ -86,12 +86,12 @@ class FusionRX(Detector):
         self.dof_ = [max(global_rx.projection_.shape[1], 1)] + [part.projection_.shape[1] for part in self._locals]
         return self
 
-    def score(self, cube, valid, core=None, backend=None):
-        xp = self._backend(backend)
+    def score(self, cube, valid, core=None, arrays=None):
+        xp = self._arrays(arrays)
         global_rx, first = self.parts_[0], self.parts_[1]
         # The local parts share their components and one set of integral images.
         z, mask = whitened_components(xp, cube, valid, first.mean_, first.projection_)
-        maps = [global_rx.score(cube, valid, core, backend=backend)] + ring_rx(
+        maps = [global_rx.score(cube, valid, core, arrays=arrays)] + ring_rx(
             xp, z, mask, valid, self.windows, self.regularization, core, first.memory_budget)
         logs, counts = None, None
         for scores, dof in zip(maps, self.dof_):

@@ -74,8 +74,8 @@ class GlobalRX(Detector):
         self.n_pixels_ = stats.count_
         return self
 
-    def score(self, cube, valid, core=None, backend=None):
-        xp = self._backend(backend)
+    def score(self, cube, valid, core=None, arrays=None):
+        xp = self._arrays(arrays)
         if core is not None:
             cube, valid = cube[core], valid[core]
         if self.precision == "float32" and isinstance(xp, NumpyArrays):

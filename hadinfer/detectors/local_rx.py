@@ -98,8 +98,8 @@ class LocalRX(Detector):
             self.projection_ = self.projection_[:, :self.n_components]
         return self
 
-    def score(self, cube, valid, core=None, backend=None):
-        xp = self._backend(backend)
+    def score(self, cube, valid, core=None, arrays=None):
+        xp = self._arrays(arrays)
         z, mask = whitened_components(xp, cube, valid, self.mean_, self.projection_)
         return ring_rx(xp, z, mask, valid, ((self.inner, self.outer),), self.regularization, core,
                        self.memory_budget)[0]

@@ -122,7 +122,7 @@ class NetworkDetector(Detector):
             spans.append(slice(start, stop))
         return spans[0], spans[1]
 
-    def score(self, cube, valid, core=None, backend=None):
+    def score(self, cube, valid, core=None, arrays=None):
         height, width = cube.shape[:2]
         rows, cols = core if core is not None else (slice(0, height), slice(0, width))
         # The evidence channels need their own halo around the network's window, which the
@@ -130,7 +130,7 @@ class NetworkDetector(Detector):
         region = self.network_window((rows, cols), (height, width))
         features = self.inputs_.features(cube, valid, region)
         batch = np.ascontiguousarray(features.transpose(2, 0, 1)[None], dtype=np.float32)
-        device = backend.device if backend is not None else "cpu"
+        device = arrays.device if arrays is not None else "cpu"
         logits = self.runtime.run(batch, device)[0]
         inner = (slice(rows.start - region[0].start, rows.stop - region[0].start),
                  slice(cols.start - region[1].start, cols.stop - region[1].start))

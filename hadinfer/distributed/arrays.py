@@ -42,7 +42,7 @@ def _score_block(block, spec: DetectorSpec, stats: BackgroundStats, nodata, halo
     detector = spec.fitted(stats)  # per block: an eigen-decomposition, and sessions cannot travel
     cube, valid = _cube(block, nodata)
     out = np.full((height, width), np.nan, dtype=np.float32)
-    out[core] = detector.score(cube, valid, core, backend=detector.arrays_for(device))
+    out[core] = detector.score(cube, valid, core, arrays=detector.arrays_for(device))
     return out
 
 

@@ -108,7 +108,7 @@ def score_strip(source: SceneSource, spec: DetectorSpec, stats: BackgroundStats,
         out = np.full((rows, scene.info.width), np.nan, dtype=np.float32)
         for tile in tiles:
             cube, valid = scene.read(tile.read_row_off, tile.read_col_off, tile.read_height, tile.read_width)
-            scores = detector.score(cube, valid, tile.core_in_read, backend=library)
+            scores = detector.score(cube, valid, tile.core_in_read, arrays=library)
             out[tile.row_off - top:tile.row_off - top + tile.height, tile.col_off:tile.col_off + tile.width] = scores
     library.synchronize()
     return StripScores(top, out, library.device, library.name, time.perf_counter() - started)

@@ -24,7 +24,7 @@ def shipped_model(name: str = "general", *, checkpoint: bool = False) -> Path:
     name : str
         A key of :data:`SHIPPED`.
     checkpoint : bool
-        The PyTorch checkpoint instead of the ONNX model (for ``--backend torch`` and
+        The PyTorch checkpoint instead of the ONNX model (for ``--runtime torch`` and
         re-export, e.g. to FP16).
 
     Raises

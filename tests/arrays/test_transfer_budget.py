@@ -28,7 +28,7 @@ def test_grx_moves_at_most_the_raw_tile_and_its_parameters(precision):
     tile = rng.integers(0, 4000, size=(128, 96, 40)).astype(np.int16)
     detector = GlobalRX(precision=precision).fit(BackgroundStats(40).update(tile.reshape(-1, 40)))
     arrays = TorchArrays("cpu")
-    scores = detector.score(tile, np.ones(tile.shape[:2], bool), backend=arrays)
+    scores = detector.score(tile, np.ones(tile.shape[:2], bool), arrays=arrays)
     parameters = detector.mean_.nbytes + detector.projection_.nbytes
     assert arrays.bytes_to_device <= tile.nbytes + parameters, (arrays.bytes_to_device, tile.nbytes)
     assert arrays.bytes_to_device < 2 * tile.nbytes  # not the 4x of a float64 copy

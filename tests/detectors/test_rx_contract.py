@@ -1,4 +1,4 @@
-"""One contract over every detector and backend, plus exactness checks."""
+"""One contract over the RX detectors on every array library, plus exactness checks."""
 
 import numpy as np
 import pytest
@@ -32,18 +32,18 @@ def test_detector_contract(spec, library, small_cube):
     cube[0, 0] = 0
     detector.fit(BackgroundStats(cube.shape[2]).update(cube[valid]))
     before_cube, before_params = cube.copy(), detector.params()
-    backend = array_library("cpu", library=library)
-    scores = detector.score(cube, valid, backend=backend)
+    arrays = array_library("cpu", library=library)
+    scores = detector.score(cube, valid, arrays=arrays)
     assert scores.shape == cube.shape[:2] and scores.dtype == np.float32
     assert np.isnan(scores[0, 0]) and np.isfinite(scores[valid]).all()
     assert np.unravel_index(np.nanargmax(scores), scores.shape) == (10, 20)  # the planted anomaly
     np.testing.assert_array_equal(cube, before_cube)  # scoring mutates nothing
     assert detector.params() == before_params
-    again = detector.score(cube, valid, backend=backend)
+    again = detector.score(cube, valid, arrays=arrays)
     np.testing.assert_array_equal(scores, again)
     core = (slice(5, 30), slice(3, 20))
-    np.testing.assert_allclose(detector.score(cube, valid, core, backend=backend),
-                               scores[core] if name == "grx" else detector.score(cube, valid, backend=backend)[core],
+    np.testing.assert_allclose(detector.score(cube, valid, core, arrays=arrays),
+                               scores[core] if name == "grx" else detector.score(cube, valid, arrays=arrays)[core],
                                rtol=1e-5)
 
 
@@ -54,8 +54,8 @@ def test_torch_equals_numpy(spec, small_cube):
     cube = small_cube.astype(np.float64)
     valid = np.ones(cube.shape[:2], bool)
     detector = make_detector(name, **params).fit(BackgroundStats(cube.shape[2]).update(cube.reshape(-1, 12)))
-    a = detector.score(cube, valid, backend=array_library("cpu", library="numpy"))
-    b = detector.score(cube, valid, backend=array_library("cpu", library="torch"))
+    a = detector.score(cube, valid, arrays=array_library("cpu", library="numpy"))
+    b = detector.score(cube, valid, arrays=array_library("cpu", library="torch"))
     np.testing.assert_allclose(a, b, rtol=1e-5)
 
 
