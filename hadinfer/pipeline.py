@@ -70,7 +70,7 @@ def _read_tiles(scene: Scene, tiles: list[Tile], timer: _Timer):
 
 
 def accumulate_stats(scene: Scene, tile_shape, *, precision: str = "float64", timer: _Timer | None = None,
-                     progress: ProgressCallback = _no_progress) -> BackgroundStats:
+                     progress: ProgressCallback = _no_progress, arrays: ArrayLibrary | None = None) -> BackgroundStats:
     """Global background statistics of every valid pixel, read window by window.
 
     Parameters
@@ -82,6 +82,10 @@ def accumulate_stats(scene: Scene, tile_shape, *, precision: str = "float64", ti
         are always merged in float64.  Pass the detector's ``stats_precision``
         (``getattr(detector, "stats_precision", "float64")``).
     timer, progress : optional
+    arrays : ArrayLibrary, optional
+        With PyTorch arrays (a GPU run), each window's moments are computed on the
+        device in float64 from the tile in its storage dtype, and only the (B, B) result
+        comes back; otherwise NumPy on the host, in ``precision``.
 
     Raises
     ------
@@ -92,11 +96,15 @@ def accumulate_stats(scene: Scene, tile_shape, *, precision: str = "float64", ti
     info = scene.info
     tiles = tile_windows((info.height, info.width), tile_shape)
     stats = BackgroundStats(len(info.bands))
+    on_device = arrays is not None and hasattr(arrays, "window_moments")
     for done, (_, cube, valid) in enumerate(prefetch(lambda: _read_tiles(scene, tiles, timer)), 1):
         start = time.perf_counter()
         # A reshape is free; invalid rows are masked inside update, never copied out.
-        stats.update(cube.reshape(-1, cube.shape[2]), None if valid.all() else valid.reshape(-1),
-                     precision=precision)
+        pixels, mask = cube.reshape(-1, cube.shape[2]), None if valid.all() else valid.reshape(-1)
+        if on_device:
+            stats.merge_moments(*arrays.window_moments(pixels, mask))
+        else:
+            stats.update(pixels, mask, precision=precision)
         timer.add("fit", start)
         progress("statistics", done, len(tiles))
     if stats.count_ == 0:
@@ -163,7 +171,7 @@ def run_detector(scene: Scene, detector: Detector, *, sink: Callable[[Tile, np.n
     tile_shape, tiles = plan_tiles(info, detector, tile_size)
     timer = _Timer()
     detector.fit(accumulate_stats(scene, tile_shape, precision=getattr(detector, "stats_precision", "float64"),
-                                  timer=timer, progress=progress))
+                                  timer=timer, progress=progress, arrays=arrays))
 
     def consume(item):
         tile, scores = item

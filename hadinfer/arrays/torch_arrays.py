@@ -72,6 +72,31 @@ class TorchArrays(ArrayLibrary):
             host = host.pin_memory().to(self._device, non_blocking=True)
         return host.to(torch.float32 if np.dtype(dtype) == np.float32 else torch.float64)
 
+    def window_moments(self, pixels: np.ndarray, valid: np.ndarray | None = None):
+        """Count, mean and scatter of a window's valid spectra, computed on the device in float64.
+
+        Parameters
+        ----------
+        pixels : ndarray, shape (n, bands)
+            In the storage dtype (it travels as such, see :meth:`asarray`).
+        valid : ndarray of bool, shape (n,), optional
+
+        Returns
+        -------
+        (int, ndarray of float64 (bands,), ndarray of float64 (bands, bands))
+            On the host, ready for :meth:`BackgroundStats.merge_moments`.
+        """
+        torch = self._torch
+        x = self.asarray(pixels)
+        if valid is not None:
+            x = x[torch.from_numpy(np.ascontiguousarray(valid)).to(self._device)]
+        count = int(x.shape[0])
+        if count == 0:
+            return 0, np.zeros(x.shape[1]), np.zeros((x.shape[1], x.shape[1]))
+        mean = x.mean(dim=0)
+        centred = x - mean
+        return count, self.to_numpy(mean), self.to_numpy(centred.T @ centred)
+
     def to_numpy(self, array):
         return array.detach().cpu().numpy()
 

@@ -231,6 +231,20 @@ class BackgroundStats:
             return self
         return self._combine(other.count_, other.mean_, other.scatter_)
 
+    def merge_moments(self, count: int, mean: np.ndarray, scatter: np.ndarray) -> "BackgroundStats":
+        """Add a window given by its count, mean and centred scatter (e.g. computed on a GPU).
+
+        Raises
+        ------
+        ParameterError
+            Shapes that do not match the accumulator's bands.
+        """
+        mean, scatter = np.asarray(mean, dtype=np.float64), np.asarray(scatter, dtype=np.float64)
+        if mean.shape != self.mean_.shape or scatter.shape != self.scatter_.shape:
+            raise ParameterError(f"merge_moments: a {mean.shape} mean and {scatter.shape} scatter for "
+                                 f"{self.mean_.shape[0]} bands")
+        return self if count == 0 else self._combine(int(count), mean, scatter)
+
     def _combine(self, n: int, mean: np.ndarray, scatter: np.ndarray) -> "BackgroundStats":
         # Chan, Golub & LeVeque: both sides centred on their own means, joined by the
         # outer product of the mean difference.
