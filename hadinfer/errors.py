@@ -66,3 +66,8 @@ class ModelFileError(HadinferError, ValueError):
 
 class ClusterError(HadinferError, RuntimeError):
     """A Dask cluster could not be reached, or its workers kept dying on a task."""
+
+
+def one_line(exc: BaseException) -> str:
+    """A library's error message on one line, whole (its later lines often hold the actual reason)."""
+    return " ".join(str(exc).split()) or type(exc).__name__

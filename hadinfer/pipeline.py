@@ -99,12 +99,10 @@ def accumulate_stats(scene: Scene, tile_shape, *, precision: str = "float64", ti
     on_device = arrays is not None and hasattr(arrays, "window_moments")
     for done, (_, cube, valid) in enumerate(prefetch(lambda: _read_tiles(scene, tiles, timer)), 1):
         start = time.perf_counter()
-        # A reshape is free; invalid rows are masked inside update, never copied out.
-        pixels, mask = cube.reshape(-1, cube.shape[2]), None if valid.all() else valid.reshape(-1)
         if on_device:
-            stats.merge_moments(*arrays.window_moments(pixels, mask))
+            stats.merge_moments(*arrays.window_moments(cube, valid))
         else:
-            stats.update(pixels, mask, precision=precision)
+            stats.update_window(cube, valid, precision=precision)
         timer.add("fit", start)
         progress("statistics", done, len(tiles))
     if stats.count_ == 0:

@@ -72,14 +72,14 @@ class TorchArrays(ArrayLibrary):
             host = host.pin_memory().to(self._device, non_blocking=True)
         return host.to(torch.float32 if np.dtype(dtype) == np.float32 else torch.float64)
 
-    def window_moments(self, pixels: np.ndarray, valid: np.ndarray | None = None):
+    def window_moments(self, cube: np.ndarray, valid: np.ndarray):
         """Count, mean and scatter of a window's valid spectra, computed on the device in float64.
 
         Parameters
         ----------
-        pixels : ndarray, shape (n, bands)
+        cube : ndarray, shape (h, w, bands)
             In the storage dtype (it travels as such, see :meth:`asarray`).
-        valid : ndarray of bool, shape (n,), optional
+        valid : ndarray of bool, shape (h, w)
 
         Returns
         -------
@@ -87,9 +87,9 @@ class TorchArrays(ArrayLibrary):
             On the host, ready for :meth:`BackgroundStats.merge_moments`.
         """
         torch = self._torch
-        x = self.asarray(pixels)
-        if valid is not None:
-            x = x[torch.from_numpy(np.ascontiguousarray(valid)).to(self._device)]
+        x = self.asarray(cube.reshape(-1, cube.shape[2]))
+        if not valid.all():
+            x = x[torch.from_numpy(np.ascontiguousarray(valid.reshape(-1))).to(self._device)]
         count = int(x.shape[0])
         if count == 0:
             return 0, np.zeros(x.shape[1]), np.zeros((x.shape[1], x.shape[1]))

@@ -196,6 +196,27 @@ class BackgroundStats:
         self._basis = basis
         return basis
 
+    def update_window(self, cube: np.ndarray, valid: np.ndarray, *, precision: str = "float64") -> "BackgroundStats":
+        """Add the valid pixels of an (h, w, B) window as read from a scene.
+
+        A reshape is free; invalid pixels are masked inside :meth:`update`, never copied
+        out (no mask at all when every pixel is valid).
+
+        Parameters
+        ----------
+        cube : ndarray, shape (h, w, bands)
+        valid : ndarray of bool, shape (h, w)
+        precision : {"float64", "float32"}
+            See :meth:`update`.
+
+        Returns
+        -------
+        BackgroundStats
+            ``self``, for chaining.
+        """
+        return self.update(cube.reshape(-1, cube.shape[2]), None if valid.all() else valid.reshape(-1),
+                           precision=precision)
+
     def merge(self, other: "BackgroundStats") -> "BackgroundStats":
         """Add the pixels another accumulator saw (same pairwise update, exact to rounding).
 

@@ -87,10 +87,7 @@ def cube_stats(cube: np.ndarray, valid: np.ndarray, precision: str = "float64") 
     ``precision`` is the detector's ``stats_precision`` (the arithmetic of the window's
     scatter; merging is always float64).
     """
-    bands = cube.shape[2]
-    # A reshape is free; invalid rows are masked inside update, never copied out.
-    return BackgroundStats(bands).update(cube.reshape(-1, bands), None if valid.all() else valid.reshape(-1),
-                                         precision=precision)
+    return BackgroundStats(cube.shape[2]).update_window(cube, valid, precision=precision)
 
 
 def strip_stats(source: SceneSource, tiles: Sequence[Tile], precision: str = "float64") -> BackgroundStats:
@@ -104,7 +101,5 @@ def strip_stats(source: SceneSource, tiles: Sequence[Tile], precision: str = "fl
     with source.open() as scene:
         stats = BackgroundStats(len(scene.info.bands))
         for tile in tiles:
-            cube, valid = scene.read(tile.row_off, tile.col_off, tile.height, tile.width)
-            bands = cube.shape[2]
-            stats.update(cube.reshape(-1, bands), None if valid.all() else valid.reshape(-1), precision=precision)
+            stats.update_window(*scene.read(tile.row_off, tile.col_off, tile.height, tile.width), precision=precision)
     return stats

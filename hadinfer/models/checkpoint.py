@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from .. import __version__
-from ..errors import ModelFileError
+from ..errors import ModelFileError, one_line
 from ..io.writer import check_output_path
 from .anomaly_fcn import AnomalyFCN, NetworkConfig
 from .input_policy import InputPolicy
@@ -82,13 +82,13 @@ def load_checkpoint(path) -> tuple[AnomalyFCN, dict]:
         model = AnomalyFCN(config)
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # unknown/missing fields, impossible sizes
         raise ModelFileError(f"{path}: checkpoint entry 'network' does not describe a network "
-                             f"({type(exc).__name__}: {_one_line(exc)})") from exc
+                             f"({type(exc).__name__}: {one_line(exc)})") from exc
     InputPolicy.from_metadata(payload["input"], config.in_channels, where=str(path))
     _check_weights(path, payload["state_dict"], model.state_dict())
     try:
         model.load_state_dict(payload["state_dict"], strict=True)
     except RuntimeError as exc:  # anything the explicit checks above missed
-        raise ModelFileError(f"{path}: weights do not fit the network ({_one_line(exc)})") from exc
+        raise ModelFileError(f"{path}: weights do not fit the network ({one_line(exc)})") from exc
     model.eval()
     return model, {k: v for k, v in payload.items() if k != "state_dict"}
 
@@ -124,7 +124,3 @@ def _count(names: list[str]) -> str:
 def _names(names: list[str], shown: int = 3) -> str:
     more = f", and {len(names) - shown} more" if len(names) > shown else ""
     return ", ".join(names[:shown]) + more
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__

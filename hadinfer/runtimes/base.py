@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..arrays import check_device
-from ..errors import DeviceUnavailableError, ModelFileError
+from ..errors import DeviceUnavailableError, ModelFileError, one_line
 
 
 @dataclass(frozen=True)
@@ -178,8 +178,3 @@ def check_metadata(meta: dict, where: str) -> dict:
         raise ModelFileError(f"{where}: metadata gives {out['channels']} channels and receptive radius "
                              f"{out['receptive_radius']}")
     return out
-
-
-def one_line(exc: BaseException) -> str:
-    """A library's message on one line, whole: its later lines often hold the actual reason."""
-    return " ".join(str(exc).split()) or type(exc).__name__

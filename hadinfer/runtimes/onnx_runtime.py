@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import os
 
-from ..errors import DeviceUnavailableError, MissingDependencyError, ModelFileError
+from ..errors import DeviceUnavailableError, MissingDependencyError, ModelFileError, one_line
 from ..models.metadata import check_model_path
-from .base import ModelRuntime, check_metadata, one_line
+from .base import ModelRuntime, check_metadata
 from .gpus import visible_gpu_count
 
 log = logging.getLogger(__name__)
