@@ -10,7 +10,8 @@ from pathlib import Path
 
 import click
 
-from ..errors import HadinferError
+from ..errors import HadinferError, one_line, wrap_library_error
+from ..io.atomic import InputIndex, check_distinct
 from .options import write_json
 
 
@@ -37,15 +38,17 @@ def batch_outputs(scenes: list[str], folder: str, suffix: str) -> list[Path]:
 
 
 def run_batch(scenes: list[str], folder: str, run_one: Callable[[str, Path, Path], dict], *,
-              overwrite: bool, quiet: bool) -> int:
+              overwrite: bool, quiet: bool, suffixes: tuple[str, ...] = (), model_files: tuple = ()) -> int:
     """Run ``run_one(scene, map_path, report_path)`` per scene; a failure does not stop the others.
 
-    Existing maps are skipped unless ``overwrite``.  Writes ``folder/summary.json`` (this
-    batch's index, refreshed by every run) and returns the exit code: 0, or 1 when a scene
-    failed.  :func:`hadinfer.cli.scheduled.run_scheduled_batch` runs the same batch on a
-    Dask cluster through the same helpers below.
+    Existing maps are skipped unless ``overwrite``; ``run_one`` puts a map in place only
+    when its whole step (detections and report included) succeeded, so a scene that
+    failed is run again next time.  Writes ``folder/summary.json`` (this batch's index,
+    refreshed by every run) and returns the exit code: 0, or 1 when a scene failed.
+    :func:`hadinfer.cli.scheduled.run_scheduled_batch` runs the same batch on a Dask
+    cluster through the same helpers below.
     """
-    rows = plan_rows(scenes, folder, overwrite)
+    rows = plan_rows(scenes, folder, overwrite, suffixes=suffixes, model_files=model_files)
     started = time.perf_counter()
     for number, row in enumerate(rows, 1):
         if row["status"] == PENDING:
@@ -59,26 +62,46 @@ def run_batch(scenes: list[str], folder: str, run_one: Callable[[str, Path, Path
 
 #: Status of a row whose scene is still to run.
 PENDING = "pending"
+#: The batch's own index in the output folder.
+SUMMARY = "summary.json"
 
 
-def plan_rows(scenes: list[str], folder: str, overwrite: bool) -> list[dict]:
+def plan_rows(scenes: list[str], folder: str, overwrite: bool, *, suffixes: tuple[str, ...] = (),
+              model_files: tuple = ()) -> list[dict]:
     """One summary row per scene: ``scene``, ``map``, ``report`` and ``status``.
 
     The status is ``pending``, or ``skipped (...)`` when the map exists and not
-    ``overwrite``.
+    ``overwrite``.  Every output the batch may write -- each scene's map, report and
+    ``<name><suffix>`` for ``suffixes`` (detections), and ``summary.json`` -- is checked
+    first: no two are the same file, and none is a file of any scene (its header, a
+    VRT's source, ...) or a model file.
 
     Raises
     ------
     click.BadParameter
-        ``folder`` is not a folder, or two scenes share a name.
+        ``folder`` is not a folder, two scenes share a name, or a scene's outputs would
+        be ``summary.json``.
+    OutputPathError
+        An output would replace one of the batch's inputs.
     """
     if not os.path.isdir(folder):
         raise click.BadParameter(f"{folder}: no such folder", param_hint="--output-dir")
     rows = []
+    summary = Path(folder) / SUMMARY
+    planned: dict[str, str] = {os.path.realpath(summary): f"the batch summary {summary}"}
+    inputs = InputIndex((*scenes, *model_files))
     for scene, target in zip(scenes, batch_outputs(scenes, folder, ".tif")):
         row = {"scene": scene, "map": str(target), "report": str(target.with_suffix(".json")), "status": PENDING}
         if target.exists() and not overwrite:
             row["status"] = "skipped (map exists; --overwrite replaces it)"
+        outputs = [target, target.with_suffix(".json"), *(target.with_suffix(s) for s in suffixes)]
+        for output in outputs:
+            taken = planned.setdefault(os.path.realpath(output), f"an output of {scene}")
+            if taken != f"an output of {scene}":
+                raise click.BadParameter(f"{scene}: its output {output} would also be {taken}; rename the scene",
+                                         param_hint="SCENES")
+            if row["status"] == PENDING:
+                check_distinct(output, inputs=inputs)
         rows.append(row)
     return rows
 
@@ -94,7 +117,10 @@ def failed_row(exc: BaseException) -> dict:
         return {"status": "failed", "error": str(exc.format_message())}
     if isinstance(exc, HadinferError):
         return {"status": "failed", "error": str(exc)}
-    return {"status": "failed", "error": f"unexpected {type(exc).__name__}: {exc}"}
+    wrapped = wrap_library_error(exc)
+    if wrapped is not None:
+        return {"status": "failed", "error": str(wrapped)}
+    return {"status": "failed", "error": f"unexpected {type(exc).__name__}: {one_line(exc)}"}
 
 
 def echo_row(number: int, total: int, row: dict, quiet: bool) -> None:
@@ -110,7 +136,7 @@ def finish_batch(rows: list[dict], folder: str, scenes: list[str], started: floa
     summary = {"scenes": rows, "ok": sum(r["status"] == "ok" for r in rows),
                "skipped": sum(r["status"].startswith("skipped") for r in rows), "failed": len(failed),
                "seconds": round(time.perf_counter() - started, 3)}
-    write_json(os.path.join(folder, "summary.json"), summary, overwrite=True, inputs=scenes)
+    write_json(os.path.join(folder, SUMMARY), summary, overwrite=True, inputs=scenes)
     if failed:
         click.echo(f"Error: {len(failed)} of {len(rows)} scenes failed: "
                    + "; ".join(f"{r['scene']} ({r['error']})" for r in failed), err=True)

@@ -13,33 +13,29 @@ from ..detectors import DEFAULT_DETECTOR, registry
 from .batch import expand_scenes, run_batch
 from .detector_options import DeviceType, detector_help, detector_metavar, detector_options, detector_params
 from .options import (CreationOptionType, OutputFile, ProgressBars, WavelengthRangesType,
-                      check_map_extension, check_optional_output, creation_options, is_quiet, verbosity_options,
-                      write_json)
+                      check_detection_options, check_map_extension, check_optional_output, creation_options,
+                      is_quiet, staged_map, verbosity_options, write_json)
 from .scheduled import check_scheduler_options, run_scheduled_batch, run_scheduled_scene, scheduler_options
 
 log = logging.getLogger(__name__)
 
 
-def write_map_detections(result, path, *, pfa, threshold, overwrite, inputs, others, mask_path=None) -> dict:
-    """Threshold the written map, write its regions as polygons; returns a report entry."""
-    import numpy as np
-    import rasterio
+def write_map_detections(result, path, *, pfa, threshold, overwrite, inputs, others, mask_path=None,
+                         scene=None) -> dict:
+    """Threshold the written map, write its regions as polygons; returns a report entry.
 
-    from ..detections import detection_threshold, find_detections, write_detection_mask, write_detections
-    from ..detectors import GlobalRX
+    ``scene`` is ``(path, key, bands)`` of the scored scene, for each detection's mean
+    spectrum (``hadinfer/detections.py``).
+    """
+    from ..detections import map_detections
+    from ..io import open_scene
 
-    with rasterio.open(result.path) as ds:  # the whole map: 4 bytes a pixel
-        scores = ds.read(1, masked=True).filled(np.nan).astype(np.float64)
-        transform, crs = ds.transform, ds.crs
-    dof = result.detector.projection_.shape[1] if isinstance(result.detector, GlobalRX) else None
-    level = detection_threshold(scores, pfa=pfa, threshold=threshold, chi2_dof=dof)
-    found = find_detections(scores, transform, level)
-    write_detections(path, found, crs, threshold=level, overwrite=overwrite, inputs=inputs, others=others)
-    if mask_path:
-        write_detection_mask(mask_path, scores, level, {"crs": crs, "transform": transform}, overwrite=overwrite,
-                             inputs=inputs, others=tuple(others) + (path,))
-    return {"path": str(path), "threshold": level, "count": len(found),
-            "rule": "threshold" if threshold is not None else ("chi2" if dof else "quantile"), "pfa": pfa}
+    if scene is None:
+        return map_detections(result.path, path, pfa=pfa, threshold=threshold, overwrite=overwrite, inputs=inputs,
+                              others=others, mask_path=mask_path)
+    with open_scene(scene[0], key=scene[1], bands=scene[2]) as opened:
+        return map_detections(result.path, path, pfa=pfa, threshold=threshold, scene=opened, overwrite=overwrite,
+                              inputs=inputs, others=others, mask_path=mask_path)
 
 
 @click.command("detect")
@@ -103,6 +99,7 @@ def command(ctx, scenes, output, output_dir, detector, key, bands, wavelengths, 
     wants_detections = detections_path is not None or (output_dir is not None and (pfa, threshold) != (None, None))
     if wants_detections and (pfa is None) == (threshold is None):
         raise click.BadParameter("give exactly one of --pfa and --threshold", param_hint="--detections")
+    check_detection_options(pfa, threshold, detections_path, output_dir)
     params = detector_params(ctx, detector)
     if registry.resolve(detector)[0].needs_scene:  # it trains first: a bar for that too
         from .train import TrainProgress
@@ -124,6 +121,8 @@ def command(ctx, scenes, output, output_dir, detector, key, bands, wavelengths, 
               f", creation options {writer_options['creation_options']}" if writer_options else "")
 
     def run_one(scene, output, report_path, detections_path, detect=run_detect) -> dict:
+        check_optional_output(output, overwrite, inputs=(scene, *model_files),
+                              others=(report_path, detections_path, mask_path))
         check_optional_output(report_path, overwrite, inputs=(scene, *model_files), others=(output, detections_path))
         check_optional_output(detections_path, overwrite, inputs=(scene, *model_files), others=(output, report_path))
         check_optional_output(mask_path, overwrite, inputs=(scene, *model_files),
@@ -134,16 +133,31 @@ def command(ctx, scenes, output, output_dir, detector, key, bands, wavelengths, 
 
             scene_bands = wavelength_band_spec(scene, wavelengths, key=key, bands=bands)
             log.debug("%s: --wavelengths %s selects bands %s", scene, wavelengths, scene_bands)
+        with staged_map(output, overwrite=overwrite, inputs=(scene, *model_files),
+                        others=(report_path, detections_path, mask_path)) as staged:
+            report = score_scene(scene, output, staged, report_path, detections_path, detect, scene_bands)
+        if not quiet:
+            s = report["scene"]
+            click.echo(f"{output}: {report['detector']} on {s['height']}x{s['width']}x{s['bands']} "
+                       f"({report['device']}) in {report['seconds']['total']:.2f} s, "
+                       f"{report['megapixels_per_second']:.3g} MP/s"
+                       + (f" (+ {report['seconds']['train']:.1f} s training)" if "train" in report["seconds"] else ""),
+                       err=True)
+        return report
+
+    def score_scene(scene, output, staged, report_path, detections_path, detect, scene_bands) -> dict:
+        """The map into ``staged`` (renamed to ``output`` by the caller only once all of this succeeded)."""
         progress = ProgressBars(enabled=not quiet)
         try:
-            result = detect(scene, output, detector=detector, key=key, bands=scene_bands, device=device,
-                            tile_size=tile_size, overwrite=overwrite, cog=cog, progress=progress,
+            result = detect(scene, staged, detector=detector, key=key, bands=scene_bands, device=device,
+                            tile_size=tile_size, overwrite=True, cog=cog, progress=progress,
                             **writer_options, **params)
         finally:
             progress.close()
             if "train_progress" in params:
                 params["train_progress"].close()
         report = result.report
+        report["output"] = str(output)
         log.debug("%s: %d tile(s) of %s px, halo %d px, %d worker(s), device %s (%s arrays%s)", scene,
                   report.get("tiles", 0), "x".join(map(str, report.get("tile_size", []))), report.get("halo", 0),
                   report.get("workers", 1), report.get("device"), report.get("arrays"),
@@ -153,17 +167,11 @@ def command(ctx, scenes, output, output_dir, detector, key, bands, wavelengths, 
         if detections_path:
             report["detections"] = write_map_detections(result, detections_path, pfa=pfa, threshold=threshold,
                                                          overwrite=overwrite, inputs=(scene, *model_files),
-                                                         others=(output, report_path), mask_path=mask_path)
+                                                         others=(output, report_path), mask_path=mask_path,
+                                                         scene=(scene, key, scene_bands))
         if report_path:
             write_json(report_path, report, overwrite=overwrite, inputs=(scene, *model_files),
                        others=(output, detections_path))
-        if not quiet:
-            s = report["scene"]
-            click.echo(f"{result.path}: {report['detector']} on {s['height']}x{s['width']}x{s['bands']} "
-                       f"({report['device']}) in {report['seconds']['total']:.2f} s, "
-                       f"{report['megapixels_per_second']:.3g} MP/s"
-                       + (f" (+ {report['seconds']['train']:.1f} s training)" if "train" in report["seconds"] else ""),
-                       err=True)
         return report
 
     if output is not None:
@@ -177,6 +185,7 @@ def command(ctx, scenes, output, output_dir, detector, key, bands, wavelengths, 
                                                                   workers=workers)
     code = batch(scenes, output_dir, lambda scene, target, report: run_one(
         scene, target, report, target.with_suffix(".geojson") if wants_detections else None),
-        overwrite=overwrite, quiet=quiet)
+        overwrite=overwrite, quiet=quiet, suffixes=(".geojson",) if wants_detections else (),
+        model_files=model_files)
     if code:
         raise click.exceptions.Exit(code)

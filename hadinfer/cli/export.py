@@ -29,6 +29,10 @@ def command(checkpoint, output, fp16, opset, engine, min_tile, opt_tile, max_til
 
     check_optional_output(output, overwrite, inputs=(checkpoint, timing_cache), others=(engine,))
     check_optional_output(engine, overwrite, inputs=(checkpoint, timing_cache), others=(output,))
+    if engine:  # before the ONNX model is written, not after
+        from ..runtimes.tensorrt_runtime import import_tensorrt
+
+        import_tensorrt()
     path = export_onnx(checkpoint, output, opset=opset, fp16=fp16, overwrite=overwrite)
     diff = max_abs_difference(checkpoint, path)
     if not is_quiet():

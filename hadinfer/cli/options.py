@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import json
 import math
 import os
@@ -11,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import BandSelectionError, ParameterError
+from ..errors import BandSelectionError, HadinferError, MissingDependencyError, ParameterError
 from ..io.atomic import atomic_output, check_output_path
 from ..io.bands import parse_wavelength_ranges
 from ..pairs import as_pair
@@ -171,6 +173,60 @@ def check_optional_output(path: str | None, overwrite: bool, *, inputs=(), other
     output may be none of them (see :func:`hadinfer.io.atomic.check_output_path`).
     """
     return None if path is None else check_output_path(path, overwrite=overwrite, inputs=inputs, others=others)
+
+
+@contextlib.contextmanager
+def staged_map(path, *, overwrite: bool, inputs=(), others=()):
+    """Reserve a hidden name beside the map ``path``; it becomes ``path`` only if the whole step succeeds.
+
+    ``hadinfer detect`` writes the map there, then its detections and report, and the
+    map is renamed into place last (see :func:`hadinfer.io.atomic.atomic_output`).  A
+    step that fails after the map was scored (detections, report) therefore leaves no
+    map, so a batch rerun does not skip the scene as done.  Errors name ``path``, never
+    the hidden name.
+    """
+    with atomic_output(path, overwrite=overwrite, inputs=inputs, others=others, suffix=".tmp.tif") as staged:
+        try:
+            yield staged
+        except HadinferError as exc:
+            text = str(exc)
+            if str(staged) not in text:
+                raise
+            raise type(exc)(text.replace(str(staged), str(path))) from exc
+
+
+def check_detection_options(pfa: float | None, threshold: float | None, detections_path: str | None,
+                            output_dir: str | None) -> None:
+    """``--pfa``, ``--threshold`` and ``--detections`` checked before any scene is read.
+
+    Raises
+    ------
+    click.BadParameter
+        ``--pfa`` outside (0, 1) or NaN; ``--threshold`` not finite; either without
+        ``--detections`` (for one scene: the map alone has no threshold); a
+        ``--detections`` extension no writer takes.
+    MissingDependencyError
+        A GeoPackage without the ``vector`` extra.
+    """
+    if pfa is not None and not 0.0 < pfa < 1.0:  # NaN fails both comparisons
+        raise click.BadParameter(f"expected a false-alarm rate between 0 and 1 (exclusive), got {pfa}",
+                                 param_hint="--pfa")
+    if threshold is not None and not math.isfinite(threshold):
+        raise click.BadParameter(f"expected a finite score, got {threshold}", param_hint="--threshold")
+    if detections_path is None and output_dir is None and (pfa, threshold) != (None, None):
+        raise click.BadParameter("needs --detections FILE (the map itself is never thresholded)",
+                                 param_hint="--pfa" if pfa is not None else "--threshold")
+    if detections_path is None:
+        return
+    from ..detections import FORMATS
+
+    suffix = Path(detections_path).suffix.lower()
+    if suffix not in FORMATS:
+        raise click.BadParameter(f"{detections_path}: expected one of {', '.join(sorted(FORMATS))}",
+                                 param_hint="--detections")
+    if FORMATS[suffix] != "GeoJSON" and importlib.util.find_spec("geopandas") is None:
+        raise MissingDependencyError(f"{detections_path}: {FORMATS[suffix]} detections need geopandas: "
+                                     "pip install 'hadinfer[vector]'")
 
 
 class WavelengthRangesType(click.ParamType):

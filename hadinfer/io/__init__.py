@@ -11,18 +11,17 @@ import numpy as np
 from ..errors import BandSelectionError, InputNotFoundError, NotARasterError, RasterReadError
 from .array_scene import ArrayScene
 from .bands import format_band_spec
+from .inputs import check_input_file, gdal_path, input_files
 from .mat_scene import MatScene, is_mat_file, load_mat_array
 from .raster_scene import RasterioScene
 from .scene import Scene, SceneInfo
 
-__all__ = ["ArrayScene", "MatScene", "RasterioScene", "Scene", "SceneInfo", "open_scene", "read_mask",
-           "wavelength_band_spec"]
+__all__ = ["ArrayScene", "MatScene", "RasterioScene", "Scene", "SceneInfo", "input_files", "open_scene",
+           "read_mask", "wavelength_band_spec"]
 
 
 def _check_exists(path: str) -> None:
-    # GDAL also reads /vsi* paths and URLs; only plain paths can be checked up front.
-    if not path.startswith(("/vsi", "http://", "https://", "s3://")) and not os.path.exists(path):
-        raise InputNotFoundError(f"{path}: no such file")
+    check_input_file(path)  # missing, a FIFO or device (which would hang), a name GDAL cannot take
 
 
 def open_scene(path: str | os.PathLike, *, key: str | None = None, bands: str | None = None,
@@ -53,8 +52,10 @@ def open_scene(path: str | os.PathLike, *, key: str | None = None, bands: str | 
 
     Raises
     ------
-    InputNotFoundError, NotARasterError, MatKeyError, BandSelectionError
-        ``BandSelectionError`` also when ``wavelengths`` is given for a file whose
+    InputNotFoundError, NotARasterError, MatKeyError, BandSelectionError, RasterReadError
+        ``NotARasterError`` also for a FIFO or device (refused before it is opened, so
+        nothing hangs) and for a raw file shorter than its header says;
+        ``InputNotFoundError`` also for a VRT source that is missing; ``BandSelectionError`` also when ``wavelengths`` is given for a file whose
         bands have none (e.g. a ``.mat`` cube).
     """
     path = os.fspath(path)
@@ -64,12 +65,7 @@ def open_scene(path: str | os.PathLike, *, key: str | None = None, bands: str | 
             raise BandSelectionError(f"{path}: a .mat cube has no band wavelengths, so --wavelengths cannot select "
                                      "its bands; use --bands")
         return MatScene(path, key=key, bands=bands)
-    if path.lower().endswith(".hdr"):  # users point at the header; GDAL wants the data file
-        data = Path(path).with_suffix("")
-        for candidate in (data, data.with_suffix(".img"), data.with_suffix(".dat"), data.with_suffix(".raw")):
-            if candidate.is_file():
-                path = str(candidate)
-                break
+    path = gdal_path(path)  # an ENVI header: its data file
     return RasterioScene(path, bands=bands, wavelengths=wavelengths)
 
 

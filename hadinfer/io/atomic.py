@@ -36,8 +36,10 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ..errors import HadinferError, OutputExistsError, OutputPathError
+from .inputs import input_files, utf8_name_problem
 
-__all__ = ["atomic_output", "check_output_path", "commit", "make_temp", "write_failure_reason"]
+__all__ = ["InputIndex", "atomic_output", "check_distinct", "check_output_path", "commit", "make_temp", "name_max", "temp_name",
+           "write_failure_reason"]
 
 # Errors of os.link on file systems without hard links (FAT, some network mounts).
 _NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS}
@@ -66,7 +68,9 @@ def check_output_path(path: str | os.PathLike, *, overwrite: bool = False,
         Allow replacing an existing file.
     inputs : iterable of str or PathLike
         Files the command reads; ``None`` entries are skipped.  The output may not be
-        any of them, whether by the same path, ``..``, a symbolic link or a hard link.
+        any of them, whether by the same path, ``..``, a symbolic link or a hard link,
+        nor any file GDAL reads with them (:func:`hadinfer.io.inputs.input_files`: an
+        ENVI header, a VRT's sources, a world file, ``.aux.xml``, ``.msk``).
     others : iterable of str or PathLike
         The command's other outputs; ``None`` entries are skipped.  Outputs of one
         command must be distinct files.
@@ -79,31 +83,131 @@ def check_output_path(path: str | os.PathLike, *, overwrite: bool = False,
     Raises
     ------
     OutputPathError
-        The path is an input or another output, a symbolic link or a folder, or its
+        The path is an input (or a file of one) or another output, a symbolic link or a
+        folder, its name is longer than the file system takes or not valid UTF-8, or its
         folder is missing or not writable.
     OutputExistsError
         The file exists and ``overwrite`` is False.
     """
     path = Path(path)
-    for source in inputs:
-        if source is not None and str(source) and _same_file(source, path):
-            raise OutputPathError(f"{path}: output would replace its own input {source}; choose another name")
-    for other in others:
-        if other is not None and str(other) and _same_file(other, path):
-            raise OutputPathError(f"{path}: is also another output of this command ({other}); "
-                                  "choose distinct names")
-    if path.is_symlink():
-        raise OutputPathError(f"{path}: is a symbolic link; hadinfer never writes through one")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise OutputPathError(f"{path}: output folder {parent} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputPathError(f"{path}: output folder {parent} is not writable")
-    if path.is_dir():
-        raise OutputPathError(f"{path}: is a folder")
-    if path.exists() and not overwrite:
-        raise OutputExistsError(f"{path}: exists; pass --overwrite to replace it")
+    problem = utf8_name_problem(path)
+    if problem:
+        raise OutputPathError(problem)
+    try:
+        check_distinct(path, inputs=inputs, others=others)
+        parent = path.parent if str(path.parent) else Path(".")
+        limit = name_max(parent)
+        if len(os.fsencode(path.name)) > limit:
+            raise OutputPathError(f"{path}: the file name is {len(os.fsencode(path.name))} bytes long; "
+                                  f"this file system allows {limit}")
+        if path.is_symlink():
+            raise OutputPathError(f"{path}: is a symbolic link; hadinfer never writes through one")
+        if not parent.is_dir():
+            raise OutputPathError(f"{path}: output folder {parent} does not exist")
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise OutputPathError(f"{path}: output folder {parent} is not writable")
+        if path.is_dir():
+            raise OutputPathError(f"{path}: is a folder")
+        if path.exists() and not overwrite:
+            raise OutputExistsError(f"{path}: exists; pass --overwrite to replace it")
+    except HadinferError:
+        raise
+    except OSError as exc:  # a path the OS refuses to look at (a component too long, a loop of links)
+        raise OutputPathError(f"{path}: cannot use this output path ({exc.strerror or exc})") from exc
     return path
+
+
+class InputIndex:
+    """Every file of a command's inputs, by resolved path and by inode, for quick look-ups.
+
+    Parameters
+    ----------
+    inputs : iterable of str or PathLike
+        The command's inputs; ``None`` entries are skipped.  Each counts with every file
+        GDAL reads for it (:func:`hadinfer.io.inputs.input_files`: an ENVI header, a
+        VRT's sources, a world file, ``.aux.xml``, ``.msk``).
+    """
+
+    def __init__(self, inputs: Iterable[str | os.PathLike | None] = ()):
+        self._by_path: dict[str, tuple[str, str]] = {}
+        self._by_inode: dict[tuple[int, int], tuple[str, str]] = {}
+        for source in inputs:
+            if source is None or not str(source):
+                continue
+            for file in input_files(source):
+                entry = (os.fspath(file), os.fspath(source))
+                self._by_path.setdefault(os.path.realpath(file), entry)
+                try:
+                    info = os.stat(file)
+                except OSError:
+                    continue  # not there (yet): its path still counts
+                self._by_inode.setdefault((info.st_dev, info.st_ino), entry)
+
+    def find(self, path: str | os.PathLike) -> tuple[str, str] | None:
+        """``(file, the input it belongs to)`` when ``path`` is one of the files, else None."""
+        hit = self._by_path.get(os.path.realpath(path))
+        if hit is None:
+            try:
+                info = os.stat(path)
+            except OSError:
+                return None
+            hit = self._by_inode.get((info.st_dev, info.st_ino))
+        return hit
+
+
+def check_distinct(path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike | None] | InputIndex = (),
+                   others: Iterable[str | os.PathLike | None] = ()) -> None:
+    """Refuse an output that is one of ``inputs`` (or any file GDAL reads with one) or one of ``others``.
+
+    The part of :func:`check_output_path` about the command's other files, for callers
+    that plan many outputs before they are written (a batch passes one
+    :class:`InputIndex` for all of them).
+
+    Raises
+    ------
+    OutputPathError
+        Naming the input file, and the input it belongs to when it is not the file given.
+    """
+    path = Path(path)
+    try:
+        index = inputs if isinstance(inputs, InputIndex) else InputIndex(inputs)
+        hit = index.find(path)
+        if hit is not None:
+            file, source = hit
+            which = "" if os.path.realpath(file) == os.path.realpath(source) else f" (a file of {source})"
+            raise OutputPathError(f"{path}: output would replace its own input {file}{which}; choose another name")
+        for other in others:
+            if other is not None and str(other) and _same_file(other, path):
+                raise OutputPathError(f"{path}: is also another output of this command ({other}); "
+                                      "choose distinct names")
+    except OSError as exc:
+        if isinstance(exc, HadinferError):
+            raise
+        raise OutputPathError(f"{path}: cannot use this output path ({exc.strerror or exc})") from exc
+
+
+def name_max(folder: str | os.PathLike) -> int:
+    """The longest file name, in bytes, the file system of ``folder`` takes (255 when it cannot tell)."""
+    try:
+        return int(os.pathconf(folder, "PC_NAME_MAX"))
+    except (OSError, ValueError, AttributeError):
+        return 255
+
+
+def temp_name(target: str | os.PathLike, token: str, suffix: str) -> str:
+    """``.<name>.<token><suffix>``, with ``name`` cut so the whole fits the file system's name limit.
+
+    A target name near the limit (255 bytes on most file systems) is legal, but the
+    hidden name beside it would not be: the name is shortened (never the token, which
+    makes it unique, nor the suffix, which tells writers the format).
+    """
+    target = Path(target)
+    limit = name_max(target.parent if str(target.parent) else ".")
+    name = target.name
+    room = limit - len(os.fsencode(f"..{token}{suffix}"))
+    while name and len(os.fsencode(name)) > room:
+        name = name[:-1]
+    return f".{name}.{token}{suffix}"
 
 
 def write_failure_reason(exc: BaseException, folder: str | os.PathLike) -> str:
@@ -166,7 +270,7 @@ def make_temp(target: str | os.PathLike, suffix: str = ".tmp", *, register: list
     target = Path(target)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     for _ in range(100):
-        tmp = target.with_name(f".{target.name}.{secrets.token_hex(8)}{suffix}")
+        tmp = target.with_name(temp_name(target, secrets.token_hex(8), suffix))
         if register is not None:
             register.append(tmp)
         try:

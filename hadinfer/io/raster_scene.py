@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from collections.abc import Sequence
 
@@ -12,8 +13,10 @@ from rasterio.enums import ColorInterp, MaskFlags
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
 
-from ..errors import BandSelectionError, NotARasterError, RasterReadError
-from .bands import envi_list, read_envi_bbl, read_envi_wavelengths, select_bands, wavelengths_to_nm
+from ..errors import BandSelectionError, InputNotFoundError, NotARasterError, RasterReadError, library_message
+from .bands import (_envi_header, envi_header_field, envi_list, read_envi_bbl, read_envi_wavelengths, select_bands,
+                    wavelengths_to_nm)
+from .inputs import check_input_file, is_local_path
 from .scene import Scene, SceneInfo
 
 log = logging.getLogger(__name__)
@@ -35,7 +38,11 @@ class RasterioScene(Scene):
     Raises
     ------
     NotARasterError
-        GDAL cannot open it, or the selected bands hold complex numbers.
+        GDAL cannot open it, the selected bands hold complex numbers, one of its files
+        (a VRT source) is a FIFO or device, or its raw data file is shorter than its
+        header says (GDAL would read the missing part as zeros).
+    InputNotFoundError
+        One of the files it is made of (a VRT source) does not exist.
     BandSelectionError
         A bad selection, or ``wavelengths`` for a file whose bands have none.
     """
@@ -50,6 +57,7 @@ class RasterioScene(Scene):
             raise NotARasterError(f"{path}: not a raster GDAL can read ({_first_line(exc)})") from exc
         ds = self._ds
         try:
+            _check_dataset_files(ds, path)
             good = _bad_band_list(ds, path)
             alpha = [ci == ColorInterp.alpha for ci in ds.colorinterp]
             if any(alpha):  # an alpha band is a mask, not a spectral band
@@ -184,4 +192,46 @@ def _convert_items(items: list[tuple[str, str | None]] | None) -> tuple[float, .
 
 
 def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return library_message(exc)
+
+
+def _check_dataset_files(ds, path) -> None:
+    """Refuse a dataset one of whose files is missing or not a regular file, or whose raw data is cut short.
+
+    GDAL opens a VRT without its sources and fails only when the pixels are read, with
+    "Read failed. See previous exception"; it reads a raw (ENVI) file shorter than its
+    header says as zeros, silently.  Both are found here, before any work.
+    """
+    for file in ds.files[1:]:
+        if not is_local_path(file):
+            continue
+        if not os.path.lexists(file):
+            raise InputNotFoundError(f"{path}: its file {file} does not exist (a VRT source, or a file its "
+                                     "header names)")
+        check_input_file(file)
+    if ds.driver == "ENVI":
+        _check_raw_size(ds, path)
+
+
+_ITEM_BYTES = {"uint8": 1, "int8": 1, "uint16": 2, "int16": 2, "uint32": 4, "int32": 4, "float32": 4,
+               "uint64": 8, "int64": 8, "float64": 8, "complex64": 8, "complex128": 16, "complex_int16": 4}
+
+
+def _check_raw_size(ds, path) -> None:
+    """An ENVI data file must hold ``header offset + rows x cols x bands x item size`` bytes."""
+    data = ds.files[0] if ds.files else str(path)
+    header = _envi_header(data)
+    item = _ITEM_BYTES.get(ds.dtypes[0])
+    if header is None or item is None or not os.path.isfile(data):
+        return
+    try:
+        offset = int(float(envi_header_field(header.read_text(errors="replace"), "header offset") or 0))
+    except (ValueError, OSError):
+        offset = 0
+    expected = offset + ds.width * ds.height * ds.count * item
+    size = os.path.getsize(data)
+    if size < expected:
+        raise NotARasterError(f"{path}: the data file {os.path.basename(data)} holds {size} bytes, but its header "
+                              f"describes {expected} ({ds.height}x{ds.width}x{ds.count} {ds.dtypes[0]}"
+                              + (f" after a {offset}-byte offset" if offset else "")
+                              + "); the file is truncated")

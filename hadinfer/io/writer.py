@@ -48,7 +48,10 @@ def output_nodata(info: SceneInfo) -> float:
 
 def _remove_files(paths: list[Path]) -> None:
     for path in paths:
-        path.unlink(missing_ok=True)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:  # also run at interpreter exit, where an error could only print a traceback
+            pass
 
 
 def _check_free_space(path: Path, info: SceneInfo) -> None:
