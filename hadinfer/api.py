@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shlex
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,8 +17,10 @@ from .detectors import DEFAULT_DETECTOR, Detector, SceneRef, make_detector
 from .detectors.registry import model_files
 from .errors import ParameterError
 from .io import ArrayScene, Scene, open_scene, read_mask, wavelength_band_spec
+from .io.bands import format_band_spec
 from .io.writer import ScoreMapWriter, check_output_path
-from .io.xarray_scene import check_plain_array_layout, dataarray_scene, is_dataarray, scores_as_dataarray
+from .io.xarray_scene import (check_plain_array_layout, dataarray_scene, is_dataarray, is_dataset,
+                              scores_as_dataarray)
 from .metrics import detection_metrics
 from .models.metadata import file_sha256
 from .pipeline import ProgressCallback, _no_progress, run_detector
@@ -38,36 +42,48 @@ class DetectionResult:
         The written map.
     detector : Detector or None
         The fitted detector (e.g. for a global RX map's chi-square threshold).
+    threshold : hadinfer.thresholds.Threshold or None
+        The detection threshold and its rule, when ``pfa`` or ``threshold`` was given.
+    detections : geopandas.GeoDataFrame, list of Detection, or None
+        The regions above the threshold, strongest first, in the map's CRS (a
+        GeoDataFrame when geopandas is installed, extra ``vector``); each with its mean
+        spectrum.
     """
 
     scores: np.ndarray | None
     report: dict
     path: Path | None = None
     detector: Detector | None = None
+    threshold: object | None = None
+    detections: object | None = None
 
 
 def _as_scene(source, key, bands) -> tuple[Scene, bool]:
     if isinstance(source, Scene):
+        if bands is not None:
+            raise ParameterError("bands= is not applied to an open Scene; open it with the bands you want")
         return source, False
     if isinstance(source, (str, os.PathLike)):
         return open_scene(source, key=key, bands=bands), True
-    return ArrayScene(source), True
+    return ArrayScene(source, bands=bands), True
 
 
 def detect(source, output=None, *, detector: str | Detector = DEFAULT_DETECTOR, key: str | None = None,
            bands: str | None = None, device: str = "auto", tile_size=256, overwrite: bool = False,
            cog: bool = False, creation_options: dict[str, str] | None = None, wavelengths=None,
            progress: ProgressCallback = _no_progress, gdal_cache_mb: int | None = 256,
-           **detector_params) -> DetectionResult:
+           layout: str | None = None, pfa: float | None = None, threshold: float | None = None,
+           detections=None, threshold_rule: str = "tail", **detector_params) -> DetectionResult:
     """Run an anomaly detector over a scene.
 
     Parameters
     ----------
     source : str, PathLike, Scene, xarray.DataArray or array_like of shape (H, W, B)
         A raster or ``.mat`` path, an open scene, a DataArray with a ``band`` dimension in
-        any order (its CRS and transform are kept; extra ``xarray``), or an in-memory
-        cube.  A plain array is read as (rows, cols, bands); one that looks band-first,
-        (B, N, N), is refused (wrap it in :class:`~hadinfer.io.ArrayScene` to insist).
+        any order (its CRS and transform are kept, the result is a DataArray with
+        provenance in ``attrs``; extra ``xarray``), or an in-memory cube (a NumPy masked
+        array's mask is kept).  A plain array whose last axis is not its shortest needs
+        ``layout``.  An open rasterio dataset is refused: pass its path.
     output : str or PathLike, optional
         Write a float32 GeoTIFF map here (input's CRS, transform, size and nodata);
         when omitted the map is returned in memory.
@@ -84,7 +100,8 @@ def detect(source, output=None, *, detector: str | Detector = DEFAULT_DETECTOR, 
         ``runtime="torch"|"onnxruntime"|"tensorrt"`` to choose, default by content); or a
         Detector instance.
     key, bands : str, optional
-        ``.mat`` variable and 1-based band selection (see :func:`hadinfer.io.open_scene`).
+        ``.mat`` variable and 1-based band selection (see :func:`hadinfer.io.open_scene`);
+        ``bands`` applies to arrays too.
     device : {"auto", "cpu", "cuda", "cuda:N"}
         Where to compute, decided by what runs the detector: the array library for RX
         detectors (CUDA when PyTorch sees a GPU), the model runtime for networks (e.g.
@@ -107,6 +124,18 @@ def detect(source, output=None, *, detector: str | Detector = DEFAULT_DETECTOR, 
         GDAL block cache for this call.  GDAL's default (5 % of RAM) would let memory
         grow with the scene; a few hundred MB holds a row of tiles and their halo.
         Ignored when the ``GDAL_CACHEMAX`` environment variable is set; None keeps GDAL's.
+    layout : {"bands-last", "bands-first"}, optional
+        Axis order of a plain array: ``bands-first`` for rasterio's ``dataset.read()``.
+        Required when the last axis is not the shortest (the order is then ambiguous).
+    pfa, threshold : float, optional
+        Also threshold the map: at a false-alarm rate ``pfa`` in (0, 1) on background
+        pixels (``threshold_rule``, default the tail model of :mod:`hadinfer.thresholds`),
+        or at an absolute score.  Sets ``result.threshold`` and ``result.detections``.
+    detections : str or PathLike, optional
+        Write the detections there (``.gpkg`` in the scene's CRS, or ``.geojson``, RFC
+        7946, WGS 84; see :mod:`hadinfer.detections`); needs ``pfa`` or ``threshold``.
+    threshold_rule : {"tail", "quantile", "chi2"}
+        See :func:`hadinfer.thresholds.choose_threshold`.
     **detector_params
         Passed to the detector, e.g. ``inner=5, outer=21, n_components=20`` for ``lrx``;
         a parameter the detector does not take raises :class:`ParameterError`.
@@ -129,27 +158,42 @@ def detect(source, output=None, *, detector: str | Detector = DEFAULT_DETECTOR, 
     >>> np.unravel_index(np.nanargmax(result.scores), result.scores.shape)
     (np.int64(5), np.int64(7))
     """
+    wanted = _check_detection_request(pfa, threshold, detections, threshold_rule)
+    if is_dataset(source):
+        raise ParameterError(f"source: an open rasterio dataset ({getattr(source, 'name', '?')}); pass its path, "
+                             "or dataset.read() with layout='bands-first'")
+    scene_file = (source,) if isinstance(source, (str, os.PathLike)) else ()
     if output is not None:  # fail on a bad output before minutes of work
-        scene_file = (source,) if isinstance(source, (str, os.PathLike)) else ()
         check_output_path(output, overwrite=overwrite, inputs=scene_file + model_inputs(detector, detector_params))
+    if detections is not None:
+        check_output_path(detections, overwrite=overwrite, inputs=scene_file + model_inputs(detector, detector_params),
+                          others=() if output is None else (output,))
     template = None
     if is_dataarray(source):  # any dimension order; its CRS and transform come along
+        if layout is not None:
+            raise ParameterError("layout= is for plain arrays; a DataArray's dimension names say its layout")
         template = source
         source, spatial = dataarray_scene(source)
+        if bands is not None:
+            source = ArrayScene(source._cube, crs=source.info.crs, transform=source.info.transform,
+                                nodata=source.info.nodata, path=source.info.path, bands=bands)
+            bands = None
     elif not isinstance(source, (Scene, str, os.PathLike)):
-        check_plain_array_layout(source)
+        source = check_plain_array_layout(source, layout)
+    elif layout is not None:
+        raise ParameterError("layout= is for plain arrays; a file or Scene knows its own layout")
     if wavelengths is not None:  # nm ranges to band numbers, from the header (adapt trains on bands too)
         if not isinstance(source, (str, os.PathLike)):
             raise ParameterError("wavelengths= needs a file path; select an array's bands yourself")
         bands = wavelength_band_spec(source, wavelengths, key=key, bands=bands)
     model, train_report = _resolve_detector(detector, source, key, bands, detector_params)
     cache = {} if gdal_cache_mb is None or "GDAL_CACHEMAX" in os.environ else {"GDAL_CACHEMAX": int(gdal_cache_mb)}
-    made_by = provenance(model)  # hashes a model file: once per run, for the map's tags and the report
+    made_by = provenance(model, source)  # hashes the model and scene files: once per run
     with rasterio.Env(**cache):
         result = _detect(source, output, model, key, bands, device, tile_size, overwrite, cog, progress,
-                         creation_options, made_by)
+                         creation_options, made_by, wanted)
     result.detector = model
-    result.report["provenance"] = made_by | {
+    result.report["provenance"] = result.report.get("provenance", made_by) | {
         "finished_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
     if isinstance(source, (str, os.PathLike)) and os.path.isfile(source):
         stat = os.stat(source)
@@ -157,7 +201,9 @@ def detect(source, output=None, *, detector: str | Detector = DEFAULT_DETECTOR, 
                                   "mtime_utc": dt.datetime.fromtimestamp(stat.st_mtime, dt.timezone.utc)
                                   .isoformat(timespec="seconds")}
     if template is not None and result.scores is not None:
-        result.scores = scores_as_dataarray(result.scores, template, spatial)
+        result.scores = scores_as_dataarray(result.scores, template, spatial, attrs={
+            f"hadinfer_{k}": v for k, v in result.report["provenance"].items()}
+            | ({} if result.threshold is None else {"hadinfer_threshold": result.threshold.value}))
     if train_report is not None:
         result.report["train"] = train_report
         result.report["seconds"]["train"] = round(train_report["train_seconds"] + train_report["prepare_seconds"], 4)
@@ -165,8 +211,12 @@ def detect(source, output=None, *, detector: str | Detector = DEFAULT_DETECTOR, 
     return result
 
 
-def provenance(model: Detector) -> dict:
-    """What made a map: hadinfer version, detector, its parameters, and its model file's SHA-256."""
+def provenance(model: Detector, source=None) -> dict:
+    """What made a map: hadinfer version, detector, its parameters and model file's SHA-256,
+    the source file and its SHA-256, and the command line.
+
+    The bands used are added once the scene is open (``bands``, a ``--bands`` spec).
+    """
     from . import __version__
 
     out = {"version": __version__, "detector": model.name,
@@ -174,7 +224,65 @@ def provenance(model: Detector) -> dict:
     file = getattr(getattr(model, "runtime", None), "path", None)  # a network's model file
     if isinstance(file, str) and os.path.isfile(file):
         out["model_sha256"] = file_sha256(file)
+    if isinstance(source, (str, os.PathLike)):
+        out["source"] = os.fspath(source)
+        if os.path.isfile(source):
+            out["source_sha256"] = file_sha256(source)
+    elif isinstance(source, Scene):
+        out["source"] = source.info.path
+    elif source is not None:
+        out["source"] = "<array>"
+    out["command"] = shlex.join(sys.argv)
     return out
+
+
+def _check_detection_request(pfa, threshold, detections, rule):
+    """``(pfa, threshold, detections path, rule)`` checked before any work, or None when no threshold is wanted."""
+    from .thresholds import RULES, check_rule
+
+    if pfa is None and threshold is None:
+        if detections is not None:
+            raise ParameterError("detections= needs pfa= or threshold=")
+        return None
+    pfa, threshold = check_rule(pfa, threshold)
+    if rule not in RULES:
+        raise ParameterError(f"threshold_rule: expected one of {', '.join(RULES)}, got {rule!r}")
+    if detections is not None:
+        from .detections import check_detections_path
+
+        check_detections_path(detections)
+    return pfa, threshold, detections, rule
+
+
+def _threshold_scene(result: DetectionResult, scene: Scene, wanted, overwrite: bool, made_by: dict) -> None:
+    """Threshold the map, find its regions (with mean spectra), write them; into ``result``."""
+    from .detections import _has_vector_extra, detections_frame, find_detections, write_detections
+    from .thresholds import choose_threshold
+
+    pfa, threshold, path, rule = wanted
+    if result.scores is not None:
+        scores, transform, crs = result.scores, scene.info.transform, scene.info.crs
+    else:
+        with rasterio.open(result.path) as ds:
+            scores = ds.read(1, masked=True).filled(np.nan)
+            transform, crs = ds.transform, ds.crs
+    chosen = choose_threshold(scores, pfa=pfa, threshold=threshold, rule=rule,
+                              chi2_dof=_chi2_dof(result.detector) if rule == "chi2" else None)
+    found = find_detections(scores, transform, chosen.value, spectra=scene)
+    result.threshold = chosen
+    result.detections = detections_frame(found, crs, threshold=chosen.value) if _has_vector_extra() else found
+    entry = {"count": len(found)} | chosen.as_dict()
+    if path is not None:
+        write_detections(path, found, crs, threshold=chosen.value, overwrite=overwrite,
+                         inputs=tuple(p for p in (made_by.get("source"),) if p and os.path.isfile(p)),
+                         others=() if result.path is None else (result.path,))
+        entry["path"] = os.fspath(path)
+    result.report["detections"] = entry
+
+
+def _chi2_dof(model) -> int | None:
+    projection = getattr(model, "projection_", None)
+    return None if projection is None else int(projection.shape[1])
 
 
 def model_inputs(detector, params) -> tuple:
@@ -194,9 +302,15 @@ def _resolve_detector(detector, source, key, bands, params) -> tuple[Detector, d
 
 
 def _detect(source, output, model, key, bands, device, tile_size, overwrite, cog, progress,
-            creation_options=None, made_by=None) -> DetectionResult:
+            creation_options=None, made_by=None, wanted=None) -> DetectionResult:
     scene, owned = _as_scene(source, key, bands)
     try:
+        made_by = dict(made_by or provenance(model, source))
+        made_by["bands"] = format_band_spec(scene.info.bands)
+        if wanted is not None and wanted[2] is not None:  # GeoJSON of pixel coordinates: refused before the work
+            from .detections import check_detections_path
+
+            check_detections_path(wanted[2], has_crs=scene.info.crs is not None)
         if output is None:
             info = scene.info
             scores = np.full((info.height, info.width), np.nan, dtype=np.float32)
@@ -205,14 +319,19 @@ def _detect(source, output, model, key, bands, device, tile_size, overwrite, cog
                 scores[tile.row_off:tile.row_off + tile.height, tile.col_off:tile.col_off + tile.width] = block
 
             report = run_detector(scene, model, sink=keep, tile_size=tile_size, device=device, progress=progress)
-            return DetectionResult(scores, report)
-        tags = {f"HADINFER_{k.upper()}": v for k, v in (made_by or provenance(model)).items()}
-        with ScoreMapWriter(output, scene.info, overwrite=overwrite, cog=cog, tags=tags,
-                            creation_options=creation_options) as writer:
-            report = run_detector(scene, model, tile_size=tile_size, device=device, progress=progress,
-                                  sink=lambda tile, block: writer.write(tile.row_off, tile.col_off, block))
-        report["output"] = str(writer.path)
-        return DetectionResult(None, report, writer.path)
+            result = DetectionResult(scores, report, detector=model)
+        else:
+            tags = {f"HADINFER_{k.upper()}": v for k, v in made_by.items()}
+            with ScoreMapWriter(output, scene.info, overwrite=overwrite, cog=cog, tags=tags,
+                                creation_options=creation_options) as writer:
+                report = run_detector(scene, model, tile_size=tile_size, device=device, progress=progress,
+                                      sink=lambda tile, block: writer.write(tile.row_off, tile.col_off, block))
+            report["output"] = str(writer.path)
+            result = DetectionResult(None, report, writer.path, detector=model)
+        result.report["provenance"] = made_by
+        if wanted is not None:
+            _threshold_scene(result, scene, wanted, overwrite, made_by)
+        return result
     finally:
         if owned:
             scene.close()

@@ -83,7 +83,7 @@ class FusionRX(Detector):
         """Fit the global and every local part on the scene's statistics."""
         global_rx = GlobalRX().fit(stats)
         self.parts_ = [global_rx] + [part.fit(stats) for part in self._locals]
-        self.dof_ = [max(global_rx.projection_.shape[1], 1)] + [part.projection_.shape[1] for part in self._locals]
+        self.dof_ = [max(global_rx.projection_.shape[1], 1)] + [max(part.projection_.shape[1], 1) for part in self._locals]
         return self
 
     def score(self, cube, valid, core=None, arrays=None):

@@ -164,6 +164,8 @@ def ring_rx(xp, z, mask, valid, windows, regularization, core=None, memory_budge
         NaN where invalid or where the ring holds fewer than 2 valid pixels.
     """
     height, width, k = z.shape
+    if k == 0:  # a scene without variance has no components: nothing departs from its ring (score 0)
+        z, k, regularization = xp.zeros((height, width, 1)), 1, max(regularization, 1.0)
     rows, cols = core if core is not None else (slice(0, height), slice(0, width))
     outs = [np.full((rows.stop - rows.start, cols.stop - cols.start), np.nan, dtype=np.float32) for _ in windows]
     # Sub-blocks of the core keep scratch under the budget: pair sums per window and, for

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ParameterError
+from .bands import parse_band_spec
 from .scene import Scene, SceneInfo
 
 
@@ -13,27 +14,55 @@ class ArrayScene(Scene):
 
     Parameters
     ----------
-    cube : array_like, shape (H, W, B)
-        Spectra, any real dtype; not copied.
+    cube : array_like or numpy.ma.MaskedArray, shape (H, W, B)
+        Spectra, any real dtype; not copied.  A masked array's mask is kept: a pixel with
+        any band masked is left out of the statistics and not scored, like nodata.
     nodata : float, optional
         Pixels whose every band equals it are masked.
     crs, transform : optional
         Georeferencing carried to written maps.
+    bands : str, optional
+        1-based band selection, e.g. ``"1-100,120-200"`` (as ``--bands``).
+
+    Raises
+    ------
+    ParameterError
+        Not three dimensions, or not real numbers.
+    BandSelectionError
+        A malformed ``bands`` or one outside the cube's bands.
     """
 
-    def __init__(self, cube, *, nodata=None, crs=None, transform=None, path="<array>"):
+    def __init__(self, cube, *, nodata=None, crs=None, transform=None, path="<array>", bands: str | None = None):
+        mask = None
+        if isinstance(cube, np.ma.MaskedArray):
+            if cube.ndim == 3 and np.ma.getmask(cube) is not np.ma.nomask:
+                mask = ~np.ma.getmaskarray(cube).any(axis=2)
+            cube = np.ma.getdata(cube)
         cube = np.asarray(cube)
         if cube.ndim != 3:
             raise ParameterError(f"cube: expected a (rows, cols, bands) array, got shape {cube.shape}")
         if not np.issubdtype(cube.dtype, np.number) or np.iscomplexobj(cube):
             raise ParameterError(f"cube: expected real numbers, got dtype {cube.dtype}")
+        height, width, count = cube.shape
+        selected = tuple(range(1, count + 1)) if bands is None else tuple(parse_band_spec(str(bands), count))
         self._cube = cube
-        height, width, bands = cube.shape
+        self._index = None if len(selected) == count else np.asarray(selected) - 1
+        self._mask = mask
         extra = {} if transform is None else {"transform": transform}
         self.info = SceneInfo(
-            path=path, height=height, width=width, band_count=bands,
-            bands=tuple(range(1, bands + 1)), dtype=str(cube.dtype), interleave="pixel",
+            path=path, height=height, width=width, band_count=count,
+            bands=selected, dtype=str(cube.dtype), interleave="pixel",
             crs=crs, nodata=nodata, driver="array", **extra)
 
+    @property
+    def _raw_is_private(self) -> bool:  # fancy band indexing copies; a plain slice is the caller's memory
+        return self._index is not None
+
     def _read_raw(self, row_off, col_off, height, width):
-        return self._cube[row_off:row_off + height, col_off:col_off + width, :]
+        window = self._cube[row_off:row_off + height, col_off:col_off + width, :]
+        return window if self._index is None else window[:, :, self._index]
+
+    def _read_mask(self, row_off, col_off, height, width):
+        if self._mask is None:
+            return None
+        return self._mask[row_off:row_off + height, col_off:col_off + width]

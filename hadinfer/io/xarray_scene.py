@@ -65,8 +65,16 @@ def dataarray_scene(array) -> tuple[ArrayScene, tuple[str, str]]:
     return ArrayScene(cube, crs=crs, transform=transform, nodata=nodata, path="<DataArray>"), spatial
 
 
-def scores_as_dataarray(scores: np.ndarray, template, spatial: tuple[str, str]):
-    """The (H, W) map as a DataArray with the template's spatial coordinates and CRS.
+def scores_as_dataarray(scores: np.ndarray, template, spatial: tuple[str, str], *, attrs: dict | None = None):
+    """The (H, W) map as a DataArray with the template's spatial coordinates, CRS and nodata.
+
+    Parameters
+    ----------
+    attrs : dict, optional
+        Provenance (detector, parameters, version, bands, ...), stored in ``.attrs``
+        as strings and numbers (netCDF-safe).
+
+    The map's nodata is NaN (``_FillValue`` in its encoding, and rioxarray's nodata).
 
     Raises
     ------
@@ -78,9 +86,14 @@ def scores_as_dataarray(scores: np.ndarray, template, spatial: tuple[str, str]):
     except ImportError as exc:  # pragma: no cover - a DataArray input implies xarray
         raise MissingDependencyError("DataArray output needs xarray: pip install 'hadinfer[xarray]'") from exc
     coords = {d: template.coords[d] for d in spatial if d in template.coords}
-    out = xarray.DataArray(scores, dims=spatial, coords=coords, name="anomaly_score")
-    if _has_rioxarray() and getattr(template, "rio", None) is not None and template.rio.crs is not None:
-        out = out.rio.write_crs(template.rio.crs)
+    info = {"long_name": "anomaly score", "units": "1", "description": "higher = more anomalous; NaN = not scored"}
+    info |= {k: (v if isinstance(v, (int, float, str)) else str(v)) for k, v in (attrs or {}).items() if v is not None}
+    out = xarray.DataArray(scores, dims=spatial, coords=coords, name="anomaly_score", attrs=info)
+    out.encoding["_FillValue"] = np.float32(np.nan)
+    if _has_rioxarray() and getattr(template, "rio", None) is not None:
+        if template.rio.crs is not None:
+            out = out.rio.write_crs(template.rio.crs)
+        out = out.rio.write_nodata(np.nan, encoded=False)
     return out
 
 
@@ -92,21 +105,50 @@ def _has_rioxarray() -> bool:
     return True
 
 
-def check_plain_array_layout(cube) -> None:
-    """Refuse a plain array that is more likely (bands, rows, cols) than (rows, cols, bands).
+#: Values of :func:`hadinfer.detect`'s ``layout=`` for plain arrays.
+LAYOUTS = ("bands-last", "bands-first")
+
+
+def is_dataset(obj) -> bool:
+    """Whether ``obj`` is an open rasterio dataset (or quacks like one)."""
+    return all(hasattr(obj, name) for name in ("read", "count", "profile", "name"))
+
+
+def check_plain_array_layout(cube, layout: str | None = None):
+    """A plain array as (rows, cols, bands), refusing one whose layout is ambiguous.
 
     ``rasterio``'s ``dataset.read()`` and ``rioxarray.open_rasterio(...).values`` are band
-    first.  A square image read that way is (B, N, N): as (H, W, B) it would be a strip
-    whose band count equals its width, which real cubes almost never are.
+    first, (bands, rows, cols); hadinfer's scenes are band last.  Without ``layout`` an
+    array is taken as band last only when its last axis is the shortest, as in every
+    cube with fewer bands than rows and columns; otherwise ``layout`` must say.
+
+    Parameters
+    ----------
+    cube : array_like, shape (H, W, B) or (B, H, W)
+    layout : {"bands-last", "bands-first"}, optional
+
+    Returns
+    -------
+    ndarray or numpy.ma.MaskedArray, shape (H, W, B)
+        A view (band-first input is moved, not copied).
 
     Raises
     ------
     ParameterError
-        Naming both fixes.
+        An unknown ``layout``, or none given for an ambiguous shape (the message names both
+        fixes).
     """
-    shape = np.shape(cube)
-    if len(shape) == 3 and shape[0] < shape[1] == shape[2]:
+    if layout is not None and layout not in LAYOUTS:
+        raise ParameterError(f"layout: expected one of {', '.join(LAYOUTS)}, got {layout!r}")
+    array = cube if isinstance(cube, np.ma.MaskedArray) else np.asarray(cube)
+    shape = array.shape
+    if len(shape) != 3:
+        return array  # ArrayScene names the problem
+    if layout == "bands-first":
+        return np.moveaxis(array, 0, -1)
+    if layout is None and not shape[2] < min(shape[0], shape[1]):
         raise ParameterError(
-            f"array of shape {shape} looks band-first (bands, rows, cols); hadinfer reads plain arrays as "
-            f"(rows, cols, bands): pass np.moveaxis(a, 0, -1), a DataArray with a 'band' dimension, or "
-            f"hadinfer.ArrayScene(a) to score it as (rows, cols, bands) anyway")
+            f"array of shape {shape}: is it (rows, cols, bands) or rasterio's (bands, rows, cols)? "
+            f"pass layout='bands-last' or layout='bands-first' (dataset.read() is bands-first), "
+            f"or a DataArray with a 'band' dimension")
+    return array
