@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,7 +34,8 @@ from .thresholds import chi2_isf, choose_threshold, detection_threshold  # noqa:
 
 #: Vector formats by extension.
 FORMATS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG"}
-#: Attribute columns of every detection, in file order (``geometry`` aside).
+#: Attribute columns of every detection, in file order (``geometry`` aside).  ``mean_spectrum``
+#: holds the region's mean over the bands scored: a JSON array in GeoJSON, its text in GeoPackage.
 COLUMNS = ("id", "max_score", "mean_score", "pixels", "area", "centroid_x", "centroid_y", "peak_row", "peak_col",
            "threshold", "mean_spectrum")
 VECTOR_EXTRA = "pip install 'hadinfer[vector]'"
@@ -70,9 +72,15 @@ class Detection:
     peak_col: int = 0
     spectrum: np.ndarray | None = field(default=None, repr=False)
 
-    def properties(self, number: int, threshold: float) -> dict:
-        """The detection's attributes, JSON-ready (``mean_spectrum`` a JSON array as text)."""
-        spectrum = None if self.spectrum is None else json.dumps([_finite(v) for v in self.spectrum])
+    def properties(self, number: int, threshold: float, *, spectrum_as_text: bool = True) -> dict:
+        """The detection's attributes, JSON-ready.
+
+        ``mean_spectrum`` is a JSON array as text (what a GeoPackage column holds; GDAL
+        writes such text as a native array in GeoJSON), or a list.
+        """
+        spectrum = None if self.spectrum is None else [_finite(v) for v in self.spectrum]
+        if spectrum is not None and spectrum_as_text:
+            spectrum = json.dumps(spectrum)
         return {"id": number, "max_score": _finite(self.max_score), "mean_score": _finite(self.mean_score),
                 "pixels": self.pixels, "area": self.area, "centroid_x": self.centroid_x,
                 "centroid_y": self.centroid_y, "peak_row": self.peak_row, "peak_col": self.peak_col,
@@ -304,7 +312,9 @@ def write_detections(path, detections: list[Detection], crs, *, threshold: float
             if fmt == "GeoJSON":
                 frame.to_crs("EPSG:4326").to_file(tmp, driver="GeoJSON", engine="pyogrio", RFC7946=True)
             else:
-                frame.to_file(tmp, driver="GPKG", layer="detections", engine="pyogrio")
+                with warnings.catch_warnings():  # no CRS is what a scene without one means: undefined
+                    warnings.filterwarnings("ignore", message="'crs' was not provided")
+                    frame.to_file(tmp, driver="GPKG", layer="detections", engine="pyogrio")
         else:
             tmp.write_text(json.dumps(geojson_collection(detections, crs, threshold=threshold)))
 
@@ -321,7 +331,7 @@ def geojson_collection(detections: list[Detection], crs, *, threshold: float) ->
     for i, d in enumerate(detections):
         geom = transform_geom(crs, "EPSG:4326", d.geometry, precision=9)
         features.append({"type": "Feature", "geometry": _right_hand(dict(geom)),
-                         "properties": d.properties(i + 1, threshold)})
+                         "properties": d.properties(i + 1, threshold, spectrum_as_text=False)})
     return {"type": "FeatureCollection", "features": features}
 
 

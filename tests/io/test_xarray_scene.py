@@ -44,9 +44,26 @@ def test_dataarray_without_a_band_dimension_is_refused(band_first):
         hadinfer.detect(array.rename(band="layer"), device="cpu")
 
 
-def test_band_first_plain_array_is_refused_with_the_fix():
-    cube = np.random.default_rng(0).normal(size=(12, 32, 32))
-    with pytest.raises(ParameterError, match="looks band-first.*moveaxis"):
+@pytest.mark.parametrize("shape", [(12, 32, 32), (12, 40, 32), (205, 100, 100)])
+def test_ambiguous_plain_array_needs_a_layout(shape):
+    cube = np.random.default_rng(0).normal(size=shape)
+    with pytest.raises(ParameterError, match="layout='bands-first'"):
         hadinfer.detect(cube, device="cpu")
+    first = hadinfer.detect(cube, detector="grx", device="cpu", layout="bands-first").scores
+    moved = hadinfer.detect(np.moveaxis(cube, 0, -1), detector="grx", device="cpu", layout="bands-last").scores
+    np.testing.assert_array_equal(first, moved)
+    assert first.shape == shape[1:]
     scores = hadinfer.detect(hadinfer.ArrayScene(cube), detector="grx", device="cpu").scores  # insisting works
-    assert scores.shape == (12, 32)
+    assert scores.shape == shape[:2]
+    with pytest.raises(ParameterError, match="layout"):
+        hadinfer.detect(cube, device="cpu", layout="columns-first")
+
+
+def test_dataarray_result_has_provenance_and_nodata(band_first):
+    array, _ = band_first
+    result = hadinfer.detect(array, detector="grx", device="cpu", pfa=0.01)
+    scores = result.scores
+    assert scores.attrs["hadinfer_detector"] == "grx" and scores.attrs["long_name"] == "anomaly score"
+    assert scores.attrs["hadinfer_bands"] and "hadinfer_threshold" in scores.attrs
+    assert np.isnan(scores.rio.nodata) and np.isnan(scores.encoding["_FillValue"])
+    assert scores.rio.crs == array.rio.crs
