@@ -146,5 +146,14 @@ def _gdal_files(path: str, cwd: str, size: int, mtime_ns: int) -> tuple[str, ...
             return () if opened == path else (opened,)
         raise
     files = [opened, *listed]
-    sidecars = [f + ext for f in dict.fromkeys(files) for ext in _SIDECARS]
+    sidecars = [side for f in dict.fromkeys(files) for side in _side_files(f)]
     return tuple(dict.fromkeys(files + sidecars))
+
+
+def _side_files(file: str) -> list[str]:
+    """What GDAL would read beside ``file`` if it appeared: PAM, mask, overviews, world files."""
+    root, ext = os.path.splitext(file)
+    worlds = [root + ".wld"]
+    if len(ext) >= 3:  # .tif: .tfw and .tifw, as GDAL looks for them
+        worlds += [root + ext[:2] + ext[-1] + "w", root + ext + "w"]
+    return [file + side for side in _SIDECARS] + worlds

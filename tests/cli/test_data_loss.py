@@ -115,7 +115,8 @@ def slow_scene(tmp_path_factory):
     return folder / "scene.tif"
 
 
-@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)],
+                         ids=["SIGINT", "SIGTERM", "SIGHUP"])
 def test_signal_during_detect_leaves_no_temp_file(slow_scene, tmp_path, signum, code):
     before = checksums(slow_scene.parent)
     command = [sys.executable, "-c", "from hadinfer.cli.main import main; main()",
@@ -123,13 +124,15 @@ def test_signal_during_detect_leaves_no_temp_file(slow_scene, tmp_path, signum, 
     # A shell running a background job (CI has no terminal) starts it with SIGINT ignored, and
     # Python then installs no KeyboardInterrupt handler: give the child the default disposition.
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                               preexec_fn=lambda: [signal.signal(s, signal.SIG_DFL)  # nohup ignores SIGHUP
+                                                   for s in (signal.SIGINT, signal.SIGHUP)])
     try:
         deadline = time.monotonic() + 60
-        while not os.listdir(tmp_path):  # the hidden temporary map: the compute has started
+        # The staged map (.map.tif.*), then the writer's own file beside it: the compute has started.
+        while len(os.listdir(tmp_path)) < 2:
             assert process.poll() is None and time.monotonic() < deadline, process.communicate()
             time.sleep(0.01)
-        assert os.listdir(tmp_path)[0].startswith(".map.tif.")
+        assert all(name.startswith((".map.tif.", "..map.tif.")) for name in os.listdir(tmp_path))
         process.send_signal(signum)
         _, stderr = process.communicate(timeout=60)
     finally:
