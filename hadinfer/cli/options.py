@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import BandSelectionError, HadinferError, MissingDependencyError, ParameterError
+from ..errors import BandSelectionError, HadinferError, MissingDependencyError, OutputPathError, ParameterError
 from ..io.atomic import atomic_output, check_output_path
 from ..io.bands import parse_wavelength_ranges
 from ..pairs import as_pair
@@ -193,6 +193,8 @@ def staged_map(path, *, overwrite: bool, inputs=(), others=()):
             if str(staged) not in text:
                 raise
             raise type(exc)(text.replace(str(staged), str(path))) from exc
+        if staged.stat().st_size == 0:  # never an empty file under the map's name
+            raise OutputPathError(f"{path}: no map was written; nothing was put there")
 
 
 def check_detection_options(pfa: float | None, threshold: float | None, detections_path: str | None,

@@ -1,6 +1,7 @@
 """Option habits: a folder is no output file, a map is a GeoTIFF by name, ``--co`` as rio has it."""
 
 import os
+from pathlib import Path
 
 import click
 import pytest
@@ -142,6 +143,8 @@ def fake_detect(calls):
     """A stand-in for hadinfer.api.detect that records what the CLI passed."""
     def detect(source, output=None, *, creation_options=None, **kwargs):
         calls.append({"creation_options": creation_options, **kwargs})
+        if output is not None:
+            Path(output).write_bytes(b"a map")  # what the CLI then puts in place
         report = {"scene": {"height": 1, "width": 1, "bands": 1}, "detector": "grx", "device": "cpu",
                   "seconds": {"total": 0.0}, "megapixels_per_second": 0.0}
         return DetectionResult(None, report, output)
@@ -155,7 +158,7 @@ def test_co_reaches_the_api(small_tif, tmp_path, monkeypatch):
     result = run("detect", small_tif, "-o", tmp_path / "m.tif", "--co", "COMPRESS=ZSTD", "--co", "ZSTD_LEVEL=12", "-q")
     assert result.exit_code == 0, result.output
     assert calls[0]["creation_options"] == {"compress": "ZSTD", "zstd_level": "12"}
-    assert run("detect", small_tif, "-o", tmp_path / "m.tif", "-q").exit_code == 0
+    assert run("detect", small_tif, "-o", tmp_path / "m.tif", "-q", "--overwrite").exit_code == 0
     assert calls[1]["creation_options"] is None  # no --co: the API's defaults, untouched
 
 
