@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import math
 import os
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import BandSelectionError, HadinferError, MissingDependencyError, OutputPathError, ParameterError
+from ..errors import BandSelectionError, HadinferError, OutputPathError, ParameterError
 from ..io.atomic import atomic_output, check_output_path
 from ..io.bands import parse_wavelength_ranges
 from ..pairs import as_pair
@@ -206,7 +205,8 @@ def check_detection_options(pfa: float | None, threshold: float | None, detectio
     click.BadParameter
         ``--pfa`` outside (0, 1) or NaN; ``--threshold`` not finite; either without
         ``--detections`` (for one scene: the map alone has no threshold); a
-        ``--detections`` extension no writer takes.
+        ``--detections`` extension no writer takes
+        (:func:`hadinfer.detections.check_detections_path`).
     MissingDependencyError
         A GeoPackage without the ``vector`` extra.
     """
@@ -220,15 +220,12 @@ def check_detection_options(pfa: float | None, threshold: float | None, detectio
                                  param_hint="--pfa" if pfa is not None else "--threshold")
     if detections_path is None:
         return
-    from ..detections import FORMATS
+    from ..detections import check_detections_path
 
-    suffix = Path(detections_path).suffix.lower()
-    if suffix not in FORMATS:
-        raise click.BadParameter(f"{detections_path}: expected one of {', '.join(sorted(FORMATS))}",
-                                 param_hint="--detections")
-    if FORMATS[suffix] != "GeoJSON" and importlib.util.find_spec("geopandas") is None:
-        raise MissingDependencyError(f"{detections_path}: {FORMATS[suffix]} detections need geopandas: "
-                                     "pip install 'hadinfer[vector]'")
+    try:  # the writer's own rule: extension, and the vector extra for GeoPackage
+        check_detections_path(detections_path)
+    except ParameterError as exc:
+        raise click.BadParameter(str(exc).removeprefix("--detections: "), param_hint="--detections") from exc
 
 
 class WavelengthRangesType(click.ParamType):

@@ -90,7 +90,7 @@ def test_batch_scene_named_summary_is_refused(folder, small_cube, name):
     (["--threshold", "nan", "--detections", "d.geojson"], "finite"),
     (["--pfa", "0.01"], "needs --detections"),
     (["--threshold", "3"], "needs --detections"),
-    (["--pfa", "0.01", "--detections", "d.shp"], "expected one of .geojson, .gpkg, .json"),
+    (["--pfa", "0.01", "--detections", "d.shp"], "expected a .geojson or .gpkg file"),
 ], ids=["pfa-nan", "pfa-above-1", "pfa-zero", "threshold-inf", "threshold-nan", "pfa-without-detections",
         "threshold-without-detections", "detections-shp"])
 def test_detection_options_are_checked_before_any_map(folder, args, fragment):
@@ -101,11 +101,9 @@ def test_detection_options_are_checked_before_any_map(folder, args, fragment):
 
 
 def test_geopackage_without_the_vector_extra_is_refused_before_any_map(folder, monkeypatch):
-    import importlib.util
+    from hadinfer import detections
 
-    find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "geopandas" else
-                        find_spec(name, *a))
+    monkeypatch.setattr(detections, "_has_vector_extra", lambda: False)
     before = checksums(folder)
     result = run("detect", "src.tif", "-o", "m.tif", "--detector", "grx", "--pfa", "0.01", "--detections", "d.gpkg")
     assert_one_line_error(result, "pip install 'hadinfer[vector]'")
