@@ -16,6 +16,7 @@ import numpy as np
 
 from .arrays import ArrayLibrary
 from .detectors import BackgroundStats, Detector
+from .detectors.stats import statistics_windows
 from .errors import AllNodataError
 from .io.scene import Scene
 from .prefetch import BackgroundSink, prefetch
@@ -69,14 +70,20 @@ def _read_tiles(scene: Scene, tiles: list[Tile], timer: _Timer):
         yield tile, cube, valid
 
 
-def accumulate_stats(scene: Scene, tile_shape, *, precision: str = "float64", timer: _Timer | None = None,
+def accumulate_stats(scene: Scene, tile_shape=None, *, precision: str = "float64", timer: _Timer | None = None,
                      progress: ProgressCallback = _no_progress, arrays: ArrayLibrary | None = None) -> BackgroundStats:
     """Global background statistics of every valid pixel, read window by window.
+
+    The windows are the scene's canonical statistics windows
+    (:func:`~hadinfer.detectors.stats.statistics_windows`), never the scoring tiles, so
+    the statistics, and every map fitted on them, are the same bits whatever the tile size.
 
     Parameters
     ----------
     scene : Scene
-    tile_shape : (int, int)
+    tile_shape : (int, int), optional
+        Read windows of this shape instead (experiments only: the statistics then
+        depend on it in their last bits).
     precision : {"float64", "float32"}
         Arithmetic of each window's scatter (:meth:`BackgroundStats.update`); windows
         are always merged in float64.  Pass the detector's ``stats_precision``
@@ -94,7 +101,8 @@ def accumulate_stats(scene: Scene, tile_shape, *, precision: str = "float64", ti
     """
     timer = timer or _Timer()
     info = scene.info
-    tiles = tile_windows((info.height, info.width), tile_shape)
+    tiles = (statistics_windows((info.height, info.width), info.block_shape) if tile_shape is None
+             else tile_windows((info.height, info.width), tile_shape))
     stats = BackgroundStats(len(info.bands))
     on_device = arrays is not None and hasattr(arrays, "window_moments")
     for done, (_, cube, valid) in enumerate(prefetch(lambda: _read_tiles(scene, tiles, timer)), 1):
@@ -168,7 +176,7 @@ def run_detector(scene: Scene, detector: Detector, *, sink: Callable[[Tile, np.n
     detector.check_image(info.height, info.width)
     tile_shape, tiles = plan_tiles(info, detector, tile_size)
     timer = _Timer()
-    detector.fit(accumulate_stats(scene, tile_shape, precision=getattr(detector, "stats_precision", "float64"),
+    detector.fit(accumulate_stats(scene, precision=getattr(detector, "stats_precision", "float64"),
                                   timer=timer, progress=progress, arrays=arrays))
 
     def consume(item):

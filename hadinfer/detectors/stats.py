@@ -1,4 +1,35 @@
-"""Exact background statistics accumulated window by window."""
+"""Background statistics accumulated window by window, the same to the bit however a scene is cut.
+
+Why the statistics are exact sums
+---------------------------------
+A map must not depend on the tile size, the strips of a cluster run, the number of
+workers or the order results arrive in (issue 21).  Floating-point merges (the
+Chan–Golub–LeVeque update this module used before) round differently for every
+grouping, and a float32 scatter steered by what an accumulator saw first rounds
+differently again, so maps differed by 1e-5 relative between ``--tile-size 32`` and
+``4096``.  Here:
+
+* a *window*'s moments are a fixed function of that window's pixels (its own centre,
+  its own chunks, its own float32 deflation basis, nothing carried over from other
+  windows);
+* windows are added exactly: every number a window contributes is split into 32-bit
+  integer limbs on a fixed binary grid (:class:`ExactSum`) and summed in int64, which
+  is associative, so any order or tree of merges gives the same integers;
+* mean and scatter are computed once from those integers with Python's exact integer
+  arithmetic and rounded once to float64 (so, from exact sums, they are correctly
+  rounded);
+* the windows themselves are canonical: :func:`statistics_windows` cuts a scene by its
+  own shape and file blocks, never by the tile size, and every statistics pass (one
+  process, a cluster's strips) reads those windows.
+
+With integer data (int16, uint16...) and ``precision="float64"`` each window's sums are
+exact too (integers below 2**53), so the statistics are then the exact mean and scatter
+of the pixels, correctly rounded, however they are cut into windows.
+
+Cost: on a 2-core VM (indicative only, shared machine) the exact adds and the final
+integer arithmetic cost a few percent of a statistics pass on a 512 x 512 x 100 scene;
+see ``docs/distributed.md``.
+"""
 
 from __future__ import annotations
 
@@ -21,18 +52,158 @@ CHUNK_ROWS = 4096
 #: eigenvalues); splitting off 1 direction brought that to 7e-5, 4 or 8 to 1e-5.
 DEFLATED = 8
 
-#: Pixels sampled for a window's shift (and the first window's deflation basis).
+#: Pixels sampled for a window's centre and its float32 deflation basis.
 _SAMPLE = 1024
+
+#: Side of the canonical statistics windows (rounded up to whole file blocks): 256 x 256
+#: pixels read at a time bound memory as the default tile does (52 MB for 400 int16
+#: bands), and the exact adds of a window cost a few percent of its scatter.
+STATISTICS_WINDOW = 256
+
+#: Significant bits of a window's centre ``c``: ``c_i * c_j`` has 32, so ``n * c_i * c_j``
+#: is exact in float64 for windows of up to 2**21 pixels, and a window's first-order sum
+#: rounded to :data:`_FIRST_BITS` times ``c_j`` is exact.  The centre is within 2**-17 of
+#: the window's sample mean, so nothing is lost to cancellation.
+_CENTRE_BITS = 16
+_FIRST_BITS = 53 - _CENTRE_BITS
+
+#: Bits an :class:`ExactSum` keeps below each added array's largest entry (float64 keeps
+#: 53): what is dropped lies 2**-96 below the largest entry and is truncated the same way
+#: whatever else is summed.
+_KEPT_BITS = 96
+_LIMB = 32
+
+
+def statistics_windows(image_shape, block_shape=None):
+    """The canonical windows a scene's statistics are accumulated over.
+
+    They depend only on the image and its file blocks, never on the tile size, so every
+    statistics pass (:func:`hadinfer.pipeline.accumulate_stats`, a cluster's strips)
+    sums the same windows and gets the same bits.
+
+    Parameters
+    ----------
+    image_shape : (int, int)
+    block_shape : (int, int), optional
+        The file's internal block; windows are whole blocks, :data:`STATISTICS_WINDOW`
+        pixels a side or more.
+
+    Returns
+    -------
+    list of Tile
+        Row-major, halo 0; they partition the image.
+
+    Examples
+    --------
+    >>> [(t.row_off, t.height) for t in statistics_windows((300, 100))][::2]
+    [(0, 256)]
+    """
+    from ..tiling import aligned_tile_shape, tile_windows
+
+    shape = aligned_tile_shape(STATISTICS_WINDOW, image_shape, block_shape)
+    return tile_windows(image_shape, shape)
+
+
+class ExactSum:
+    """An exact running sum of float64 arrays of one shape, in 32-bit limbs of int64.
+
+    Each added array is cut on a fixed binary grid, ``value = sum_k limb_k 2**(32 (low + k))``,
+    keeping :data:`_KEPT_BITS` bits below its largest entry; limbs are summed in int64,
+    so the total does not depend on the order of additions or on how partial sums are
+    grouped.  Carries are propagated every 2**30 additions, before any limb can overflow.
+
+    Parameters
+    ----------
+    shape : tuple of int
+    """
+
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+        self.low = 0
+        self.limbs = np.zeros((0,) + self.shape, dtype=np.int64)
+        self.additions = 0
+
+    def add(self, values: np.ndarray) -> None:
+        """Add a float64 array (finite) of :attr:`shape`."""
+        values = np.asarray(values, dtype=np.float64)
+        largest = float(np.max(np.abs(values))) if values.size else 0.0
+        if largest == 0.0:
+            return
+        if not np.isfinite(largest):
+            raise ParameterError("statistics: a window's sums are not finite (values too large for float64)")
+        top = int(np.frexp(largest)[1])  # largest < 2**top
+        low = (top - _KEPT_BITS) // _LIMB
+        count = -(-(top - _LIMB * low) // _LIMB)
+        rest = np.ldexp(values, -_LIMB * low)  # exact: a power of two
+        limbs = np.empty((count,) + self.shape, dtype=np.int64)
+        for k in range(count - 1, -1, -1):  # top down; each step removes exact high bits
+            weight = float(2 ** (_LIMB * k))
+            digit = np.floor(rest / weight)
+            rest -= digit * weight
+            limbs[k] = digit
+        self._add_limbs(low, limbs, 1)
+
+    def merge(self, other: "ExactSum") -> None:
+        """Add another sum's total (``other`` is not modified)."""
+        if other.limbs.shape[0]:
+            self._add_limbs(other.low, other.limbs, other.additions)
+
+    def _add_limbs(self, low: int, limbs: np.ndarray, additions: int) -> None:
+        if not self.limbs.shape[0]:
+            self.low, self.limbs = low, limbs.copy()
+        else:
+            start, stop = min(self.low, low), max(self.low + self.limbs.shape[0], low + limbs.shape[0])
+            if (start, stop) != (self.low, self.low + self.limbs.shape[0]):
+                grown = np.zeros((stop - start,) + self.shape, dtype=np.int64)
+                grown[self.low - start:self.low - start + self.limbs.shape[0]] = self.limbs
+                self.low, self.limbs = start, grown
+            self.limbs[low - self.low:low - self.low + limbs.shape[0]] += limbs
+        self.additions += additions
+        if self.additions >= 2 ** 30:
+            self._carry()
+
+    def _carry(self) -> None:
+        # Each addition puts less than 2**32 in a limb: after 2**30 of them, move carries up.
+        self.limbs = np.concatenate([self.limbs, np.zeros((1,) + self.shape, dtype=np.int64)])
+        for k in range(self.limbs.shape[0] - 1):
+            carry = self.limbs[k] >> _LIMB
+            self.limbs[k] -= carry << _LIMB
+            self.limbs[k + 1] += carry
+        self.additions = 1
+
+    def integers(self) -> tuple[np.ndarray, int]:
+        """``(total, exponent)``: the sum is ``total * 2**exponent``, total an object array of Python ints."""
+        total = np.zeros(self.shape, dtype=object)
+        for k in range(self.limbs.shape[0] - 1, -1, -1):
+            total = (total << _LIMB) + self.limbs[k].astype(object)
+        return total, _LIMB * self.low
+
+
+def _round_bits(values: np.ndarray, bits: int) -> np.ndarray:
+    """``values`` rounded to ``bits`` significant bits (a fixed function of each value)."""
+    mantissa, exponent = np.frexp(values)
+    return np.ldexp(np.round(np.ldexp(mantissa, bits)), exponent - bits)
+
+
+def _divide(numerator: np.ndarray, exponent: int, denominator: int) -> np.ndarray:
+    """``numerator * 2**exponent / denominator`` correctly rounded to float64 (Python ints, exact)."""
+    if exponent >= 0:
+        numerator, denominator = numerator * (1 << exponent), denominator
+    else:
+        denominator = denominator << -exponent
+    flat = [int(v) / denominator for v in numerator.ravel()]
+    return np.array(flat, dtype=np.float64).reshape(numerator.shape)
 
 
 class BackgroundStats:
-    """Running mean and scatter matrix of spectra, in float64.
+    """Mean and scatter matrix of spectra, accumulated window by window, exactly merged.
 
-    Windows are merged with the pairwise update of Chan, Golub & LeVeque (1979):
-    each window is centred on its own mean before its scatter is formed, so the
-    result equals ``np.cov`` of all pixels at once (to float rounding) without the
-    cancellation of a naive sum of squares, and a scene larger than memory still
-    gets exact global statistics.
+    Each window contributes its count, first-order and second-order sums about its own
+    centre, formed in float64 (or float32 with deflation, see :meth:`update`), and those
+    are added exactly (:class:`ExactSum`).  The mean and scatter are computed once, when
+    first read, from the exact sums and rounded once.  Any grouping or order of windows
+    and merges gives the same bits; a scene larger than memory gets exact global
+    statistics.
 
     Parameters
     ----------
@@ -51,22 +222,38 @@ class BackgroundStats:
     -----
     Each window is read a chunk of rows at a time: no scratch array as large as the
     window is made, whatever its dtype (int16 or float32 windows are never widened to
-    float64 as a whole).  With ``precision="float32"`` the accumulator also keeps the
-    scene's leading principal directions (a private basis, refined by one step of
-    subspace iteration per window); it changes only rounding, never what is estimated.
+    float64 as a whole).  Reading ``mean_``/``scatter_`` costs one exact computation on
+    Python integers (tens of milliseconds for 200 bands), cached until the next update.
     """
 
     def __init__(self, bands: int):
         if bands < 1:
             raise ParameterError(f"bands: expected >= 1, got {bands}")
-        self.count_ = 0
-        self.mean_ = np.zeros(bands)
-        self.scatter_ = np.zeros((bands, bands))
-        self._basis = None  # (bands, r) leading directions for float32 windows
+        self._bands = bands
+        self._count = 0
+        self._first = ExactSum((bands,))  # sum of x
+        self._second = ExactSum((bands, bands))  # sum over windows of G + n c c^T
+        self._cross = ExactSum((bands, bands))  # sum over windows of A c^T (A: first-order sum about c)
+        self._moments = None
+
+    @property
+    def count_(self) -> int:
+        return self._count
+
+    @property
+    def mean_(self) -> np.ndarray:
+        return self._finish()[0]
+
+    @property
+    def scatter_(self) -> np.ndarray:
+        return self._finish()[1]
 
     def update(self, pixels: np.ndarray, valid: np.ndarray | None = None, *,
                precision: str = "float64") -> "BackgroundStats":
         """Add a window of pixels.
+
+        What the window adds is a fixed function of its pixels (and their order), never
+        of what the accumulator saw before.
 
         Parameters
         ----------
@@ -76,13 +263,14 @@ class BackgroundStats:
             Rows to count; default all.  Invalid rows are skipped without copying the
             valid ones out of the window.
         precision : {"float64", "float32"}
-            Arithmetic of this window's scatter.  ``float64`` centres on the window's
-            exact mean.  ``float32`` centres on the mean of a sample of the window, splits
-            off the leading principal directions (:data:`DEFLATED`), forms the scatter
-            with a float32 BLAS product, and converts it back and merges it in float64.
-            The product is twice as fast as in float64; with the centring and the split,
-            a 256 x 256 x 200 window took 30 ms instead of 41 on a 2-core CPU.  On the ten
-            dev scenes it moved GRX AUC by at most 3.4e-6
+            Arithmetic of this window's scatter.  Both centre the window on ``c``, its
+            sample mean rounded to 16 bits.  ``float64``: exact for integer data (an
+            integer centre, integer sums below 2**53).  ``float32``: splits off the
+            window's leading principal directions (:data:`DEFLATED`, from its own
+            sample), forms the scatter with a float32 BLAS product and converts it back
+            to float64.  The product is twice as fast as in float64; with the centring
+            and the split, a 256 x 256 x 200 window took 30 ms instead of 41 on a 2-core
+            CPU.  On the ten dev scenes it moved GRX AUC by at most 1e-5
             (``tests/detectors/test_grx_float32.py``).
 
         Returns
@@ -98,7 +286,7 @@ class BackgroundStats:
         if precision not in PRECISIONS:
             raise ParameterError(f"precision: expected float64 or float32, got {precision!r}")
         pixels = np.asarray(pixels)
-        bands = self.mean_.shape[0]
+        bands = self._bands
         if pixels.ndim != 2 or pixels.shape[1] != bands:
             raise ParameterError(f"pixels: expected shape (n, {bands}), got {pixels.shape}")
         if valid is not None:
@@ -110,91 +298,35 @@ class BackgroundStats:
         n = pixels.shape[0] if valid is None else int(np.count_nonzero(valid))
         if n == 0:
             return self
+        sample = _sample(pixels, valid)
+        centre = _round_bits(sample.mean(axis=0), _CENTRE_BITS)
+        if pixels.dtype.kind in "iub":  # an integer centre keeps integer windows exact
+            centre = np.round(centre)
         if precision == "float64":
-            mean, scatter = _scatter64(pixels, valid, n)
+            first, second = _sums64(pixels, valid, centre)
         else:
-            mean, scatter = self._scatter32(pixels, valid, n)
-        return self._combine(n, mean, scatter)
+            first, second = _sums32(pixels, valid, centre, sample)
+        return self._add(n, centre, first, second)
 
-    def _scatter32(self, pixels, valid, n):
-        """Mean and scatter of one window with a float32 scatter product (see :meth:`update`).
+    def _add(self, n: int, centre: np.ndarray, first: np.ndarray, second: np.ndarray) -> "BackgroundStats":
+        """Add a window: ``n`` pixels, ``first = sum(x - c)``, ``second = sum((x - c)(x - c)^T)``.
 
-        The window is centred on a shift (the mean of a sample), and each centred chunk
-        ``d`` is split as ``d = d' + a U^T`` with ``U`` the leading principal directions.
-        One float32 Gram matrix of ``[d', a, 1]`` then holds every sum needed, and each
-        of its blocks rounds relative to its own scale: the dominant directions' rounding
-        stays out of the minor ones.  ``U`` is folded back, and windows summed, in float64.
+        ``sum(x) = A + n c`` and ``sum(x x^T) = G + A c^T + c A^T + n c c^T``: with ``c`` of
+        16 bits and ``A`` rounded to 37, every product is exact in float64 (``n`` is split
+        in 20-bit parts for windows over 2**21 pixels).  Rounding ``A`` moves the window's
+        mean by ``|A| 2**-37 / n`` and its scatter by the square of that: nothing.
         """
-        bands = pixels.shape[1]
-        if valid is None:
-            sample = pixels[::max(1, pixels.shape[0] // _SAMPLE)]
-        else:
-            rows = np.flatnonzero(valid)
-            sample = pixels[rows[::max(1, rows.size // _SAMPLE)]]
-        sample = np.asarray(sample, dtype=np.float64)
-        # Any shift is exact (the offset from it is summed too); one representable in
-        # float32 lets narrow inputs be centred in float32 with a single rounding.
-        shift = sample.mean(axis=0).astype(np.float32)
-        direct = _exact_in_float32(pixels.dtype)
-        basis = self._leading_directions(sample - shift)
-        u32 = basis.astype(np.float32)
-        r = basis.shape[1]
-        size = min(CHUNK_ROWS, pixels.shape[0])
-        wide = chunk_buffer(pixels, size, np.float64)
-        augmented = chunk_buffer(pixels, size, np.float32, columns=bands + r + 1)
-        augmented[:, -1] = 1.0  # its Gram column holds the chunk's sums
-        leading = chunk_buffer(pixels, size, np.float32)
-        gram = np.zeros((bands + r + 1, bands + r + 1))
-        for start in range(0, pixels.shape[0], CHUNK_ROWS):
-            stop = min(start + CHUNK_ROWS, pixels.shape[0])
-            z = augmented[:stop - start]
-            d, a = z[:, :bands], z[:, bands:bands + r]
-            if direct:  # int16, uint16, float32...: exact in float32, so x - shift rounds once
-                d[...] = pixels[start:stop]
-                d -= shift
-            else:  # subtract in float64, round once (a float64-loop ufunc writing float32 is slower)
-                d[...] = np.subtract(pixels[start:stop], shift, out=wide[:stop - start])
-            if r:
-                np.matmul(d, u32, out=a)
-                d -= np.matmul(a, u32.T, out=leading[:stop - start])  # same layout as d: no transposing copy
-            masked = valid is not None and not valid[start:stop].all()
-            if masked:
-                z[~valid[start:stop]] = 0.0  # a zero row adds nothing to any sum
-            gram += z.T @ z  # float32 symmetric rank-k update, summed in float64
-            if masked:
-                z[:, -1] = 1.0
-        fold = np.vstack([np.eye(bands), basis.T])  # d = [d', a] @ fold
-        offset = fold.T @ gram[:-1, -1] / n
-        scatter = fold.T @ gram[:-1, :-1] @ fold - n * np.outer(offset, offset)
-        return shift.astype(np.float64) + offset, (scatter + scatter.T) / 2
-
-    def _leading_directions(self, centred_sample: np.ndarray) -> np.ndarray:
-        """Orthonormal (bands, r) basis of the leading principal directions.
-
-        Subspace iteration (``U <- qr(S U)``): a few steps on the first float32 window's
-        sample, then one step per window on everything accumulated so far.  Each step is
-        a (B, B) x (B, r) product and a thin QR, microseconds; an eigendecomposition of
-        the sample took milliseconds, more with a reading thread beside it.  ``U`` need
-        only hold most of the dominant variance, not converge.
-        """
-        bands = centred_sample.shape[1]
-        r = min(DEFLATED, bands - 1)
-        if r < 1:
-            return np.zeros((bands, 0))
-        if self._basis is None or self._basis.shape[1] != r:
-            scatter, steps = centred_sample.T @ centred_sample, 6
-            basis = np.random.default_rng(0).standard_normal((bands, r))  # fixed: same rounding every run
-        elif self.count_:
-            scatter, steps, basis = self.scatter_, 1, self._basis
-        else:
-            return self._basis
-        for _ in range(steps):
-            refined, _ = np.linalg.qr(scatter @ basis)
-            if not np.isfinite(refined).all():
-                break
-            basis = refined
-        self._basis = basis
-        return basis
+        first = _round_bits(np.asarray(first, dtype=np.float64), _FIRST_BITS)
+        self._first.add(first)
+        square = np.outer(centre, centre)
+        for part in _split_count(n):
+            self._first.add(part * centre)
+            self._second.add(part * square)
+        self._second.add((second + second.T) / 2)
+        self._cross.add(np.outer(first, centre))
+        self._count += n
+        self._moments = None
+        return self
 
     def update_window(self, cube: np.ndarray, valid: np.ndarray, *, precision: str = "float64") -> "BackgroundStats":
         """Add the valid pixels of an (h, w, B) window as read from a scene.
@@ -218,10 +350,10 @@ class BackgroundStats:
                            precision=precision)
 
     def merge(self, other: "BackgroundStats") -> "BackgroundStats":
-        """Add the pixels another accumulator saw (same pairwise update, exact to rounding).
+        """Add the pixels another accumulator saw (exact: any order or tree gives the same bits).
 
         Statistics of parts of a scene (strips on different workers, say) merged in any
-        order or tree equal those of all pixels at once.
+        order or tree equal those of all the parts' windows added to one accumulator.
 
         Parameters
         ----------
@@ -245,15 +377,26 @@ class BackgroundStats:
         >>> merged = BackgroundStats(3).update(x[:30]).merge(BackgroundStats(3).update(x[30:]))
         >>> bool(np.allclose(merged.covariance(), np.cov(x, rowvar=False)))
         True
+        >>> other = BackgroundStats(3).update(x[30:]).merge(BackgroundStats(3).update(x[:30]))
+        >>> bool(np.array_equal(merged.scatter_, other.scatter_))
+        True
         """
-        if other.mean_.shape != self.mean_.shape:
-            raise ParameterError(f"merge: {other.mean_.shape[0]} bands into {self.mean_.shape[0]}")
-        if other.count_ == 0:
+        if other._bands != self._bands:
+            raise ParameterError(f"merge: {other._bands} bands into {self._bands}")
+        if other._count == 0:
             return self
-        return self._combine(other.count_, other.mean_, other.scatter_)
+        for mine, theirs in ((self._first, other._first), (self._second, other._second),
+                             (self._cross, other._cross)):
+            mine.merge(theirs)
+        self._count += other._count
+        self._moments = None
+        return self
 
     def merge_moments(self, count: int, mean: np.ndarray, scatter: np.ndarray) -> "BackgroundStats":
         """Add a window given by its count, mean and centred scatter (e.g. computed on a GPU).
+
+        The window is re-expressed about a 16-bit centre (a fixed function of ``mean``)
+        and added as :meth:`update` adds one.
 
         Raises
         ------
@@ -261,20 +404,34 @@ class BackgroundStats:
             Shapes that do not match the accumulator's bands.
         """
         mean, scatter = np.asarray(mean, dtype=np.float64), np.asarray(scatter, dtype=np.float64)
-        if mean.shape != self.mean_.shape or scatter.shape != self.scatter_.shape:
+        if mean.shape != (self._bands,) or scatter.shape != (self._bands, self._bands):
             raise ParameterError(f"merge_moments: a {mean.shape} mean and {scatter.shape} scatter for "
-                                 f"{self.mean_.shape[0]} bands")
-        return self if count == 0 else self._combine(int(count), mean, scatter)
+                                 f"{self._bands} bands")
+        if count == 0:
+            return self
+        centre = _round_bits(mean, _CENTRE_BITS)
+        first = _round_bits(count * (mean - centre), _FIRST_BITS)
+        return self._add(int(count), centre, first, scatter + np.outer(first, first) / count)
 
-    def _combine(self, n: int, mean: np.ndarray, scatter: np.ndarray) -> "BackgroundStats":
-        # Chan, Golub & LeVeque: both sides centred on their own means, joined by the
-        # outer product of the mean difference.
-        total = self.count_ + n
-        delta = mean - self.mean_
-        self.scatter_ += scatter + np.outer(delta, delta) * (self.count_ * n / total)
-        self.mean_ += delta * (n / total)
-        self.count_ = total
-        return self
+    def _finish(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and scatter from the exact sums, each correctly rounded (cached)."""
+        if self._moments is not None:
+            return self._moments
+        bands, n = self._bands, self._count
+        if n == 0:
+            self._moments = (np.zeros(bands), np.zeros((bands, bands)))
+            return self._moments
+        first, e1 = self._first.integers()
+        second, e2 = self._second.integers()
+        cross, e3 = self._cross.integers()
+        # sum(x x^T) = second + cross + cross^T, at one exponent.
+        e = min(e2, e3)
+        second = second * (1 << (e2 - e)) + (cross + cross.T) * (1 << (e3 - e))
+        # scatter = sum(x x^T) - sum(x) sum(x)^T / n = (n sum(x x^T) - sum(x) sum(x)^T) / n.
+        lowest = min(e, 2 * e1)
+        numerator = second * (n << (e - lowest)) - np.multiply.outer(first, first) * (1 << (2 * e1 - lowest))
+        self._moments = (_divide(first, e1, n), _divide(numerator, lowest, n))
+        return self._moments
 
     def covariance(self, ddof: int = 1) -> np.ndarray:
         """Sample covariance, shape (bands, bands).
@@ -284,10 +441,112 @@ class BackgroundStats:
         AllNodataError
             If no pixel was seen.
         """
-        if self.count_ == 0:
+        if self._count == 0:
             raise AllNodataError("every pixel is nodata or not finite: no background statistics")
-        return self.scatter_ / max(self.count_ - ddof, 1)
+        return self.scatter_ / max(self._count - ddof, 1)
 
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_moments"] = None  # recomputed where needed; keeps task results small
+        return state
+
+
+def _split_count(n: int) -> list[int]:
+    """``n`` as parts of at most 21 bits (times powers of two), so ``part * c_i * c_j`` is exact."""
+    if n < 2 ** 21:
+        return [n]
+    return [(n >> 20) << 20, n & (2 ** 20 - 1)]
+
+
+def _sample(pixels: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
+    """About :data:`_SAMPLE` valid rows of a window, evenly spaced, in float64."""
+    if valid is None:
+        sample = pixels[::max(1, pixels.shape[0] // _SAMPLE)]
+    else:
+        rows = np.flatnonzero(valid)
+        sample = pixels[rows[::max(1, rows.size // _SAMPLE)]]
+    return np.asarray(sample, dtype=np.float64)
+
+
+def _sums64(pixels: np.ndarray, valid: np.ndarray | None, centre: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``sum(x - c)`` and ``sum((x - c)(x - c)^T)`` over a window's valid rows, in float64, a chunk at a time."""
+    bands = pixels.shape[1]
+    first, second = np.zeros(bands), np.zeros((bands, bands))
+    size = min(CHUNK_ROWS, pixels.shape[0])
+    wide = chunk_buffer(pixels, size, np.float64)
+    for start in range(0, pixels.shape[0], CHUNK_ROWS):
+        stop = min(start + CHUNK_ROWS, pixels.shape[0])
+        d = np.subtract(pixels[start:stop], centre, out=wide[:stop - start])
+        if valid is not None:
+            d[~valid[start:stop]] = 0.0  # a zero row adds nothing to any sum
+        first += d.sum(axis=0)
+        second += d.T @ d
+    return first, second
+
+
+def _sums32(pixels, valid, centre, sample):
+    """``sum(x - c)`` and ``sum((x - c)(x - c)^T)`` of a window with a float32 scatter product (see :meth:`BackgroundStats.update`).
+
+    Each centred chunk ``d`` is split as ``d = d' + a U^T`` with ``U`` the window's
+    leading principal directions.  One float32 Gram matrix of ``[d', a, 1]`` then holds
+    every sum needed, and each of its blocks rounds relative to its own scale: the
+    dominant directions' rounding stays out of the minor ones.  ``U`` is folded back,
+    and chunks summed, in float64.
+    """
+    bands = pixels.shape[1]
+    shift = centre.astype(np.float32)  # 16 bits: exactly representable
+    direct = _exact_in_float32(pixels.dtype)
+    basis = _leading_directions(sample - centre)
+    u32 = basis.astype(np.float32)
+    r = basis.shape[1]
+    size = min(CHUNK_ROWS, pixels.shape[0])
+    wide = chunk_buffer(pixels, size, np.float64)
+    augmented = chunk_buffer(pixels, size, np.float32, columns=bands + r + 1)
+    augmented[:, -1] = 1.0  # its Gram column holds the chunk's sums
+    leading = chunk_buffer(pixels, size, np.float32)
+    gram = np.zeros((bands + r + 1, bands + r + 1))
+    for start in range(0, pixels.shape[0], CHUNK_ROWS):
+        stop = min(start + CHUNK_ROWS, pixels.shape[0])
+        z = augmented[:stop - start]
+        d, a = z[:, :bands], z[:, bands:bands + r]
+        if direct:  # int16, uint16, float32...: exact in float32, so x - shift rounds once
+            d[...] = pixels[start:stop]
+            d -= shift
+        else:  # subtract in float64, round once (a float64-loop ufunc writing float32 is slower)
+            d[...] = np.subtract(pixels[start:stop], centre, out=wide[:stop - start])
+        if r:
+            np.matmul(d, u32, out=a)
+            d -= np.matmul(a, u32.T, out=leading[:stop - start])  # same layout as d: no transposing copy
+        masked = valid is not None and not valid[start:stop].all()
+        if masked:
+            z[~valid[start:stop]] = 0.0  # a zero row adds nothing to any sum
+        gram += z.T @ z  # float32 symmetric rank-k update, summed in float64
+        if masked:
+            z[:, -1] = 1.0
+    fold = np.vstack([np.eye(bands), basis.T])  # d = [d', a] @ fold
+    return fold.T @ gram[:-1, -1], fold.T @ gram[:-1, :-1] @ fold
+
+
+def _leading_directions(centred_sample: np.ndarray) -> np.ndarray:
+    """Orthonormal (bands, r) basis of a window's leading principal directions, from its sample.
+
+    Six steps of subspace iteration (``U <- qr(S U)``) from a fixed start: each a
+    (B, B) x (B, r) product and a thin QR, microseconds; an eigendecomposition took
+    milliseconds.  ``U`` need only hold most of the dominant variance, not converge; it
+    depends on this window alone, so the window's sums do too.
+    """
+    bands = centred_sample.shape[1]
+    r = min(DEFLATED, bands - 1)
+    if r < 1:
+        return np.zeros((bands, 0))
+    scatter = centred_sample.T @ centred_sample
+    basis = np.random.default_rng(0).standard_normal((bands, r))  # fixed: same rounding every run
+    for _ in range(6):
+        refined, _ = np.linalg.qr(scatter @ basis)
+        if not np.isfinite(refined).all():
+            break
+        basis = refined
+    return basis
 
 
 def _exact_in_float32(dtype) -> bool:
@@ -367,23 +626,6 @@ def _block_buffer(cube: np.ndarray, rows: int, dtype) -> np.ndarray:
     return np.empty((rows, width, bands), dtype=dtype)
 
 
-def _scatter64(pixels: np.ndarray, valid: np.ndarray | None, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Exact mean and scatter of a window in float64, a chunk of rows at a time (two passes)."""
-    bands = pixels.shape[1]
-    total = np.zeros(bands)
-    for start in range(0, pixels.shape[0], CHUNK_ROWS):
-        rows = np.asarray(pixels[start:start + CHUNK_ROWS], dtype=np.float64)
-        weights = np.ones(rows.shape[0]) if valid is None else valid[start:start + CHUNK_ROWS].astype(np.float64)
-        total += weights @ rows
-    mean = total / n
-    scatter = np.zeros((bands, bands))
-    for start in range(0, pixels.shape[0], CHUNK_ROWS):
-        centred = np.subtract(pixels[start:start + CHUNK_ROWS], mean)
-        if valid is not None:
-            centred[~valid[start:start + CHUNK_ROWS]] = 0.0
-        scatter += centred.T @ centred
-    return mean, scatter
-
 def whitening_basis(covariance: np.ndarray, *, rcond: float | None = None, shrinkage: float = 0.0,
                     n_components: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Eigen-decompose a covariance into a whitening projection.
@@ -456,3 +698,4 @@ def pca_whitening(stats: BackgroundStats, n_components: int | None = None) -> tu
     if n_components is not None and projection.shape[1] < n_components:
         projection = np.hstack([projection, np.zeros((projection.shape[0], n_components - projection.shape[1]))])
     return stats.mean_.copy(), projection
+

@@ -1,9 +1,11 @@
 """Global background statistics as a reduction: per-part statistics, merged exactly by a tree.
 
-:meth:`BackgroundStats.merge` is the Chan–Golub–LeVeque pairwise update, so statistics of
-parts merged in any grouping equal those of all pixels at once, to rounding.  A tree
-keeps the reduction's depth (and the client's share of it) logarithmic in the number
-of parts, and each merge reads only ``B² + B + 1`` numbers per part.
+:meth:`BackgroundStats.merge` adds exact integer sums, so parts merged in any grouping or
+order give the same bits as one accumulator that saw every window.  When the parts are
+runs of the scene's canonical statistics windows (:func:`statistics_runs`), that is the
+single-process pass's result to the bit.  A tree keeps the reduction's depth (and the
+client's share of it) logarithmic in the number of parts; each part is a few (B, B)
+int64 limb arrays (about 6 B² numbers).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import TypeVar
 import numpy as np
 
 from ..detectors import BackgroundStats
+from ..detectors.stats import statistics_windows
 from ..errors import ParameterError
 from ..tiling import Tile
 from .specs import SceneSource
@@ -90,13 +93,34 @@ def cube_stats(cube: np.ndarray, valid: np.ndarray, precision: str = "float64") 
     return BackgroundStats(cube.shape[2]).update_window(cube, valid, precision=precision)
 
 
-def strip_stats(source: SceneSource, tiles: Sequence[Tile], precision: str = "float64") -> BackgroundStats:
-    """Worker task: statistics of the cores of ``tiles`` (one strip), read tile by tile.
+def statistics_runs(info, parts: int) -> list[list[Tile]]:
+    """The scene's canonical statistics windows cut into ``parts`` runs (fewer when there are fewer windows).
 
-    Only cores are read, so strips that partition the scene count every pixel once, and
-    each core is one window of the single-process statistics pass, added to one running
-    accumulator as there (a ``float32`` scatter is steered by what was accumulated
-    before it); memory is one tile's read, whatever the strip's size.
+    Parameters
+    ----------
+    info : SceneInfo
+        Its height, width and block shape.
+    parts : int
+        At least 1.
+
+    Returns
+    -------
+    list of list of Tile
+        Non-empty, in row-major order; together, :func:`~hadinfer.detectors.stats.statistics_windows`.
+    """
+    if parts < 1:
+        raise ParameterError(f"parts: expected >= 1, got {parts}")
+    windows = statistics_windows((info.height, info.width), info.block_shape)
+    bounds = np.linspace(0, len(windows), min(parts, len(windows)) + 1).round().astype(int)
+    return [windows[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def strip_stats(source: SceneSource, tiles: Sequence[Tile], precision: str = "float64") -> BackgroundStats:
+    """Worker task: statistics of the cores of ``tiles``, read one at a time.
+
+    Each core is one window (:meth:`BackgroundStats.update_window`); given the scene's
+    canonical statistics windows (:func:`statistics_runs`), merged parts equal the
+    single-process statistics to the bit.  Memory is one window's read.
     """
     with source.open() as scene:
         stats = BackgroundStats(len(scene.info.bands))

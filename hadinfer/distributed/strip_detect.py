@@ -37,7 +37,7 @@ from ..io.writer import ScoreMapWriter, check_output_path
 from ..pipeline import ProgressCallback, _no_progress, peak_memory_mb, plan_tiles
 from .cluster import import_distributed, run_portably
 from .specs import SceneSource, detector_spec
-from .stats_reduction import merge_stats, strip_stats, tree_reduce
+from .stats_reduction import merge_stats, statistics_runs, strip_stats, tree_reduce
 from .strips import score_strip, strip_plan
 
 
@@ -107,15 +107,18 @@ def detect_strips(source, output=None, *, client, detector=DEFAULT_DETECTOR, key
     futures = []
     try:
         precision = getattr(model, "stats_precision", "float64")  # as the single-process statistics pass
-        leaves = [client.submit(run_portably, strip_stats, scene_source, tiles, precision,
-                                key=f"hadinfer-stats-{run}-{i}") for i, tiles in enumerate(plan)]
+        # The single-process pass's canonical windows, one run of them per strip: merged
+        # exactly, they give the same bits as one process, whatever the strips.
+        leaves = [client.submit(run_portably, strip_stats, scene_source, windows, precision,
+                                key=f"hadinfer-stats-{run}-{i}")
+                  for i, windows in enumerate(statistics_runs(info, len(plan)))]
         futures += leaves
-        level = iter(range(len(plan)))
+        level = iter(range(len(leaves)))
         merged = tree_reduce(leaves, lambda *parts: client.submit(
             run_portably, merge_stats, *parts, key=f"hadinfer-merge-{run}-{next(level)}"), split_every=split_every)
         futures.append(merged)
         for done, _ in enumerate(distributed.as_completed(leaves), 1):
-            progress("statistics", done, len(plan))
+            progress("statistics", done, len(leaves))
         stats = merged.result()
         if stats.count_ == 0:
             raise AllNodataError(f"{info.path}: every pixel is nodata or not finite; nothing to score")
