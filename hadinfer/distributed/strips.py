@@ -2,10 +2,10 @@
 
 A strip is a run of whole tile rows of the single-process tiling
 (:func:`hadinfer.pipeline.plan_tiles`: same tile shape, halo and read windows).  Each tile is read and
-scored exactly as :func:`hadinfer.pipeline.run_detector` would, so the only difference from
-a single-process map is the order in which the global statistics were summed: float
-rounding in float64 (0 to 1e-6 relative in the tests), up to 2.5e-6 with GRX's float32
-statistics, whose scatter is steered by the windows each accumulator saw first.
+scored exactly as :func:`hadinfer.pipeline.run_detector` would, and the global statistics
+are the single-process pass's canonical windows summed exactly
+(:mod:`hadinfer.distributed.stats_reduction`), so the map is the single-process map to the
+bit, whatever the strips, workers or scheduler (``tests/distributed/test_identity.py``).
 """
 
 from __future__ import annotations

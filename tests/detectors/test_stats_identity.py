@@ -1,0 +1,87 @@
+"""Issue 21: the background statistics are the same bits however the scene is cut, ordered or merged."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+import hadinfer
+from hadinfer.detectors import BackgroundStats
+from hadinfer.detectors.stats import ExactSum, statistics_windows
+from hadinfer.pipeline import accumulate_stats
+
+from ..conftest import write_geotiff
+
+
+def _bits(stats):
+    return stats.count_, stats.mean_.tobytes(), stats.scatter_.tobytes()
+
+
+@pytest.mark.parametrize("precision", ["float32", "float64"])
+def test_any_order_or_tree_of_merges_gives_the_same_bits(precision):
+    rng = np.random.default_rng(0)
+    windows = [rng.normal(size=(300, 9)) * [1, 10, 1e2, 1e3, 1e4, 1, 1, 1, 1] + 1e5 for _ in range(4)]
+    parts = [BackgroundStats(9).update(w, precision=precision) for w in windows]
+    results = set()
+    for order in itertools.permutations(range(4)):
+        merged = BackgroundStats(9)
+        for i in order:
+            merged.merge(parts[i])
+        results.add(_bits(merged))
+    pairs = BackgroundStats(9).merge(BackgroundStats(9).merge(parts[3]).merge(parts[1])).merge(
+        BackgroundStats(9).merge(parts[0]).merge(parts[2]))
+    results.add(_bits(pairs))
+    assert len(results) == 1
+    expected = np.cov(np.vstack(windows), rowvar=False)
+    scale = np.sqrt(np.outer(np.diag(expected), np.diag(expected)))  # rounding relative to each pair's scale
+    np.testing.assert_allclose(pairs.covariance() / scale, expected / scale, atol=1e-6 if precision == "float32" else 1e-11)
+
+
+def test_integer_windows_in_float64_give_the_exact_statistics_however_cut():
+    pixels = np.random.default_rng(1).integers(0, 65535, size=(5000, 6)).astype(np.uint16)
+    whole = BackgroundStats(6).update(pixels)
+    cut = BackgroundStats(6)
+    for part in np.array_split(pixels, 7):
+        cut.update(part)
+    assert _bits(whole) == _bits(cut)
+    x = pixels.astype(object)  # exact integers: the scatter correctly rounded
+    total = x.sum(axis=0)
+    exact = [[(len(x) * int((x[:, i] * x[:, j]).sum()) - int(total[i]) * int(total[j])) / len(x) for j in range(6)]
+             for i in range(6)]
+    np.testing.assert_array_equal(whole.scatter_, np.array(exact))
+
+
+def test_exact_sum_carries_and_keeps_the_total():
+    a, b = ExactSum((3,)), ExactSum((3,))
+    values = np.random.default_rng(2).normal(size=(50, 3)) * np.logspace(-20, 20, 50)[:, None]
+    for v in values:
+        a.add(v)
+    for v in values[::-1]:
+        b.add(v)
+    a._carry()
+    ints_a, ints_b = a.integers(), b.integers()
+    assert all(int(v) * 2 ** (ints_a[1] - min(ints_a[1], ints_b[1])) == int(w) * 2 ** (ints_b[1] - min(ints_a[1], ints_b[1]))
+               for v, w in zip(ints_a[0], ints_b[0]))
+
+
+def test_canonical_windows_ignore_the_tile_size():
+    windows = statistics_windows((300, 260), (1, 260))
+    assert [(w.row_off, w.col_off, w.height, w.width) for w in windows] == [(0, 0, 256, 256), (0, 256, 256, 4),
+                                                                            (256, 0, 44, 256), (256, 256, 44, 4)]
+    assert statistics_windows((600, 600), (512, 512))[0].height == 512
+
+
+@pytest.mark.parametrize("detector", ["grx", "lrx", "fusion"])
+def test_fitted_parameters_are_the_same_bits_for_tile_sizes_32_100_4096(tmp_path, detector):
+    rng = np.random.default_rng(3)
+    cube = (rng.normal(size=(90, 70, 3)) @ rng.normal(size=(3, 10)) * 40 + rng.normal(size=(90, 70, 10)) * 3
+            + 900).astype(np.float32)
+    path = write_geotiff(tmp_path / "striped.tif", cube)  # striped: tiles are not cut to any block
+    fitted = []
+    for tile in (32, 100, 4096):
+        model = hadinfer.detect(path, detector=detector, device="cpu", tile_size=tile).detector
+        parts = getattr(model, "parts_", [model])
+        fitted.append(b"".join(p.mean_.tobytes() + p.projection_.tobytes() for p in parts))
+    assert fitted[0] == fitted[1] == fitted[2]
+    with hadinfer.open_scene(path) as scene:
+        assert _bits(accumulate_stats(scene)) == _bits(accumulate_stats(scene))

@@ -1,0 +1,28 @@
+"""Issue 21: a cluster's map is the single-process map to the bit, whatever the strips, for every detector."""
+
+import numpy as np
+import pytest
+
+import hadinfer
+from hadinfer.detectors.registry import registered
+from hadinfer.distributed.strip_detect import detect_strips
+
+from .conftest import TILE
+
+pytest.importorskip("distributed", reason="the dask extra is not installed: pip install 'hadinfer[dask]'")
+
+#: Every registered detector that scores without training on the scene and without a file.
+DETECTORS = [name for name, entry in registered().items() if not entry.needs_scene and name != "model"]
+
+
+@pytest.mark.parametrize("detector", DETECTORS)
+def test_two_worker_cluster_map_is_byte_identical_to_one_process(client, scene_path, detector):
+    entry = registered()[detector]
+    if entry.missing_modules():
+        pytest.skip(f"{detector} needs {', '.join(entry.missing_modules())} (extra {entry.extra!r})")
+    single = hadinfer.detect(scene_path, detector=detector, device="cpu", tile_size=TILE).scores
+    for strips in (None, 3):  # 4 strips (one per tile row) and 3 uneven ones, on 2 workers
+        cluster = detect_strips(scene_path, client=client, detector=detector, device="cpu", tile_size=TILE,
+                                strips=strips).scores
+        assert cluster.tobytes() == single.tobytes(), f"{detector}, strips={strips}"
+    assert np.isnan(single).sum() == 12
