@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
-from ..errors import BandSelectionError, InputNotFoundError, NotARasterError, RasterReadError
+from ..errors import BandSelectionError
 from .array_scene import ArrayScene
 from .bands import format_band_spec
 from .inputs import check_input_file, gdal_path, input_files
@@ -55,7 +54,8 @@ def open_scene(path: str | os.PathLike, *, key: str | None = None, bands: str | 
     InputNotFoundError, NotARasterError, MatKeyError, BandSelectionError, RasterReadError
         ``NotARasterError`` also for a FIFO or device (refused before it is opened, so
         nothing hangs) and for a raw file shorter than its header says;
-        ``InputNotFoundError`` also for a VRT source that is missing; ``BandSelectionError`` also when ``wavelengths`` is given for a file whose
+        ``InputNotFoundError`` also for a VRT source that is missing;
+        ``BandSelectionError`` also when ``wavelengths`` is given for a file whose
         bands have none (e.g. a ``.mat`` cube).
     """
     path = os.fspath(path)
