@@ -1,0 +1,177 @@
+"""Background feature learning (design B) under the confirmation protocol of issue 18.
+
+    python benchmarks/learned_features.py --stage tuning --seeds 0,1,2
+    python benchmarks/learned_features.py --stage confirmation --seeds 0,1,2
+
+Protocol, fixed before any candidate of this design was scored:
+
+- **Tuning scenes** (the groups that already chose recipes, ``unseen.py``'s folds 0-1):
+  abu-airport-1, abu-airport-4, abu-urban-3 and HYDICE (two files, one place).
+  Candidates are compared here only, by leave-one-group-out: each fold model trains on the
+  eight unlabelled scenes and the *other* tuning groups' cubes (never a mask).
+- **Confirmation scenes**: abu-beach-1, abu-beach-3, abu-urban-1, pavia-center,
+  san-diego and Salinas (two files, one background).  Looked at once per candidate, at
+  the ``confirmation`` stage, which scores, for each seed,
+  (a) the *file we would ship*: trained on the unlabelled scenes and every tuning scene,
+  never on a confirmation scene, and
+  (b) the cross-validation estimate on the same scenes: leave-one-group-out fold models
+  trained on everything except the held-out group,
+  side by side.  If (a) and (b) disagree by more than the seeds' spread, the
+  cross-validation does not predict the file and must not be trusted.
+
+Variants scored from each trained network (no choice among them is made on confirmation
+scenes): ``feat`` = the fusion detector on the learned features; ``feat+fusion`` = the
+geometric mean of that and the plain fusion; ``feat+grx`` = the learned features' fusion
+terms with plain global RX as a fourth term; ``untrained`` = ``feat+fusion`` with the
+network before training (does training matter?).  Masks are read only to score.
+Results go to ``benchmarks/results/learned-features/<stage>.json`` and ``.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import hadinfer
+from hadinfer.detectors.fusion_rx import FusionRX
+from hadinfer.training.feature_learning import FeatureRecipe, canonical_pixels, feature_corpus, train_feature_net
+from hadinfer.training.scene_data import read_cube
+from unseen import DATA, ROOT, labelled_scenes, unlabelled_scenes  # benchmarks/, beside this script
+
+TUNING_GROUPS = ("abu-airport-1", "abu-airport-4", "abu-urban-3", "hydice-urban")
+VARIANTS = ("feat", "feat+fusion", "feat+grx", "untrained")
+OUT = ROOT / "benchmarks" / "results" / "learned-features"
+
+
+def feature_fusion(net, cube: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """The fusion detector run on the network's features of the scene (NaN where invalid)."""
+    import torch
+
+    with torch.no_grad():
+        features = net.embed(torch.from_numpy(canonical_pixels(cube, valid))).numpy().astype(np.float64)
+    image = np.full(valid.shape + (features.shape[1],), np.nan)
+    image[valid] = features
+    return FusionRX(n_components=min(10, features.shape[1])).fit_score(image)
+
+
+def variants(net, untrained, scene: dict, classical: dict) -> dict:
+    cube, valid = read_cube(scene["path"], key=scene["key"])
+    feat = feature_fusion(net, cube, valid)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = {name: np.log(np.maximum(m, 1e-300)) for name, m in classical.items()}
+        maps = {"feat": feat,
+                "feat+fusion": np.exp(0.5 * (np.log(np.maximum(feat, 1e-300)) + logs["fusion"])),
+                "feat+grx": np.exp(0.75 * np.log(np.maximum(feat, 1e-300)) + 0.25 * logs["grx"]),
+                "untrained": np.exp(0.5 * (np.log(np.maximum(feature_fusion(untrained, cube, valid), 1e-300))
+                                           + logs["fusion"]))}
+    return {k: auc(m, scene) for k, m in maps.items()}
+
+
+def auc(scores: np.ndarray, scene: dict) -> float:
+    return hadinfer.evaluate(scores, scene["path"], key=scene["truth_key"])["auc_df"]
+
+
+def classical_maps(scene: dict) -> dict:
+    kinds = {"grx": {"detector": "grx"}, "lrx": {"detector": "lrx", "inner": 5, "outer": 21, "n_components": 10},
+             "fusion": {"detector": "fusion"}}
+    return {k: hadinfer.detect(scene["path"], device="cpu", **p).scores.astype(np.float64) for k, p in kinds.items()}
+
+
+def train(sources: dict, seed: int, recipe: FeatureRecipe):
+    from hadinfer.models.spectral_features import FeatureNetConfig, SpectralFeatureNet
+    import torch
+
+    torch.manual_seed(seed)
+    untrained = SpectralFeatureNet(FeatureNetConfig(width=recipe.width, features=recipe.features,
+                                                    depth=recipe.depth)).eval()
+    net, report = train_feature_net(feature_corpus(sources, recipe, seed=seed), recipe, seed=seed)
+    return net, untrained, report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--stage", choices=("tuning", "confirmation"), required=True)
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--steps", type=int, default=FeatureRecipe.steps)
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    recipe = FeatureRecipe(steps=args.steps)
+    scenes = labelled_scenes(DATA)
+    unlabelled = unlabelled_scenes(DATA)
+    tuning = [s for s in scenes if s["group"] in TUNING_GROUPS]
+    confirmation = [s for s in scenes if s["group"] not in TUNING_GROUPS]
+    path = args.out / f"{args.stage}.json"
+    results = json.loads(path.read_text()) if path.exists() else {"recipe": recipe.__dict__, "rows": {}}
+    held = tuning if args.stage == "tuning" else confirmation
+    classical = {}
+    for s in held:
+        classical[s["name"]] = classical_maps(s)
+        results["rows"].setdefault(s["name"], {}).update(
+            {k: auc(m, s) for k, m in classical[s["name"]].items()})
+    for seed in (int(v) for v in args.seeds.split(",")):
+        runs = []  # (label, training sources, held-out scenes)
+        pool = tuning if args.stage == "tuning" else scenes
+        for group in sorted({s["group"] for s in held}):
+            train_on = {**unlabelled, **{s["name"]: s["path"] for s in pool if s["group"] != group}}
+            runs.append(("cv", train_on, [s for s in held if s["group"] == group]))
+        if args.stage == "confirmation":
+            runs.append(("file", {**unlabelled, **{s["name"]: s["path"] for s in tuning}}, held))
+        for label, sources, test in runs:
+            tag = f"{label}/seed{seed}"
+            if all(tag in results["rows"][s["name"]] for s in test):
+                continue
+            start = time.perf_counter()
+            net, untrained, report = train(sources, seed, recipe)
+            for s in test:
+                results["rows"][s["name"]][tag] = variants(net, untrained, s, classical[s["name"]])
+            results.setdefault("train_seconds", []).append(round(time.perf_counter() - start, 1))
+            path.write_text(json.dumps(results, indent=1))
+            print(f"{tag} {[s['name'] for s in test]} {time.perf_counter() - start:.0f}s", flush=True)
+    write_table(results, held, args)
+
+
+def write_table(results: dict, held: list, args) -> None:
+    rows = results["rows"]
+    labels = sorted({k.split("/")[0] for r in rows.values() for k in r if "/" in k})
+    lines = [f"# Learned features, {args.stage} scenes", "",
+             f"`python benchmarks/learned_features.py --stage {args.stage} --seeds {args.seeds}`", "",
+             "AUC(D,F); learned columns are mean ± sd over seeds.", ""]
+    head = ["scene", "GRX", "LRX (5,21)", "fusion"] + [f"{v} ({lab})" for lab in labels for v in VARIANTS]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    means = {h: [] for h in head[1:]}
+    for s in held:
+        r = rows[s["name"]]
+        cells = [f"{r['grx']:.4f}", f"{r['lrx']:.4f}", f"{r['fusion']:.4f}"]
+        for h, v in zip(head[1:4], (r["grx"], r["lrx"], r["fusion"])):
+            means[h].append(v)
+        for lab in labels:
+            for v in VARIANTS:
+                vals = [x[v] for k, x in r.items() if k.startswith(lab + "/")]
+                cells.append(f"{np.mean(vals):.4f} ± {np.std(vals):.4f}")
+                means[f"{v} ({lab})"].append(np.mean(vals))
+        lines.append(f"| {s['name']} | " + " | ".join(cells) + " |")
+    lines.append("| **mean** | " + " | ".join(f"**{np.mean(means[h]):.4f}**" for h in head[1:]) + " |")
+    # the seeds' spread of the mean: one mean per seed
+    lines += ["", "Mean over scenes, per seed:", ""]
+    for lab in labels:
+        for v in VARIANTS:
+            per_seed = {}
+            for s in held:
+                for k, x in rows[s["name"]].items():
+                    if k.startswith(lab + "/"):
+                        per_seed.setdefault(k, []).append(x[v])
+            seeds = [float(np.mean(vals)) for vals in per_seed.values()]
+            lines.append(f"- {v} ({lab}): " + ", ".join(f"{m:.4f}" for m in seeds)
+                         + f" (sd {np.std(seeds):.4f})")
+    (args.out / f"{args.stage}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

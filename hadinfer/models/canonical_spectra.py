@@ -1,0 +1,79 @@
+"""Any sensor's spectra on one canonical band grid, standardised by the scene's own statistics.
+
+A learned spectral transform must take any band count.  Files rarely carry wavelengths
+(none of the ``.mat`` benchmark scenes do), so bands are placed evenly over the sensor's
+range, as :func:`hadinfer.training.sensor_augment.resample_bands` does in training, and
+linearly interpolated onto :data:`CANONICAL_BANDS` positions.  Each band is first
+standardised by the scene's mean and standard deviation (from the statistics pass), so
+radiance, reflectance and integer counts all reach the network in the same units.
+Standardise-then-interpolate is one affine map, applied as one matrix product per pixel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ParameterError
+
+#: Bands of the canonical grid the feature network reads.
+CANONICAL_BANDS = 64
+#: A band whose standard deviation is below this fraction of the largest is treated as
+#: constant (its standardised value is 0 on every pixel, not a division by ~0).
+_CONSTANT_BAND = 1e-6
+
+
+def resample_matrix(bands: int, target: int = CANONICAL_BANDS) -> np.ndarray:
+    """Linear-interpolation weights from ``bands`` evenly spaced bands onto ``target``.
+
+    Parameters
+    ----------
+    bands, target : int
+        At least 2 each.
+
+    Returns
+    -------
+    ndarray of float64, shape (bands, target)
+        ``spectra @ matrix`` interpolates (rows of weights sum to at most 2; every column
+        sums to 1).
+
+    Examples
+    --------
+    >>> m = resample_matrix(3, 5)
+    >>> np.round(np.array([0.0, 1.0, 2.0]) @ m, 3).tolist()
+    [0.0, 0.5, 1.0, 1.5, 2.0]
+    """
+    if bands < 2 or target < 2:
+        raise ParameterError(f"bands: the canonical grid needs at least 2 bands, got {bands} -> {target}")
+    source = np.linspace(0.0, 1.0, bands)
+    grid = np.linspace(0.0, 1.0, target)
+    lower = np.clip(np.searchsorted(source, grid, side="right") - 1, 0, bands - 2)
+    frac = (grid - source[lower]) / (source[lower + 1] - source[lower])
+    matrix = np.zeros((bands, target))
+    columns = np.arange(target)
+    matrix[lower, columns] = 1.0 - frac
+    matrix[lower + 1, columns] += frac
+    return matrix
+
+
+def canonical_affine(mean: np.ndarray, covariance: np.ndarray, target: int = CANONICAL_BANDS
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """The affine map ``x -> x @ weight + offset`` from raw spectra to canonical ones.
+
+    Parameters
+    ----------
+    mean : ndarray, shape (B,)
+    covariance : ndarray, shape (B, B)
+        The scene's statistics (only the diagonal is used).
+    target : int
+
+    Returns
+    -------
+    weight : ndarray of float64, shape (B, target)
+    offset : ndarray of float64, shape (target,)
+    """
+    mean = np.asarray(mean, dtype=np.float64)
+    std = np.sqrt(np.maximum(np.diag(np.asarray(covariance, dtype=np.float64)), 0.0))
+    floor = _CONSTANT_BAND * float(std.max(initial=0.0))
+    scale = np.where(std > floor, 1.0 / np.where(std > floor, std, 1.0), 0.0)
+    weight = scale[:, None] * resample_matrix(mean.size, target)
+    return weight, -(mean @ weight)

@@ -1,0 +1,180 @@
+"""Background feature learning: a spectral network trained, without labels, so that RX on its
+features separates implanted anomalies from the scene.
+
+The network (:class:`~hadinfer.models.spectral_features.SpectralFeatureNet`) never imitates
+a classical detector's labels.  Each training scene is a real cube (or another-sensor view
+of one) with anomalies implanted on about 1 % of its pixels
+(:func:`hadinfer.training.corpus.implant`); those implants are the only positives, every
+other pixel is unlabelled background (positive-unlabelled learning).  The loss runs
+*through* a differentiable global RX on the features, with the scene's own mean and
+covariance of them, and asks that implants outrank background pixels (a logistic pairwise
+AUC surrogate).  The statistical detector keeps the scene's own statistics at test time,
+which is what lets the learned features serve a sensor nobody trained on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from hadinfer.models.canonical_spectra import canonical_affine
+
+from .corpus import implant, spectral_library
+from .scene_data import read_cube
+from .sensor_augment import augment_sensor
+
+#: Background pixels drawn per step to pair with every implant.
+NEGATIVES_PER_STEP = 4096
+#: Slope of the logistic pairwise loss on log-RX differences.
+PAIR_SLOPE = 2.0
+#: Ridge added to the feature covariance, relative to its mean variance.
+RIDGE = 1e-3
+
+
+@dataclass(frozen=True)
+class FeatureRecipe:
+    """How a feature network is trained (stored in its model file's report).
+
+    Attributes
+    ----------
+    steps : int
+        Optimiser steps, one training scene each.
+    lr : float
+        Adam learning rate.
+    weight_decay : float
+    versions : int
+        Versions of every source scene: itself and ``versions - 1`` other-sensor views,
+        each with its own implants.
+    features, width, depth : int
+        The network's size (:class:`~hadinfer.models.spectral_features.FeatureNetConfig`).
+    """
+
+    steps: int = 1500
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    versions: int = 6
+    features: int = 16
+    width: int = 64
+    depth: int = 2
+
+
+@dataclass
+class FeatureScene:
+    """One training scene: its valid pixels on the canonical grid and which hold an implant."""
+
+    name: str
+    pixels: np.ndarray  # (P, CANONICAL_BANDS) float32
+    implanted: np.ndarray  # (P,) bool
+
+
+def canonical_pixels(cube: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """The valid pixels of an (H, W, B) cube on the canonical grid, standardised by the
+    cube's own statistics exactly as the detector does at run time, float32 (P, K)."""
+    pixels = cube[valid].astype(np.float64)
+    mean = pixels.mean(axis=0)
+    variance = pixels.var(axis=0, ddof=1) if pixels.shape[0] > 1 else np.zeros_like(mean)
+    weight, offset = canonical_affine(mean, np.diag(variance))
+    return (pixels @ weight + offset).astype(np.float32)
+
+
+def feature_corpus(sources: dict[str, object], recipe: FeatureRecipe = FeatureRecipe(), *, seed: int = 0,
+                   key: str | None = None,
+                   progress: Callable[[str, int, int], None] | None = None) -> list[FeatureScene]:
+    """Training scenes from unlabelled sources: sensor views with implanted anomalies.
+
+    Parameters
+    ----------
+    sources : dict
+        Name -> path or (H, W, B) array.  Masks are never read.
+    recipe : FeatureRecipe
+    seed : int
+    key : str, optional
+        ``.mat`` variable of path sources.
+    progress : callable, optional
+        ``progress("prepare", done, total)``.
+    """
+    rng = np.random.default_rng(seed + 7)
+    cubes = {name: read_cube(src, key=key) for name, src in sources.items()}
+    library = spectral_library(cubes, rng) if len(cubes) > 1 else {}
+    scenes, total = [], len(cubes) * recipe.versions
+    for name, (cube, valid) in cubes.items():
+        foreign = [s for other, spectra in library.items() if other != name for s in spectra]
+        if not foreign:
+            from .corpus import generated_spectra
+
+            foreign = generated_spectra(rng, 200)
+        for v in range(recipe.versions):
+            view = augment_sensor(cube, rng) if v > 0 and cube.shape[2] >= 48 else cube
+            view = np.where(valid[..., None], view, 0.0)
+            view, implanted = implant(view, valid, rng, foreign)
+            scenes.append(FeatureScene(f"{name}#{v}", canonical_pixels(view, valid), implanted[valid]))
+            if progress is not None:
+                progress("prepare", len(scenes), total)
+    return scenes
+
+
+def rx_scores(features, ridge: float = RIDGE):
+    """Differentiable global RX of (P, d) features with their own mean and covariance."""
+    import torch
+
+    centred = features - features.mean(dim=0)
+    covariance = centred.T @ centred / max(features.shape[0] - 1, 1)
+    d = covariance.shape[0]
+    covariance = covariance + ridge * torch.trace(covariance) / d * torch.eye(d, dtype=features.dtype)
+    chol = torch.linalg.cholesky(covariance)
+    white = torch.linalg.solve_triangular(chol, centred.T, upper=False)
+    return (white * white).sum(dim=0)
+
+
+def pairwise_auc_loss(scores, positive, rng: np.random.Generator):
+    """Logistic surrogate of 1 - AUC between implants and sampled background, on log scores."""
+    import torch
+
+    logs = torch.log(scores + 1e-6)
+    pos, neg = logs[positive], logs[~positive]
+    neg = neg[torch.from_numpy(rng.integers(0, neg.shape[0], NEGATIVES_PER_STEP))]
+    return torch.nn.functional.softplus((neg[None, :] - pos[:, None]) * PAIR_SLOPE).mean()
+
+
+def train_feature_net(scenes: list[FeatureScene], recipe: FeatureRecipe = FeatureRecipe(), *, seed: int = 0,
+                      progress: Callable[[str, int, int], None] | None = None):
+    """Train a :class:`SpectralFeatureNet` on ``scenes``; returns (network in eval mode, report).
+
+    Each step takes one scene (drawn with the seed's generator), embeds all its pixels,
+    and lowers :func:`pairwise_auc_loss` of :func:`rx_scores`.  Deterministic for a seed
+    on one machine and library stack (single-threaded torch is not required, but the
+    scene order, negatives and initialisation all come from ``seed``).
+    """
+    import torch
+
+    from hadinfer.models.spectral_features import FeatureNetConfig, SpectralFeatureNet
+
+    scenes = [s for s in scenes if s.implanted.any() and (~s.implanted).sum() > s.pixels.shape[1]]
+    if not scenes:
+        from hadinfer.errors import ParameterError
+
+        raise ParameterError("scenes: none has both implants and enough background pixels to train on")
+    torch.manual_seed(seed)
+    net = SpectralFeatureNet(FeatureNetConfig(width=recipe.width, features=recipe.features, depth=recipe.depth))
+    optimiser = torch.optim.Adam(net.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+    rng = np.random.default_rng(seed)
+    tensors = [(torch.from_numpy(s.pixels), torch.from_numpy(s.implanted)) for s in scenes]
+    started, losses = time.perf_counter(), []
+    net.train()
+    for step in range(recipe.steps):
+        pixels, positive = tensors[rng.integers(len(tensors))]
+        loss = pairwise_auc_loss(rx_scores(net.embed(pixels)), positive, rng)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        losses.append(float(loss))
+        if progress is not None and (step + 1) % 50 == 0:
+            progress("train", step + 1, recipe.steps)
+    net.eval()
+    report = {"recipe": recipe.__dict__, "seed": seed, "scenes": [s.name for s in scenes],
+              "train_seconds": round(time.perf_counter() - started, 1),
+              "loss_first_100": float(np.mean(losses[:100])), "loss_last_100": float(np.mean(losses[-100:]))}
+    return net, report
