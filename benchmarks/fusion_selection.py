@@ -38,7 +38,7 @@ def component_maps(scene: dict) -> dict:
     nan_cube = np.where(valid[..., None], cube, np.nan)
     for (inner, outer), k in itertools.product(WINDOWS, COMPONENTS):
         maps[(inner, outer, k)] = hadinfer.detect(nan_cube, detector="lrx", inner=inner, outer=outer, n_components=k,
-                                                  device="cpu").scores.astype(np.float64)
+                                                  device="cpu", layout="bands-last").scores.astype(np.float64)
     return maps
 
 

@@ -174,7 +174,8 @@ def case_lrx_full_crop(scene, args):
 
     cube = _read_cube(scene, args.crop)
     start = time.perf_counter()
-    hadinfer.detect(cube, detector="lrx", inner=5, outer=21, n_components=None, device=args.device)
+    hadinfer.detect(cube, detector="lrx", inner=5, outer=21, n_components=None, device=args.device,
+                    layout="bands-last")
     return {"seconds": time.perf_counter() - start, "pixels": cube.shape[0] * cube.shape[1]}
 
 

@@ -90,7 +90,7 @@ def classical_ranks(cube: np.ndarray, valid: np.ndarray, source: str, inputs: np
         return np.mean([rank_scores(np.where(valid, inputs[..., c], np.nan)) for c in channels], axis=0)
     names = ("grx", "lrx") if source == "both" else (source,)
     ranks = [rank_scores(hadinfer.GlobalRX().fit_score(cube, valid) if name == "grx" else
-                         hadinfer.detect(np.where(valid[..., None], cube, np.nan), device="cpu",
+                         hadinfer.detect(np.where(valid[..., None], cube, np.nan), device="cpu", layout="bands-last",
                                          **CLASSICAL[name]).scores)
              for name in names]
     return np.mean(ranks, axis=0)

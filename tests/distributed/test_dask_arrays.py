@@ -68,8 +68,8 @@ def test_a_dataarray_keeps_its_coordinates_and_crs(client, cube, tmp_path):
     assert scores.rio.crs == array.rio.crs
 
 
-@pytest.mark.parametrize("bad, match", [(np.zeros((8, 8)), "dimensions"), (np.zeros((5, 40, 40)), "band-first"),
-                                        (np.array([[["a"]]]), "real numbers")])
+@pytest.mark.parametrize("bad, match", [(np.zeros((8, 8)), "dimensions"), (np.zeros((5, 40, 40)), "bands-first"),
+                                        (np.full((4, 4, 2), "a"), "real numbers")])
 def test_bad_arrays_are_parameter_errors(bad, match):
     with pytest.raises(ParameterError, match=match):
         hadinfer_dask.detect(bad, detector="grx")

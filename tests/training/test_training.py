@@ -45,7 +45,7 @@ def test_any_band_count_is_accepted(bands):
     rng = np.random.default_rng(bands)
     cube = rng.normal(size=(24, 20, bands)) + np.linspace(0, 3, bands)
     detector = NetworkDetector.from_torch(AnomalyFCN(NetworkConfig()), {})
-    scores = hadinfer.detect(cube, detector=detector, device="cpu").scores
+    scores = hadinfer.detect(cube, detector=detector, device="cpu", layout="bands-last").scores
     assert scores.shape == (24, 20) and np.isfinite(scores).all()
 
 
@@ -60,8 +60,8 @@ def test_deep_map_does_not_depend_on_tile_size():
     torch.manual_seed(0)
     detector = NetworkDetector.from_torch(AnomalyFCN(NetworkConfig()), {})
     cube = np.random.default_rng(1).normal(size=(70, 50, 30))
-    a = hadinfer.detect(cube, detector=detector, tile_size=16, device="cpu").scores
-    b = hadinfer.detect(cube, detector=detector, tile_size=512, device="cpu").scores
+    a = hadinfer.detect(cube, detector=detector, tile_size=16, device="cpu", layout="bands-last").scores
+    b = hadinfer.detect(cube, detector=detector, tile_size=512, device="cpu", layout="bands-last").scores
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
@@ -72,8 +72,8 @@ def test_checkpoint_roundtrip_gives_identical_scores(tmp_path):
     loaded, meta = load_checkpoint(path)
     assert meta["provenance"]["seed"] == 3 and meta["input"]["policy"] == "pca-whiten+rx"
     cube = np.random.default_rng(2).normal(size=(30, 30, 70))
-    a = hadinfer.detect(cube, detector=NetworkDetector.from_torch(model), device="cpu").scores
-    b = hadinfer.detect(cube, detector=hadinfer.make_detector(str(path)), device="cpu").scores
+    a = hadinfer.detect(cube, detector=NetworkDetector.from_torch(model), device="cpu", layout="bands-last").scores
+    b = hadinfer.detect(cube, detector=hadinfer.make_detector(str(path)), device="cpu", layout="bands-last").scores
     np.testing.assert_array_equal(a, b)
 
 
