@@ -44,6 +44,10 @@ class ParameterError(HadinferError, ValueError):
     """A detector, tiling or evaluation parameter is invalid."""
 
 
+class ValueRangeError(HadinferError, ValueError):
+    """Pixel values outside what the statistics can hold: squares that overflow or underflow float64."""
+
+
 class OutputExistsError(HadinferError, FileExistsError):
     """The output exists and ``overwrite`` was not requested."""
 

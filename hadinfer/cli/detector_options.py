@@ -7,13 +7,13 @@ import click
 from ..arrays import check_device
 from ..detectors import registry
 from ..errors import ParameterError
-from .options import WindowType
+from .options import FiniteFloatRange, WindowType
 
 #: How each registry option kind is parsed on the command line.
 _CLICK_TYPES = {
     "int>=0": click.IntRange(min=0),
-    "float>=0": click.FloatRange(min=0),
-    "fraction": click.FloatRange(0, 1),
+    "float>=0": FiniteFloatRange(min=0),  # click.FloatRange lets NaN through
+    "fraction": FiniteFloatRange(0, 1),
     "int": int,
     "window": WindowType(),
 }

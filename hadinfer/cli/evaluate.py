@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from ..api import evaluate as run_evaluate
+from ..io.json_text import dumps as json_dumps
 from .options import OutputFile, check_optional_output, verbosity_options
 
 
@@ -42,7 +41,7 @@ def command(map_path, truth, key, as_json, roc_path, overwrite):
         with atomic_output(roc_path, overwrite=overwrite, inputs=(map_path, truth), suffix=".tmp.png") as tmp:
             save_roc_png(fpr, tpr, tmp, auc=metrics["auc_df"], title=str(map_path))
     if as_json:
-        click.echo(json.dumps(metrics, indent=2))
+        click.echo(json_dumps(metrics, indent=2))  # an undefined metric (one class only) is null
         return
     click.echo(f"AUC(D,F)   {metrics['auc_df']:.4f}\n"
                f"AUC(D,tau) {metrics['auc_dt']:.4f}\n"

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from ..io import open_scene
 from ..io.bands import format_band_spec
+from ..io.json_text import dumps as json_dumps
 from .options import verbosity_options
 
 
@@ -46,7 +45,7 @@ def command(scene, key, as_json):
     }
     if as_json:
         fields["wavelengths_nm"] = list(info.wavelengths) if info.wavelengths else None
-        click.echo(json.dumps(fields, indent=2))
+        click.echo(json_dumps(fields, indent=2))  # a NaN nodata is null
         return
     for name, value in fields.items():
         click.echo(f"{name:<12} {value}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import re
@@ -15,6 +14,7 @@ import click
 from ..errors import BandSelectionError, HadinferError, OutputPathError, ParameterError
 from ..io.atomic import atomic_output, check_output_path
 from ..io.bands import parse_wavelength_ranges
+from ..io.json_text import dumps as json_dumps
 from ..pairs import as_pair
 from .logs import ProgressLog, configure_logging
 
@@ -93,6 +93,20 @@ def check_map_extension(path: str | os.PathLike, param_hint: str = "-o") -> None
                                  param_hint=param_hint)
 
 
+class FiniteFloatRange(click.FloatRange):
+    """A float option that also refuses NaN and infinities.
+
+    ``click.FloatRange`` compares with ``<``, which NaN always fails, so ``nan`` passed
+    every range and reached the detectors (a silent NaN map, or an error after the work).
+    """
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"expected a finite number, got {value!r}", param, ctx)
+        return number
+
+
 class WindowType(click.ParamType):
     """``INNER,OUTER`` odd window widths."""
 
@@ -158,9 +172,10 @@ def write_json(path: str, payload: dict, *, overwrite: bool, inputs=(), others=(
     """Write a JSON report atomically (see :mod:`hadinfer.io.atomic`).
 
     It refuses to replace a file unless ``overwrite``, and never replaces one of
-    ``inputs`` or ``others`` (the command's input files and its other outputs).
+    ``inputs`` or ``others`` (the command's input files and its other outputs).  NaN and
+    infinities are written as ``null`` (:mod:`hadinfer.io.json_text`).
     """
-    text = json.dumps(payload, indent=2, default=str) + "\n"
+    text = json_dumps(payload, indent=2, default=str) + "\n"
     with atomic_output(path, overwrite=overwrite, inputs=inputs, others=others) as tmp:
         tmp.write_text(text)
 

@@ -7,7 +7,7 @@ import os
 import click
 
 from .logs import ProgressLog
-from .options import OutputFile, check_optional_output, is_quiet, verbosity_options, write_json
+from .options import FiniteFloatRange, OutputFile, check_optional_output, is_quiet, verbosity_options, write_json
 
 
 class TrainProgress:
@@ -64,7 +64,7 @@ class TrainProgress:
               help="Steps per round (default: the adapt or general recipe's).")
 @click.option("--rotate/--no-rotate", default=None,
               help="Mix the whitened components with random rotations while training (default: on).")
-@click.option("--entropy-ratio", type=click.FloatRange(0, 1, max_open=True), default=0.2, show_default=True,
+@click.option("--entropy-ratio", type=FiniteFloatRange(0, 1, max_open=True), default=0.2, show_default=True,
               help="Fraction of the most uncertain patches hidden from each student.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--key", default=None, help=".mat variable holding the cubes.")

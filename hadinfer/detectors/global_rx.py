@@ -7,7 +7,7 @@ import numpy as np
 from ..arrays import NumpyArrays
 from ..errors import ParameterError
 from .base import Detector
-from .stats import PRECISIONS, BackgroundStats, centred_blocks, whitening_basis
+from .stats import PRECISIONS, BackgroundStats, centred_blocks, float32_scale, whitening_basis
 
 
 class GlobalRX(Detector):
@@ -43,6 +43,12 @@ class GlobalRX(Detector):
         Whitening matrix: ``score = ||(x - mean_) @ projection_||^2``; k is the rank kept.
     n_pixels_ : int
         Background pixels the statistics came from.
+    scale_ : ndarray of float64, shape (B,), or None
+        Powers of two each band's centred values are multiplied by before float32
+        scoring (and the projection divided by), so a scene of any finite scale
+        (1e30 or 1e-30 times an ordinary one) neither overflows nor underflows float32;
+        None when every band's standard deviation lies in [2**-30, 2**30], as on
+        ordinary scenes, whose scores then keep their bits (:func:`float32_scale`).
     """
 
     name = "grx"
@@ -51,6 +57,11 @@ class GlobalRX(Detector):
     def __init__(self, rcond: float | None = None, shrinkage: float = 0.0, precision: str = "float32"):
         if precision not in PRECISIONS:
             raise ParameterError(f"precision: expected float32 or float64, got {precision!r}")
+        # Checked here, before the statistics pass; ``not 0 <= x`` also refuses NaN.
+        if rcond is not None and not (np.isfinite(rcond) and 0.0 <= rcond < 1.0):
+            raise ParameterError(f"rcond: expected a number in [0, 1), got {rcond!r}")
+        if not (np.isfinite(shrinkage) and 0.0 <= shrinkage <= 1.0):
+            raise ParameterError(f"shrinkage: expected a value in [0, 1], got {shrinkage!r}")
         self.rcond = rcond
         self.shrinkage = shrinkage
         self.precision = precision
@@ -68,22 +79,29 @@ class GlobalRX(Detector):
         AllNodataError
             If ``stats`` saw no pixel.
         """
-        basis, values = whitening_basis(stats.covariance(ddof=1), rcond=self.rcond, shrinkage=self.shrinkage)
+        covariance = stats.covariance(ddof=1)
+        basis, values = whitening_basis(covariance, rcond=self.rcond, shrinkage=self.shrinkage)
         self.mean_ = stats.mean_.copy()
         self.projection_ = basis / np.sqrt(values)
         self.n_pixels_ = stats.count_
+        self.scale_ = float32_scale(np.sqrt(np.maximum(np.diag(covariance), 0.0)))
         return self
 
     def score(self, cube, valid, core=None, arrays=None):
         xp = self._arrays(arrays)
         if core is not None:
             cube, valid = cube[core], valid[core]
+        # (x - mean) @ P == ((x - mean) * scale) @ (P / scale): the same scores, in float32's range.
+        scale = getattr(self, "scale_", None) if self.precision == "float32" else None
+        projection = self.projection_ if scale is None else self.projection_ / scale[:, None]
         if self.precision == "float32" and isinstance(xp, NumpyArrays):
-            scores = whitened_energy(cube, self.mean_, self.projection_.astype(np.float32))
+            scores = whitened_energy(cube, self.mean_, projection.astype(np.float32), scale)
         else:
             height, width, bands = cube.shape
             centred = xp.asarray(cube.reshape(-1, bands)) - xp.asarray(self.mean_)
-            projection = xp.asarray(self.projection_)
+            if scale is not None:
+                centred = centred * xp.asarray(scale)
+            projection = xp.asarray(projection)
             if self.precision == "float32":
                 centred, projection = xp.single(centred), xp.single(projection)
             whitened = centred @ projection
@@ -92,7 +110,8 @@ class GlobalRX(Detector):
         return scores
 
 
-def whitened_energy(cube: np.ndarray, mean: np.ndarray, projection: np.ndarray) -> np.ndarray:
+def whitened_energy(cube: np.ndarray, mean: np.ndarray, projection: np.ndarray,
+                    scale: np.ndarray | None = None) -> np.ndarray:
     """``||(x - mean) @ projection||^2`` per pixel, in the projection's dtype, a few rows at a time.
 
     Each block of rows is centred (:func:`~hadinfer.detectors.stats.centred_blocks`),
@@ -106,6 +125,9 @@ def whitened_energy(cube: np.ndarray, mean: np.ndarray, projection: np.ndarray) 
     mean : ndarray of float64, shape (B,)
     projection : ndarray, shape (B, k)
         float32 for single-precision scoring.
+    scale : ndarray of float64, shape (B,), optional
+        Powers of two the centred spectra are multiplied by first (``projection`` is
+        then already divided by them); see :attr:`GlobalRX.scale_`.
 
     Returns
     -------
@@ -113,7 +135,7 @@ def whitened_energy(cube: np.ndarray, mean: np.ndarray, projection: np.ndarray) 
     """
     height, width, _ = cube.shape
     out = np.empty((height, width), dtype=np.float32)
-    for top, rows, centred in centred_blocks(cube, mean, projection.dtype):
+    for top, rows, centred in centred_blocks(cube, mean, projection.dtype, scale):
         whitened = centred @ projection
         out[top:top + rows] = np.einsum("ij,ij->i", whitened, whitened).reshape(rows, width)
     return out

@@ -72,8 +72,8 @@ class LocalRX(Detector):
             raise ParameterError(f"window: inner ({inner}) must be smaller than outer ({outer})")
         if n_components is not None and n_components < 1:
             raise ParameterError(f"n_components: expected >= 1, got {n_components}")
-        if regularization < 0:
-            raise ParameterError(f"regularization: expected >= 0, got {regularization}")
+        if not (np.isfinite(regularization) and regularization >= 0):  # NaN fails every comparison
+            raise ParameterError(f"regularization: expected a finite number >= 0, got {regularization!r}")
         self.inner = int(inner)
         self.outer = int(outer)
         self.n_components = n_components

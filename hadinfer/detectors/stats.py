@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import AllNodataError, ParameterError
+from ..errors import AllNodataError, ParameterError, ValueRangeError
 
 #: Arithmetic a window's scatter can be formed in (see :meth:`BackgroundStats.update`).
 PRECISIONS = ("float64", "float32")
@@ -72,6 +72,45 @@ _FIRST_BITS = 53 - _CENTRE_BITS
 #: whatever else is summed.
 _KEPT_BITS = 96
 _LIMB = 32
+
+#: Spreads (per band) from 2**-30 to 2**30 go through float32 arithmetic as they are:
+#: their squares, summed over thousands of pixels, stay far from float32's overflow
+#: (2**128) and their smallest meaningful deviations' squares above its subnormals
+#: (2**-126).  Outside that range (a scene multiplied by 1e30 or 1e-30 overflowed to inf
+#: or underflowed to 0, issue 20) a band is scaled by a power of two first, which is
+#: exact and undone exactly in float64; inside it nothing changes, bit for bit.
+_SAFE_EXPONENT = 30
+
+
+def float32_scale(spread: np.ndarray) -> np.ndarray | None:
+    """Powers of two that bring each band's spread near 1 before float32 arithmetic.
+
+    Parameters
+    ----------
+    spread : ndarray of float64, shape (B,)
+        A typical magnitude of each band's centred values (largest deviation, or
+        standard deviation); 0 or non-finite entries are left unscaled.
+
+    Returns
+    -------
+    ndarray of float64, shape (B,), or None
+        ``scale`` with ``spread * scale`` in [0.5, 1) for bands whose spread lies
+        outside [2**-30, 2**30], 1 for the others; None when every band is 1 (callers
+        then skip the multiplication, so ordinary scenes keep their bits).
+
+    Examples
+    --------
+    >>> float32_scale(np.array([1.0, 1e3])) is None
+    True
+    >>> float32_scale(np.array([1e30, 1.0, 1e-30])) * np.array([1e30, 1.0, 1e-30])
+    array([0.78886091, 1.        , 0.6338253 ])
+    """
+    spread = np.asarray(spread, dtype=np.float64)
+    exponent = np.frexp(np.where(np.isfinite(spread), spread, 0.0))[1]  # spread < 2**exponent
+    outside = (spread > 0) & np.isfinite(spread) & (np.abs(exponent) > _SAFE_EXPONENT)
+    if not outside.any():
+        return None
+    return np.ldexp(1.0, np.where(outside, -exponent, 0))
 
 
 def statistics_windows(image_shape, block_shape=None):
@@ -282,6 +321,11 @@ class BackgroundStats:
         ------
         ParameterError
             Wrong shapes, or an unknown precision.
+        ValueRangeError
+            Values whose squares overflow float64 (magnitudes above about 1e135) or
+            variations whose squares underflow it (below about 1e-135).  Any scale
+            float32 holds is fine: float32 arithmetic scales bands by powers of two
+            first (:func:`float32_scale`).
         """
         if precision not in PRECISIONS:
             raise ParameterError(f"precision: expected float64 or float32, got {precision!r}")
@@ -300,12 +344,14 @@ class BackgroundStats:
             return self
         sample = _sample(pixels, valid)
         centre = _round_bits(sample.mean(axis=0), _CENTRE_BITS)
+        _check_range(sample, centre)
         if pixels.dtype.kind in "iub":  # an integer centre keeps integer windows exact
             centre = np.round(centre)
-        if precision == "float64":
-            first, second = _sums64(pixels, valid, centre)
-        else:
-            first, second = _sums32(pixels, valid, centre, sample)
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported by _add, in one line
+            if precision == "float64":
+                first, second = _sums64(pixels, valid, centre)
+            else:
+                first, second = _sums32(pixels, valid, centre, sample)
         return self._add(n, centre, first, second)
 
     def _add(self, n: int, centre: np.ndarray, first: np.ndarray, second: np.ndarray) -> "BackgroundStats":
@@ -316,14 +362,21 @@ class BackgroundStats:
         in 20-bit parts for windows over 2**21 pixels).  Rounding ``A`` moves the window's
         mean by ``|A| 2**-37 / n`` and its scatter by the square of that: nothing.
         """
-        first = _round_bits(np.asarray(first, dtype=np.float64), _FIRST_BITS)
-        self._first.add(first)
-        square = np.outer(centre, centre)
-        for part in _split_count(n):
-            self._first.add(part * centre)
-            self._second.add(part * square)
-        self._second.add((second + second.T) / 2)
-        self._cross.add(np.outer(first, centre))
+        # Everything is formed and checked before anything is added, so a window whose
+        # squares overflow float64 leaves the accumulator as it was, and says so.
+        with np.errstate(over="ignore", invalid="ignore"):
+            first = _round_bits(np.asarray(first, dtype=np.float64), _FIRST_BITS)
+            square = np.outer(centre, centre)
+            terms = [(self._first, first)]
+            for part in _split_count(n):
+                terms += [(self._first, part * centre), (self._second, part * square)]
+            terms += [(self._second, (second + second.T) / 2), (self._cross, np.outer(first, centre))]
+        if not all(np.isfinite(values).all() for _, values in terms):
+            # A value beyond the sample's checked range (an unsampled outlier near float64's limit).
+            raise ValueRangeError("some pixel values are too large: their squares overflow float64 "
+                                  "(hadinfer needs magnitudes below about 1e135; rescale the scene)")
+        for total, values in terms:
+            total.add(values)
         self._count += n
         self._moments = None
         return self
@@ -451,6 +504,31 @@ class BackgroundStats:
         return state
 
 
+#: Magnitudes (of values, and of each band's spread in a window's sample) float64 sums of
+#: squares hold with full precision: 2**450 squared, summed over 2**100 pixels, stays below
+#: its overflow (2**1024); 2**-450 squared is above its subnormals (2**-1022) by more than
+#: its 53 bits.
+_LARGEST_VALUE = 2.0 ** 450
+_SMALLEST_SPREAD = 2.0 ** -450
+
+
+def _check_range(sample: np.ndarray, centre: np.ndarray) -> None:
+    """Refuse a window whose values' squares would overflow float64 or whose variations' would underflow.
+
+    Overflow made an unexplained error (or inf in the sums); underflow a scatter of zeros
+    and a map of zeros, silently.  Any scale float32 can hold is far inside both bounds.
+    """
+    largest = float(np.max(np.abs(sample))) if sample.size else 0.0
+    if largest > _LARGEST_VALUE:
+        raise ValueRangeError(f"pixel values reach {largest:.3g}: too large, their squares overflow float64 "
+                              "(hadinfer needs magnitudes below about 1e135; rescale the scene)")
+    spread = np.max(np.abs(sample - centre), axis=0) if sample.size else np.zeros(0)
+    tiny = spread[(spread > 0) & (spread < _SMALLEST_SPREAD)]
+    if tiny.size:
+        raise ValueRangeError(f"pixel values vary by as little as {tiny.min():.3g}: their squares underflow "
+                              "float64 (hadinfer needs variations above about 1e-135; rescale the scene)")
+
+
 def _split_count(n: int) -> list[int]:
     """``n`` as parts of at most 21 bits (times powers of two), so ``part * c_i * c_j`` is exact."""
     if n < 2 ** 21:
@@ -495,8 +573,10 @@ def _sums32(pixels, valid, centre, sample):
     """
     bands = pixels.shape[1]
     shift = centre.astype(np.float32)  # 16 bits: exactly representable
-    direct = _exact_in_float32(pixels.dtype)
-    basis = _leading_directions(sample - centre)
+    scale = float32_scale(np.max(np.abs(sample - centre), axis=0))
+    # Scaled windows take the float64 subtraction: a scale can lie beyond float32's range.
+    direct = _exact_in_float32(pixels.dtype) and scale is None
+    basis = _leading_directions(sample - centre if scale is None else (sample - centre) * scale)
     u32 = basis.astype(np.float32)
     r = basis.shape[1]
     size = min(CHUNK_ROWS, pixels.shape[0])
@@ -513,7 +593,10 @@ def _sums32(pixels, valid, centre, sample):
             d[...] = pixels[start:stop]
             d -= shift
         else:  # subtract in float64, round once (a float64-loop ufunc writing float32 is slower)
-            d[...] = np.subtract(pixels[start:stop], centre, out=wide[:stop - start])
+            centred = np.subtract(pixels[start:stop], centre, out=wide[:stop - start])
+            if scale is not None:
+                centred *= scale  # powers of two: exact
+            d[...] = centred
         if r:
             np.matmul(d, u32, out=a)
             d -= np.matmul(a, u32.T, out=leading[:stop - start])  # same layout as d: no transposing copy
@@ -524,6 +607,8 @@ def _sums32(pixels, valid, centre, sample):
         if masked:
             z[:, -1] = 1.0
     fold = np.vstack([np.eye(bands), basis.T])  # d = [d', a] @ fold
+    if scale is not None:  # d was d * scale: undo it in float64, exactly
+        fold = fold / scale
     return fold.T @ gram[:-1, -1], fold.T @ gram[:-1, :-1] @ fold
 
 
@@ -566,8 +651,8 @@ def chunk_buffer(pixels: np.ndarray, rows: int, dtype, columns: int | None = Non
     return np.empty((rows, pixels.shape[1] if columns is None else columns), dtype=dtype, order=order)
 
 
-def centred_blocks(cube: np.ndarray, mean: np.ndarray, dtype=np.float32):
-    """Yield ``(top, rows, centred)`` for blocks of rows of a window: ``x - mean`` per pixel.
+def centred_blocks(cube: np.ndarray, mean: np.ndarray, dtype=np.float32, scale: np.ndarray | None = None):
+    """Yield ``(top, rows, centred)`` for blocks of rows of a window: ``(x - mean) * scale`` per pixel.
 
     The subtraction runs in float64 and is rounded once to ``dtype`` (or, for float32
     output from windows whose values are exact in float32, such as int16, runs in float32
@@ -583,6 +668,9 @@ def centred_blocks(cube: np.ndarray, mean: np.ndarray, dtype=np.float32):
     mean : ndarray of float64, shape (B,)
     dtype : numpy dtype
         Of the centred spectra.
+    scale : ndarray of float64, shape (B,), optional
+        Powers of two per band (:func:`float32_scale`), applied after the subtraction
+        and before the rounding to ``dtype``, so it is exact; default none.
 
     Yields
     ------
@@ -596,7 +684,8 @@ def centred_blocks(cube: np.ndarray, mean: np.ndarray, dtype=np.float32):
     height, width, bands = cube.shape
     step = max(1, CHUNK_ROWS // max(width, 1))
     single = np.dtype(dtype) == np.float32
-    direct = single and _exact_in_float32(cube.dtype)
+    # A scale beyond float32's range (data near its subnormals) is applied in float64.
+    direct = single and _exact_in_float32(cube.dtype) and scale is None
     wide = None if direct else _block_buffer(cube, step, np.float64)
     narrow = _block_buffer(cube, step, dtype) if single else None
     if direct:  # the mean in two float32 parts, so no offset is left behind
@@ -612,6 +701,8 @@ def centred_blocks(cube: np.ndarray, mean: np.ndarray, dtype=np.float32):
             centred -= low
         else:
             centred = np.subtract(block, mean, out=wide[:rows])
+            if scale is not None:
+                centred *= scale
             if narrow is not None:
                 narrow[:rows] = centred
                 centred = narrow[:rows]
