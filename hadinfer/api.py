@@ -307,10 +307,12 @@ def _detect(source, output, model, key, bands, device, tile_size, overwrite, cog
     try:
         made_by = dict(made_by or provenance(model, source))
         made_by["bands"] = format_band_spec(scene.info.bands)
-        if wanted is not None and wanted[2] is not None:  # GeoJSON of pixel coordinates: refused before the work
-            from .detections import check_detections_path
+        if wanted is not None:  # detections that could not be placed: refused before the work
+            from .detections import check_detections_path, check_not_gcp_georeferenced
 
-            check_detections_path(wanted[2], has_crs=scene.info.crs is not None)
+            check_not_gcp_georeferenced(scene.info.gcps, scene.info.path)
+            if wanted[2] is not None:  # GeoJSON of pixel coordinates
+                check_detections_path(wanted[2], has_crs=scene.info.crs is not None)
         if output is None:
             info = scene.info
             scores = np.full((info.height, info.width), np.nan, dtype=np.float32)

@@ -252,6 +252,33 @@ def check_detections_path(path, *, has_crs: bool | None = None) -> str:
     return fmt
 
 
+def check_not_gcp_georeferenced(gcps, where) -> None:
+    """Refuse to place detections on a raster georeferenced by ground control points.
+
+    Regions are placed through an affine geotransform; a GCP raster has none (its
+    transform is the identity), so its detections would land at pixel coordinates
+    taken for map coordinates.  GCPs fitted to an affine would be wrong wherever the
+    image is warped (the reason for GCPs), so the user warps the scene instead.
+
+    Parameters
+    ----------
+    gcps : sequence
+        The raster's ground control points (empty: nothing to refuse).
+    where : str or PathLike
+        The scene or map, for the message.
+
+    Raises
+    ------
+    ParameterError
+        ``gcps`` is not empty.
+    """
+    if len(gcps):
+        raise ParameterError(f"--detections: {where} is georeferenced by {len(gcps)} ground control points, not a "
+                             "geotransform, so detections cannot be placed on it; warp it first (e.g. gdalwarp "
+                             "scene.tif warped.tif) or leave out --pfa/--threshold/--detections (the map keeps "
+                             "the GCPs)")
+
+
 def _has_vector_extra() -> bool:
     try:
         import geopandas  # noqa: F401
@@ -388,6 +415,8 @@ def map_detections(map_path, path, *, pfa=None, threshold=None, rule: str = "tai
         ``path``, ``count``, ``threshold``, ``rule``, ``pfa`` and the tail model (JSON-ready).
     """
     with rasterio.open(map_path) as ds:  # the whole map: 4 bytes a pixel
+        check_not_gcp_georeferenced(ds.gcps[0] if ds.transform.is_identity else (),
+                                    map_path if scene is None else scene.info.path)
         scores = ds.read(1, masked=True).filled(np.nan).astype(np.float64)
         transform, crs = ds.transform, ds.crs
     level = choose_threshold(scores, pfa=pfa, threshold=threshold, rule=rule)

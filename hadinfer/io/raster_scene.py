@@ -83,11 +83,13 @@ class RasterioScene(Scene):
                                  for flags in ds.mask_flag_enums)
         self._alpha_bands = [i + 1 for i, is_alpha in enumerate(alpha) if is_alpha]
         interleave = ds.interleaving.value.lower() if ds.interleaving is not None else None
+        # GCPs count only without a geotransform, which takes precedence (as in GDAL).
+        gcps, gcp_crs = ds.gcps if ds.transform.is_identity else ((), None)
         self.info = SceneInfo(
             path=str(path), height=ds.height, width=ds.width, band_count=ds.count,
             bands=tuple(selected), dtype=ds.dtypes[0], interleave=interleave,
             block_shape=tuple(ds.block_shapes[0]), crs=ds.crs, transform=ds.transform,
-            nodata=ds.nodata, driver=ds.driver,
+            nodata=ds.nodata, driver=ds.driver, gcps=tuple(gcps), gcp_crs=gcp_crs if gcps else None,
             bad_bands=tuple(i + 1 for i, ok in enumerate(good or []) if not ok),
             wavelengths=None if band_wavelengths is None else tuple(band_wavelengths[b - 1] for b in selected))
         log.debug("%s: %s, %dx%d, %d of %d bands read, %s, blocks %s, %s%s", path, ds.driver, ds.height, ds.width,

@@ -45,6 +45,12 @@ class SceneInfo:
     wavelengths : tuple of float or None
         Centre wavelength in nanometres of each band in ``bands`` (same order), from an
         ENVI header or GDAL band metadata; ``None`` when the file gives none.
+    gcps : tuple of rasterio.control.GroundControlPoint
+        Ground control points of a raster georeferenced by them instead of a geotransform
+        (``transform`` is then the identity and ``crs`` None); empty otherwise.  Maps keep
+        them, so GIS software places a map where it places its scene.
+    gcp_crs : rasterio.crs.CRS or None
+        The CRS of ``gcps``.
     """
 
     path: str
@@ -61,6 +67,8 @@ class SceneInfo:
     bad_bands: tuple[int, ...] = ()
     driver: str = "array"
     wavelengths: tuple[float, ...] | None = None
+    gcps: tuple = ()
+    gcp_crs: Any = None
 
     @property
     def shape(self) -> tuple[int, int, int]:

@@ -105,7 +105,7 @@ class ScoreMapWriter:
     path : str or PathLike
         Final GeoTIFF path.
     info : SceneInfo
-        Size, CRS, transform and nodata to copy from the input.
+        Size, CRS, transform (or ground control points) and nodata to copy from the input.
     overwrite : bool
         Replace an existing file.
     cog : bool
@@ -149,6 +149,9 @@ class ScoreMapWriter:
             crs=info.crs, transform=info.transform, nodata=self.nodata, tiled=True,
             blockxsize=_block(info.width), blockysize=self._strip_height,
             compress="deflate", predictor=3, zlevel=6, bigtiff="if_safer")
+        if getattr(info, "gcps", ()):  # georeferenced by GCPs: the map keeps them (a COG copy does too)
+            profile.update(crs=info.gcp_crs, gcps=list(info.gcps))
+            del profile["transform"]  # an identity geotransform would make GDAL warn that the GCPs replace it
         if not cog:  # a COG takes them in its copy below; this file is then only the copy's source
             profile.update(self.creation_options)
         try:
