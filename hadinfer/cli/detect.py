@@ -10,7 +10,7 @@ import click
 from ..api import detect as run_detect
 from ..api import model_inputs
 from ..detectors import DEFAULT_DETECTOR, registry
-from .batch import expand_scenes, run_batch
+from .batch import batch_request, expand_scenes, run_batch
 from .detector_options import DeviceType, detector_help, detector_metavar, detector_options, detector_params
 from .options import (CreationOptionType, OutputFile, ProgressBars, WavelengthRangesType,
                       check_detection_options, check_map_extension, check_optional_output, creation_options,
@@ -120,6 +120,11 @@ def command(ctx, scenes, output, output_dir, detector, key, bands, wavelengths, 
               {k: v for k, v in params.items() if k != "train_progress"}, device, tile_size,
               f", creation options {writer_options['creation_options']}" if writer_options else "")
 
+    # What the maps are made of: recorded in each report, so a batch rerun skips a map
+    # only when it was made the same way (hadinfer/cli/batch.py, plan_rows).
+    request = batch_request(detector=str(detector), params={k: v for k, v in params.items() if k != "train_progress"},
+                            key=key, bands=bands, wavelengths=wavelengths, pfa=pfa, threshold=threshold)
+
     def run_one(scene, output, report_path, detections_path, detect=run_detect) -> dict:
         check_optional_output(output, overwrite, inputs=(scene, *model_files),
                               others=(report_path, detections_path, mask_path))
@@ -158,6 +163,7 @@ def command(ctx, scenes, output, output_dir, detector, key, bands, wavelengths, 
                 params["train_progress"].close()
         report = result.report
         report["output"] = str(output)
+        report["request"] = request
         log.debug("%s: %d tile(s) of %s px, halo %d px, %d worker(s), device %s (%s arrays%s)", scene,
                   report.get("tiles", 0), "x".join(map(str, report.get("tile_size", []))), report.get("halo", 0),
                   report.get("workers", 1), report.get("device"), report.get("arrays"),
@@ -186,6 +192,6 @@ def command(ctx, scenes, output, output_dir, detector, key, bands, wavelengths, 
     code = batch(scenes, output_dir, lambda scene, target, report: run_one(
         scene, target, report, target.with_suffix(".geojson") if wants_detections else None),
         overwrite=overwrite, quiet=quiet, suffixes=(".geojson",) if wants_detections else (),
-        model_files=model_files)
+        model_files=model_files, request=request)
     if code:
         raise click.exceptions.Exit(code)

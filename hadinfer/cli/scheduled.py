@@ -85,7 +85,7 @@ def run_scheduled_scene(run_one: Callable, *, scheduler: str, workers: int | Non
 
 def run_scheduled_batch(scenes: list[str], folder: str, run_one: Callable[[str, Path, Path], dict], *,
                         scheduler: str, workers: int | None, overwrite: bool, quiet: bool,
-                        suffixes: tuple[str, ...] = (), model_files: tuple = ()) -> int:
+                        suffixes: tuple[str, ...] = (), model_files: tuple = (), request: dict | None = None) -> int:
     """:func:`hadinfer.cli.batch.run_batch` on a Dask cluster: one task per scene.
 
     The rows, skip rule, ``summary.json`` and exit code are those of the single-process
@@ -98,7 +98,7 @@ def run_scheduled_batch(scenes: list[str], folder: str, run_one: Callable[[str, 
     from ..distributed.cluster import open_client
     from ..distributed.scene_batch import run_per_scene
 
-    rows = plan_rows(scenes, folder, overwrite, suffixes=suffixes, model_files=model_files)
+    rows = plan_rows(scenes, folder, overwrite, suffixes=suffixes, model_files=model_files, request=request)
     started = time.perf_counter()
     todo = [row for row in rows if row["status"] == PENDING]
     done = 0

@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 import rasterio
 from click.testing import CliRunner
 
@@ -62,6 +63,79 @@ def test_batch_usage_errors(tmp_path, small_cube):
     assert both.exit_code == 2 and "--output-dir" in both.output
     many = runner.invoke(cli, ["detect", str(folder / "a.tif"), str(folder / "b.tif"), "-o", str(tmp_path / "m.tif")])
     assert many.exit_code == 2 and "one scene" in many.output
-    missing = runner.invoke(cli, ["detect", str(folder / "a.tif"), "--output-dir", str(tmp_path / "nope")])
-    assert missing.exit_code == 2 and "no such folder" in missing.output
+    missing = runner.invoke(cli, ["detect", str(folder / "a.tif"), "--output-dir", str(tmp_path / "nope" / "deeper")])
+    assert missing.exit_code == 2 and "no such folder, and its parent" in missing.output
+    assert not (tmp_path / "nope").exists()  # the output folder is created, never its parents
     np.testing.assert_equal(sorted(p.name for p in folder.iterdir()), ["a.tif", "b.tif", "broken.tif"])
+
+
+def _digests(folder):
+    import hashlib
+
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_a_missing_output_folder_is_created(tmp_path, small_cube):
+    # It once had to exist already.
+    folder = _scenes(tmp_path, small_cube)
+    out = tmp_path / "new"
+    result = CliRunner().invoke(cli, ["detect", str(folder / "a.tif"), str(folder / "b.tif"), "--output-dir",
+                                      str(out), "-q", "--detector", "grx"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["a.json", "a.tif", "b.json", "b.tif", "summary.json"]
+
+
+def test_a_missing_output_folder_is_not_created_when_the_batch_is_refused(tmp_path, small_cube):
+    folder = _scenes(tmp_path, small_cube)
+    (folder / "summary.tif").write_bytes((folder / "a.tif").read_bytes())  # its report would be summary.json
+    result = CliRunner().invoke(cli, ["detect", str(folder / "summary.tif"), "--output-dir", str(tmp_path / "new")])
+    assert result.exit_code == 2
+    assert not (tmp_path / "new").exists()
+
+
+def _batch(folder, out, *options):
+    return CliRunner().invoke(cli, ["detect", str(folder / "a.tif"), str(folder / "b.tif"), "--output-dir",
+                                    str(out), "-q", *options])
+
+
+@pytest.mark.parametrize("first, second, fragment", [
+    (["--detector", "grx"], ["--detector", "lrx"], "made by --detector grx; this run asks for --detector lrx"),
+    (["--detector", "grx"], ["--detector", "grx", "--shrinkage", "0.5"], "(shrinkage=0.5)"),
+    (["--detector", "grx"], ["--detector", "grx", "--bands", "1-6"], "(bands=1-6)"),
+    (["--detector", "grx", "--pfa", "0.01"], ["--detector", "grx", "--pfa", "0.001"], "(pfa=0.001)"),
+], ids=["other-detector", "other-parameters", "other-bands", "other-pfa"])
+def test_a_rerun_asking_for_other_maps_does_not_keep_the_old_ones(tmp_path, small_cube, first, second, fragment):
+    # A rerun with another detector once skipped every scene and exited 0: the folder then
+    # held grx maps under an lrx run's summary.
+    folder = _scenes(tmp_path, small_cube)
+    out = tmp_path / "out"
+    assert _batch(folder, out, *first).exit_code == 0
+    before = _digests(out)
+    refused = _batch(folder, out, *second)
+    assert refused.exit_code == 2, refused.output
+    line = [line for line in refused.stderr.splitlines() if line.startswith("Error:")]
+    assert len(line) == 1 and fragment in line[0] and "(and 1 more map)" in line[0] and "--overwrite" in line[0]
+    assert _digests(out) == before  # nothing replaced, not even the summary
+    replaced = _batch(folder, out, *second, "--overwrite")
+    assert replaced.exit_code == 0, replaced.output
+    report = json.loads((out / "a.json").read_text())
+    assert report["request"]["detector"] == second[1] and report["detector"] == second[1]
+    assert _batch(folder, out, *second).exit_code == 0  # the same request again: skipped
+    assert json.loads((out / "summary.json").read_text())["skipped"] == 2
+
+
+def test_a_map_without_its_report_is_not_taken_as_this_runs(tmp_path, small_cube):
+    folder = _scenes(tmp_path, small_cube)
+    out = tmp_path / "out"
+    assert _batch(folder, out, "--detector", "grx").exit_code == 0
+    (out / "b.json").unlink()
+    refused = _batch(folder, out, "--detector", "grx")
+    assert refused.exit_code == 2 and "made by an unknown request" in refused.stderr
+
+
+def test_a_rerun_without_detections_keeps_the_maps_made_with_them(tmp_path, small_cube):
+    folder = _scenes(tmp_path, small_cube)
+    out = tmp_path / "out"
+    assert _batch(folder, out, "--detector", "grx", "--pfa", "0.01").exit_code == 0
+    assert _batch(folder, out, "--detector", "grx").exit_code == 0
+    assert json.loads((out / "summary.json").read_text())["skipped"] == 2
