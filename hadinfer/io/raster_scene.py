@@ -201,8 +201,9 @@ def _check_dataset_files(ds, path) -> None:
     """Refuse a dataset one of whose files is missing or not a regular file, or whose raw data is cut short.
 
     GDAL opens a VRT without its sources and fails only when the pixels are read, with
-    "Read failed. See previous exception"; it reads a raw (ENVI) file shorter than its
-    header says as zeros, silently.  Both are found here, before any work.
+    "Read failed. See previous exception"; it reads a raw file (ENVI, EHdr BIL/BIP/BSQ,
+    GenBin, PAux, ISCE) shorter than its header says as zeros, silently.  Both are
+    found here, before any work.
     """
     for file in ds.files[1:]:
         if not is_local_path(file):
@@ -211,7 +212,7 @@ def _check_dataset_files(ds, path) -> None:
             raise InputNotFoundError(f"{path}: its file {file} does not exist (a VRT source, or a file its "
                                      "header names)")
         check_input_file(file)
-    if ds.driver == "ENVI":
+    if ds.driver in RAW_DRIVERS:
         _check_raw_size(ds, path)
 
 
@@ -219,21 +220,36 @@ _ITEM_BYTES = {"uint8": 1, "int8": 1, "uint16": 2, "int16": 2, "uint32": 4, "int
                "uint64": 8, "int64": 8, "float64": 8, "complex64": 8, "complex128": 16, "complex_int16": 4}
 
 
+#: GDAL drivers that read every band's pixels from one raw data file (``dataset.files[0]``)
+#: and read a file cut short as zeros (GDAL 3.10: no error, no warning).
+RAW_DRIVERS = ("ENVI", "EHdr", "GenBin", "PAux", "ISCE")
+
+
 def _check_raw_size(ds, path) -> None:
-    """An ENVI data file must hold ``header offset + rows x cols x bands x item size`` bytes."""
+    """A raw data file must hold ``offset + rows x cols x bands x item size`` bytes.
+
+    ``offset`` is an ENVI header's ``header offset``; for the other raw drivers it is 0,
+    which makes the size a lower bound (line or band padding, EHdr ``SKIPBYTES``, would
+    add to it): a file shorter than that is certainly truncated.
+    """
     data = ds.files[0] if ds.files else str(path)
-    header = _envi_header(data)
     item = _ITEM_BYTES.get(ds.dtypes[0])
-    if header is None or item is None or not os.path.isfile(data):
+    if item is None or not os.path.isfile(data):
         return
-    try:
-        offset = int(float(envi_header_field(header.read_text(errors="replace"), "header offset") or 0))
-    except (ValueError, OSError):
-        offset = 0
+    offset = 0
+    if ds.driver == "ENVI":
+        header = _envi_header(data)
+        if header is None:
+            return
+        try:
+            offset = int(float(envi_header_field(header.read_text(errors="replace"), "header offset") or 0))
+        except (ValueError, OSError):
+            offset = 0
     expected = offset + ds.width * ds.height * ds.count * item
     size = os.path.getsize(data)
     if size < expected:
         raise NotARasterError(f"{path}: the data file {os.path.basename(data)} holds {size} bytes, but its header "
-                              f"describes {expected} ({ds.height}x{ds.width}x{ds.count} {ds.dtypes[0]}"
+                              f"describes {'' if ds.driver == 'ENVI' else 'at least '}{expected} "
+                              f"({ds.height}x{ds.width}x{ds.count} {ds.dtypes[0]}"
                               + (f" after a {offset}-byte offset" if offset else "")
                               + "); the file is truncated")

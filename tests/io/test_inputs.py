@@ -203,3 +203,18 @@ def test_envi_file_shorter_than_its_header_is_refused(tmp_path, small_cube, offs
         open_scene(scene)
     with pytest.raises(NotARasterError, match="truncated"):
         open_scene(scene.with_suffix(".hdr"))  # named by its header too
+
+
+@pytest.mark.parametrize("driver, extension", [("EHdr", "bil"), ("PAux", "raw"), ("ISCE", "slc")])
+def test_other_raw_files_shorter_than_their_header_are_refused(tmp_path, small_cube, driver, extension):
+    # GDAL reads them as zeros past the end, as it did ENVI (issue 20, cause 6).
+    scene = tmp_path / f"t.{extension}"
+    with rasterio.open(scene, "w", driver=driver, width=36, height=40, count=12, dtype="float32") as ds:
+        ds.write(np.moveaxis(small_cube, -1, 0))
+    with open_scene(scene) as opened:  # whole: fine
+        assert opened.info.shape == (40, 36, 12) and opened.info.driver == driver
+    whole = scene.read_bytes()
+    scene.write_bytes(whole[:-1])
+    with pytest.raises(NotARasterError, match=rf"holds {len(whole) - 1} bytes, but its header describes at least "
+                                              rf"{len(whole)} \(40x36x12 float32\); the file is truncated"):
+        open_scene(scene)
