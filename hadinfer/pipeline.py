@@ -18,6 +18,7 @@ from .arrays import ArrayLibrary
 from .detectors import BackgroundStats, Detector
 from .detectors.stats import statistics_windows
 from .errors import AllNodataError
+from .io.derived_scene import DerivedScene
 from .io.scene import Scene
 from .prefetch import BackgroundSink, prefetch
 from .tiling import Tile, aligned_tile_shape, limit_tile_shape, tile_windows
@@ -178,6 +179,11 @@ def run_detector(scene: Scene, detector: Detector, *, sink: Callable[[Tile, np.n
     timer = _Timer()
     detector.fit(accumulate_stats(scene, precision=getattr(detector, "stats_precision", "float64"),
                                   timer=timer, progress=progress, arrays=arrays))
+    if getattr(detector, "feature_pass", False):  # statistics of what it computes from the spectra
+        features = DerivedScene(scene, detector.features, detector.feature_count)
+        detector.fit_features(accumulate_stats(features, timer=timer,
+                                               progress=lambda _, done, total: progress("feature statistics",
+                                                                                        done, total)))
 
     def consume(item):
         tile, scores = item

@@ -170,8 +170,8 @@ def train_feature_net(scenes: list[FeatureScene], recipe: FeatureRecipe = Featur
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
-        losses.append(float(loss))
-        if progress is not None and (step + 1) % 50 == 0:
+        losses.append(float(loss.detach()))
+        if progress is not None:
             progress("train", step + 1, recipe.steps)
     net.eval()
     report = {"recipe": recipe.__dict__, "seed": seed, "scenes": [s.name for s in scenes],

@@ -16,6 +16,7 @@ _CLICK_TYPES = {
     "fraction": FiniteFloatRange(0, 1),
     "int": int,
     "window": WindowType(),
+    "path": click.Path(dir_okay=False),
 }
 
 

@@ -27,6 +27,8 @@ def command(checkpoint, output, fp16, opset, engine, min_tile, opt_tile, max_til
     from ..export.onnx_export import export_onnx
     from ..export.parity import max_abs_difference
 
+    if checkpoint.lower().endswith(".npz"):  # a feature model file (hadinfer train-features)
+        return _export_features(checkpoint, output, fp16=fp16, engine=engine, opset=opset, overwrite=overwrite)
     check_optional_output(output, overwrite, inputs=(checkpoint, timing_cache), others=(engine,))
     check_optional_output(engine, overwrite, inputs=(checkpoint, timing_cache), others=(output,))
     if engine:  # before the ONNX model is written, not after
@@ -44,3 +46,17 @@ def command(checkpoint, output, fp16, opset, engine, min_tile, opt_tile, max_til
                      timing_cache=timing_cache, overwrite=overwrite)
         if not is_quiet():
             click.echo(f"{engine}: TensorRT engine ({'float16' if fp16 else 'float32'}, metadata inside)", err=True)
+
+
+def _export_features(model_path, output, *, fp16, engine, opset, overwrite):
+    """Export a feature model to ONNX and check it against the NumPy network the detector runs."""
+    from ..errors import ParameterError
+    from ..export.feature_export import export_feature_onnx, feature_parity
+
+    if fp16 or engine:
+        raise ParameterError("--fp16 and --engine are for network checkpoints (.pt), not feature models (.npz)")
+    check_optional_output(output, overwrite, inputs=(model_path,))
+    path = export_feature_onnx(model_path, output, opset=opset, overwrite=overwrite)
+    diff = feature_parity(model_path, path)
+    if not is_quiet():
+        click.echo(f"{path}: ONNX Runtime vs the NumPy network max |diff| {diff:.2e} on a random 32x32 tile", err=True)

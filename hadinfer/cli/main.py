@@ -115,9 +115,9 @@ def cli(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from . import detect, evaluate, export, info, quicklook, synth, train
+    from . import detect, evaluate, export, info, quicklook, synth, train, train_features
 
-    for module in (detect, evaluate, export, info, quicklook, synth, train):
+    for module in (detect, evaluate, export, info, quicklook, synth, train, train_features):
         cli.add_command(module.command)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .fusion_rx import FusionRX
 from .global_rx import GlobalRX
+from .learned_features import LearnedFeatureRX
 from .local_rx import LocalRX
 from .network import NetworkDetector
 from .registry import DetectorEntry, register
@@ -42,9 +43,18 @@ def _shipped_files(params: dict) -> tuple:
     return shipped_model("general"), shipped_model("general", checkpoint=True)
 
 
+def _feature_model_files(params: dict) -> tuple:
+    from ..weights import shipped_model
+
+    return (params.get("model") or shipped_model("learned"),)
+
+
 for _entry in (
     DetectorEntry("fusion", "global RX and local RX at two window pairs, geometric mean (no training)", FusionRX,
                   options=("pca", "regularization")),
+    DetectorEntry("learned", "fusion on the spectra and on learned spectral features, geometric mean (shipped "
+                  "feature model, NumPy only)", LearnedFeatureRX, options=("pca", "regularization", "feature_model"),
+                  model_files=_feature_model_files),
     DetectorEntry("grx", "global RX", GlobalRX, options=("shrinkage", "precision")),
     DetectorEntry("lrx", "dual-window local RX", LocalRX, options=("window", "pca", "regularization")),
     DetectorEntry("general", "the shipped deep model (ONNX Runtime; --runtime torch for PyTorch)", open_general,

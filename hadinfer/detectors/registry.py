@@ -69,6 +69,8 @@ OPTIONS: dict[str, Option] = {
                       "file's content; general: ONNX Runtime).", lambda v: {"runtime": v},
                       choices=("auto", "torch", "onnxruntime", "tensorrt")),
     "seed": Option("--seed", "int", "adapt: training seed (default 0).", lambda v: {"seed": v}),
+    "feature_model": Option("--feature-model", "path", "learned: a feature model file from hadinfer train-features "
+                            "(default: the shipped one).", lambda v: {"model": v}),
 }
 
 

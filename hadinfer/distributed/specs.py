@@ -101,6 +101,9 @@ def detector_spec(detector, params: dict) -> DetectorSpec:
     if registry.resolve(detector)[0].needs_scene:
         raise ParameterError(f"detector: {detector} trains on the whole scene in one process first; run it without "
                              "a scheduler, or train once and pass the checkpoint")
+    if getattr(registry.resolve(detector)[0].factory, "feature_pass", False):
+        raise ParameterError(f"detector: {detector} needs a second statistics pass over its learned features, which "
+                             "the cluster path does not run yet; run it without a scheduler")
     name = os.fspath(detector) if isinstance(detector, os.PathLike) else str(detector)
     if os.path.isfile(name):  # a model file: workers may run in another folder
         name = os.path.abspath(name)

@@ -13,7 +13,9 @@ from ..errors import ParameterError
 _HERE = Path(__file__).resolve().parent
 
 #: detector name -> (ONNX model, the checkpoint it was exported from)
-SHIPPED = {"general": ("general-v3.onnx", "general-v3.pt")}
+SHIPPED = {"general": ("general-v3.onnx", "general-v3.pt"),
+           # a NumPy weights file is both what runs and what re-exports (hadinfer.models.feature_model)
+           "learned": ("learned-v1.npz", "learned-v1.npz")}
 
 
 def shipped_model(name: str = "general", *, checkpoint: bool = False) -> Path:

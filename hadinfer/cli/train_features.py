@@ -1,0 +1,65 @@
+"""``hadinfer train-features``: train the ``learned`` detector's feature network, without labels."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from .logs import ProgressLog
+from .options import OutputFile, ProgressBars, check_optional_output, is_quiet, verbosity_options, write_json
+
+
+@click.command("train-features")
+@click.argument("scenes", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=OutputFile("learned.npz"),
+              help="Feature model file (.npz), for --detector learned --feature-model.")
+@click.option("--steps", type=click.IntRange(min=1), default=None, help="Optimiser steps (default: the recipe's, 1500).")
+@click.option("--versions", type=click.IntRange(min=1), default=None,
+              help="Versions of each scene: itself plus other-sensor views, each with its own implants (default 6).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--key", default=None, help=".mat variable holding the cubes (default: found in each file).")
+@click.option("--report", "report_path", type=OutputFile("train.json"), default=None, help="JSON training report.")
+@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+@verbosity_options
+def command(scenes, output, steps, versions, seed, key, report_path, overwrite):
+    """Train a spectral feature network on SCENES (no labels) for the ``learned`` detector.
+
+    Every scene, and other-sensor views of it, gets anomalies implanted on about 1 % of
+    its pixels; those are the only positives.  The network learns features on which
+    global RX, with each scene's own statistics, ranks the implants above the scene's
+    background (a pairwise AUC loss through a differentiable RX).  Labels and masks are
+    never read.  The shipped model's command is in hadinfer/weights/MODEL_CARD.md.
+    """
+    from ..arrays.torch_arrays import import_torch
+
+    import_torch()  # one-line error naming the extra when torch is missing
+    from dataclasses import replace
+
+    from ..models.feature_model import FeatureModel
+    from ..training.feature_learning import FeatureRecipe, feature_corpus, train_feature_net
+
+    check_optional_output(output, overwrite, inputs=scenes, others=(report_path,))
+    check_optional_output(report_path, overwrite, inputs=scenes, others=(output,))
+    chosen = {"steps": steps, "versions": versions}
+    recipe = replace(FeatureRecipe(), **{k: v for k, v in chosen.items() if v is not None})
+    sources = {os.path.splitext(os.path.basename(s))[0]: s for s in scenes}
+    if len(sources) != len(scenes):
+        raise click.BadParameter("two scenes share a file name", param_hint="SCENES")
+    progress = ProgressBars(enabled=not is_quiet(), log=ProgressLog("steps"))
+    try:
+        corpus = feature_corpus(sources, recipe, seed=seed, key=key, progress=progress)
+        net, report = train_feature_net(corpus, recipe, seed=seed, progress=progress)
+    finally:
+        progress.close()
+    report["sources"] = list(sources)
+    model = FeatureModel.from_torch(net, {"report": report})
+    from ..io.atomic import atomic_output
+
+    with atomic_output(output, overwrite=overwrite, inputs=scenes, others=(report_path,)) as tmp:
+        model.save(tmp)
+    if report_path:
+        write_json(report_path, report, overwrite=overwrite, inputs=scenes, others=(output,))
+    if not is_quiet():
+        click.echo(f"{output}: trained in {report['train_seconds']:.1f} s ({len(sources)} scenes, "
+                   f"loss {report['loss_first_100']:.3f} -> {report['loss_last_100']:.3f})", err=True)

@@ -1,0 +1,129 @@
+"""RX on learned spectral features, fused with the classical fusion: the ``learned`` detector."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ParameterError
+from ..models.canonical_spectra import canonical_affine
+from .base import Detector
+from .fusion_rx import DEFAULT_COMPONENTS, DEFAULT_WINDOWS, FusionRX
+from .stats import BackgroundStats
+
+#: Scores are clipped here before the logarithm of the geometric mean.
+_FLOOR = 1e-300
+
+
+class LearnedFeatureRX(Detector):
+    """Geometric mean of :class:`FusionRX` on the spectra and on learned features of them.
+
+    Each pixel's spectrum is standardised by the scene's own band means and deviations,
+    interpolated onto the canonical band grid (one affine map:
+    :func:`~hadinfer.models.canonical_spectra.canonical_affine`) and passed through a small
+    per-pixel network trained, without labels, so that RX on its output separates
+    implanted anomalies from real backgrounds (``training/feature_learning.py``).  The
+    network never sees a scene's statistics beyond that standardisation; the statistical
+    detector on its features does, which is what carries it to sensors it never saw::
+
+        score(p) = sqrt( fusion(spectra)(p) * fusion(features)(p) )
+
+    Two statistics passes: the spectra's (mean, covariance), as every detector, and then
+    the features' (:meth:`fit_features`), which :func:`hadinfer.pipeline.run_detector`
+    runs because :attr:`feature_pass` is set.  Features are per pixel, so tiles stay
+    independent and the map does not depend on the tiling.
+
+    Parameters
+    ----------
+    model : str or path, optional
+        A feature model file (``.npz``, :mod:`hadinfer.models.feature_model`); default
+        the shipped one (``hadinfer/weights/MODEL_CARD.md``).
+    windows : sequence of (int, int)
+        Local windows of both fusions.
+    n_components : int
+        Global components of the spectra's fusion (the features' uses at most this many).
+    regularization : float
+
+    Attributes
+    ----------
+    feature_model_ : FeatureModel
+    spectra_, features_ : FusionRX
+        The fitted fusions.
+    """
+
+    name = "learned"
+    tile_parallel = True
+    #: :func:`hadinfer.pipeline.run_detector` runs a second statistics pass, over
+    #: :meth:`features`, and gives it to :meth:`fit_features`.
+    feature_pass = True
+
+    def __init__(self, model=None, windows=DEFAULT_WINDOWS, n_components: int = DEFAULT_COMPONENTS,
+                 regularization: float = 1e-3):
+        from ..models.feature_model import load_feature_model
+        from ..weights import shipped_model
+
+        self.model = str(model) if model is not None else None
+        self.windows = windows
+        self.n_components = n_components
+        self.regularization = regularization
+        self.feature_model_ = load_feature_model(model if model is not None else shipped_model("learned"))
+        self._spectra = FusionRX(windows, n_components, regularization)
+        self._features = FusionRX(windows, min(n_components, self.feature_model_.features), regularization)
+
+    @property
+    def halo(self) -> int:
+        return self._spectra.halo
+
+    @property
+    def feature_count(self) -> int:
+        """Features per pixel (the bands of the second statistics pass)."""
+        return self.feature_model_.features
+
+    def fit(self, stats: BackgroundStats) -> "LearnedFeatureRX":
+        """Fit the spectra's fusion and the canonical standardisation on the scene's statistics."""
+        self.spectra_ = self._spectra.fit(stats)
+        if stats.mean_.size < 2:
+            raise ParameterError("learned: the canonical band grid needs at least 2 bands")
+        self.affine_ = canonical_affine(stats.mean_, stats.covariance())
+        self.features_ = None
+        return self
+
+    def features(self, cube: np.ndarray, valid: np.ndarray) -> np.ndarray:
+        """The learned features of a window, (h, w, features) float64, 0 where invalid."""
+        weight, offset = self.affine_
+        out = np.zeros(valid.shape + (self.feature_model_.features,))
+        pixels = cube[valid].astype(np.float64)
+        if pixels.size:
+            out[valid] = self.feature_model_.embed(pixels @ weight + offset)
+        return out
+
+    def fit_features(self, stats: BackgroundStats) -> "LearnedFeatureRX":
+        """Fit the features' fusion on their statistics over the scene (the second pass)."""
+        self.features_ = self._features.fit(stats)
+        return self
+
+    def fit_score(self, cube, valid=None, arrays=None):
+        """Both statistics passes over an in-memory cube, then score all of it."""
+        cube = np.asarray(cube, dtype=np.float64)
+        if valid is None:
+            valid = np.isfinite(cube).all(axis=2)
+            cube = np.where(valid[:, :, None], cube, 0.0)
+        self.fit(BackgroundStats(cube.shape[2]).update(cube[valid]))
+        features = self.features(cube, valid)
+        self.fit_features(BackgroundStats(features.shape[2]).update(features[valid]))
+        return self.score(cube, valid, arrays=arrays)
+
+    def score(self, cube, valid, core=None, arrays=None):
+        if getattr(self, "features_", None) is None:
+            raise ParameterError("learned: fit_features (the second statistics pass) has not run")
+        spectra = self.spectra_.score(cube, valid, core, arrays=arrays)
+        features = self.features_.score(self.features(cube, valid), valid, core, arrays=arrays)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            logs = np.log(np.maximum(spectra.astype(np.float64), _FLOOR)) + np.log(
+                np.maximum(features.astype(np.float64), _FLOOR))
+            out = np.exp(0.5 * logs).astype(np.float32)
+        out[np.isnan(spectra) | np.isnan(features)] = np.nan
+        return out
+
+    def params(self) -> dict:
+        return {"model": self.model or "shipped", "windows": [list(p) for p in self._spectra.windows],
+                "n_components": self.n_components, "regularization": self.regularization}

@@ -1,0 +1,139 @@
+"""A spectral feature network as a NumPy model file: what the ``learned`` detector runs.
+
+The network (:class:`~hadinfer.models.spectral_features.SpectralFeatureNet`) is a small
+per-pixel MLP, so the runtime evaluates it with NumPy from an ``.npz`` file of its
+weights: the core install (no PyTorch, no ONNX Runtime) runs the learned detector on any
+machine.  ``hadinfer export`` still makes an ONNX model of it for other runtimes
+(:func:`hadinfer.export.feature_export.export_feature_onnx`), parity-checked against
+this forward pass.
+
+File layout (``numpy.savez``): ``layer{i}_weight`` (out, in) and ``layer{i}_bias`` for
+each hidden layer and the output layer in order, ``skip_weight`` (features, in_bands),
+and ``metadata``: a JSON string with ``network`` (the config), ``format`` and the
+training report (recipe, seed, sources).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import ModelFileError
+
+#: ``format`` in a feature model's metadata; bump when the layout changes.
+FORMAT = "hadinfer-spectral-features/1"
+_KIND = "spectral-features"  # FeatureNetConfig.to_dict()["kind"], without importing torch
+
+
+def gelu(x: np.ndarray) -> np.ndarray:
+    """PyTorch's exact GELU, ``x * Phi(x)``, in NumPy.
+
+    NumPy has no ``erf``; ``Phi`` comes from the Chebyshev-fitted complementary error
+    function of Numerical Recipes (``erfcc``, fractional error below 1.2e-7 everywhere),
+    which is below float32 resolution, so the NumPy and PyTorch networks agree to float32
+    rounding.
+    """
+    z = np.abs(x) / np.sqrt(2.0)
+    t = 1.0 / (1.0 + 0.5 * z)
+    poly = (-1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (
+        0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))))
+    erfc = t * np.exp(-z * z + poly)  # erfc(|x| / sqrt 2)
+    phi = np.where(x >= 0, 1.0 - 0.5 * erfc, 0.5 * erfc)
+    return x * phi
+
+
+@dataclass
+class FeatureModel:
+    """The weights of a spectral feature network, evaluated with NumPy.
+
+    Attributes
+    ----------
+    layers : list of (ndarray, ndarray)
+        ``(weight (out, in), bias (out,))`` of each hidden layer, then the output layer.
+    skip : ndarray, shape (features, in_bands)
+    metadata : dict
+        ``network`` (its :class:`~hadinfer.models.spectral_features.FeatureNetConfig`
+        as a dict), ``format`` and the training report.
+    path : str
+        Where it was read from (for messages), or ``"<memory>"``.
+    """
+
+    layers: list
+    skip: np.ndarray
+    metadata: dict
+    path: str = "<memory>"
+
+    @property
+    def in_bands(self) -> int:
+        """Canonical bands it reads."""
+        return self.skip.shape[1]
+
+    @property
+    def features(self) -> int:
+        """Features it writes per pixel."""
+        return self.skip.shape[0]
+
+    def embed(self, pixels: np.ndarray) -> np.ndarray:
+        """(P, in_bands) canonical spectra -> (P, features) features, in float64."""
+        pixels = np.asarray(pixels, dtype=np.float64)
+        hidden = pixels
+        for weight, bias in self.layers[:-1]:
+            hidden = gelu(hidden @ weight.T + bias)
+        weight, bias = self.layers[-1]
+        return hidden @ weight.T + bias + pixels @ self.skip.T
+
+    @classmethod
+    def from_torch(cls, net, metadata: dict | None = None) -> "FeatureModel":
+        """The weights of a :class:`~hadinfer.models.spectral_features.SpectralFeatureNet` in memory."""
+        linears = [m for m in net.mlp if hasattr(m, "weight")]
+        layers = [(m.weight.detach().double().numpy().copy(), m.bias.detach().double().numpy().copy())
+                  for m in linears]
+        meta = {"format": FORMAT, "network": net.config.to_dict(), **(metadata or {})}
+        return cls(layers, net.skip.weight.detach().double().numpy().copy(), meta)
+
+    def save(self, path) -> None:
+        """Write the ``.npz`` model file (float32 weights, as trained)."""
+        arrays = {"skip_weight": self.skip.astype(np.float32),
+                  "metadata": np.array(json.dumps(self.metadata, sort_keys=True))}
+        for i, (weight, bias) in enumerate(self.layers):
+            arrays[f"layer{i}_weight"] = weight.astype(np.float32)
+            arrays[f"layer{i}_bias"] = bias.astype(np.float32)
+        with open(path, "wb") as stream:
+            np.savez(stream, **arrays)
+
+
+def load_feature_model(path) -> FeatureModel:
+    """Read a feature model file written by :meth:`FeatureModel.save`.
+
+    Raises
+    ------
+    ModelFileError
+        Not such a file, or its weights do not fit together (one line naming the file).
+    """
+    where = os.fspath(path)
+    try:
+        with np.load(where, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+    except (OSError, ValueError, EOFError) as exc:
+        raise ModelFileError(f"{where}: not a hadinfer feature model (.npz): {exc}") from None
+    try:
+        metadata = json.loads(str(arrays.pop("metadata")))
+        skip = arrays.pop("skip_weight").astype(np.float64)
+        count = len(arrays) // 2
+        layers = [(arrays[f"layer{i}_weight"].astype(np.float64), arrays[f"layer{i}_bias"].astype(np.float64))
+                  for i in range(count)]
+    except (KeyError, ValueError) as exc:
+        raise ModelFileError(f"{where}: not a hadinfer feature model (missing or bad entry {exc})") from None
+    if metadata.get("format") != FORMAT or metadata.get("network", {}).get("kind") != _KIND:
+        raise ModelFileError(f"{where}: not a hadinfer feature model (format {metadata.get('format')!r})")
+    width = skip.shape[1]
+    for weight, bias in layers:
+        if weight.ndim != 2 or weight.shape[1] != width or bias.shape != (weight.shape[0],):
+            raise ModelFileError(f"{where}: layer shapes do not chain ({weight.shape} after width {width})")
+        width = weight.shape[0]
+    if not layers or width != skip.shape[0]:
+        raise ModelFileError(f"{where}: the output layer and the skip disagree on the feature count")
+    return FeatureModel(layers, skip, metadata, where)

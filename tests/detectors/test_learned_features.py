@@ -1,0 +1,76 @@
+"""The ``learned`` detector: two statistics passes, tile invariance, the shipped file, the CLI path."""
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import hadinfer
+from hadinfer.cli.main import cli
+from hadinfer.detectors.fusion_rx import FusionRX
+from hadinfer.detectors.learned_features import LearnedFeatureRX
+from hadinfer.errors import ParameterError
+from hadinfer.weights import shipped_model
+
+from ..conftest import write_geotiff
+
+
+def test_map_is_the_geometric_mean_of_the_two_fusions(small_cube):
+    cube = small_cube.astype(np.float64)
+    detector = LearnedFeatureRX()
+    scores = detector.fit_score(cube)
+    features = detector.features(cube, np.ones(cube.shape[:2], bool))
+    expected = np.sqrt(FusionRX().fit_score(cube).astype(np.float64)
+                       * FusionRX(n_components=10).fit_score(features).astype(np.float64))
+    np.testing.assert_allclose(scores, expected, rtol=1e-5)
+
+
+def test_streamed_map_does_not_depend_on_tiles_or_source(small_cube, tmp_path):
+    cube = small_cube.astype(np.float32)
+    cube[3:6, 4:9] = np.nan  # nodata inside a tile
+    path = write_geotiff(tmp_path / "scene.tif", np.nan_to_num(cube, nan=-9999.0), nodata=-9999.0)
+    whole = LearnedFeatureRX().fit_score(np.where(np.isnan(cube), np.nan, cube))
+    for tile in (8, 16, 512):
+        tiled = hadinfer.detect(path, detector="learned", tile_size=tile, device="cpu").scores
+        np.testing.assert_allclose(tiled, whole, rtol=2e-5, atol=1e-7)
+        assert np.isnan(tiled[3:6, 4:9]).all()
+
+
+def test_scoring_before_the_feature_pass_is_refused(small_cube):
+    detector = LearnedFeatureRX()
+    detector.fit(hadinfer.detectors.BackgroundStats(small_cube.shape[2]).update(small_cube.reshape(-1, small_cube.shape[2])))
+    with pytest.raises(ParameterError, match="second statistics pass"):
+        detector.score(small_cube.astype(np.float64), np.ones(small_cube.shape[:2], bool))
+
+
+def test_shipped_feature_model_is_small_and_trained_without_confirmation_scenes():
+    from hadinfer.models.feature_model import load_feature_model
+
+    path = shipped_model("learned")
+    assert path.stat().st_size <= 5 * 2**20
+    report = load_feature_model(path).metadata["report"]
+    confirmation = {"abu-beach-1", "abu-beach-3", "abu-urban-1", "pavia-center", "san-diego",
+                    "salinas-implant-4", "salinas-implant-14"}
+    assert report["sources"] and not confirmation & set(report["sources"])
+    card = (path.parent / "MODEL_CARD.md").read_text()
+    assert "hadinfer train-features" in card and path.name in card
+
+
+def test_cli_runs_a_trained_feature_model_and_records_it(small_tif, tmp_path):
+    pytest.importorskip("torch", reason="training needs torch (extra 'train')")
+    runner = CliRunner()
+    model = tmp_path / "f.npz"
+    result = runner.invoke(cli, ["train-features", str(small_tif), "-o", str(model), "--steps", "5",
+                                 "--versions", "1", "-q"])
+    assert result.exit_code == 0, result.output
+    again = runner.invoke(cli, ["train-features", str(small_tif), "-o", str(model), "--steps", "5", "-q"])
+    assert again.exit_code != 0 and "exists" in again.output
+    report = tmp_path / "run.json"
+    result = runner.invoke(cli, ["detect", str(small_tif), "-o", str(tmp_path / "map.tif"), "--detector", "learned",
+                                 "--feature-model", str(model), "--report", str(report), "-q"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(report.read_text())["params"]["model"] == str(model)
+    bad = runner.invoke(cli, ["detect", str(small_tif), "-o", str(tmp_path / "m2.tif"), "--detector", "learned",
+                              "--feature-model", str(small_tif)])
+    assert bad.exit_code != 0 and "feature model" in bad.output and "Traceback" not in bad.output

@@ -1,0 +1,86 @@
+"""Background feature learning: the differentiable RX, the loss, and that training helps RX."""
+
+import numpy as np
+import pytest
+
+import hadinfer
+from hadinfer.errors import ParameterError
+from hadinfer.synthetic import make_cube
+
+torch = pytest.importorskip("torch", reason="training needs torch (extra 'train')")
+
+from hadinfer.training.feature_learning import (FeatureRecipe, FeatureScene, canonical_pixels,  # noqa: E402
+                                                feature_corpus, pairwise_auc_loss, rx_scores, train_feature_net)
+
+TINY = FeatureRecipe(steps=60, versions=2, width=16, features=6, depth=1)
+
+
+def test_differentiable_rx_is_global_rx():
+    pixels = np.random.default_rng(0).normal(size=(300, 5)) @ np.diag([1, 2, 3, 4, 5.0])
+    ours = rx_scores(torch.from_numpy(pixels), ridge=0.0).numpy()
+    reference = hadinfer.GlobalRX(precision="float64").fit_score(pixels[:, None, :])[:, 0]
+    np.testing.assert_allclose(ours, reference, rtol=1e-6)
+
+
+def test_pairwise_loss_falls_as_implants_outrank_background():
+    positive = np.zeros(1000, dtype=bool)
+    positive[:10] = True
+    rng = np.random.default_rng(0)
+    base = torch.ones(1000)
+    ranked = torch.where(torch.from_numpy(positive), 50.0, 1.0)
+    assert pairwise_auc_loss(ranked, torch.from_numpy(positive), rng) < pairwise_auc_loss(base, torch.from_numpy(
+        positive), rng)
+
+
+def test_corpus_implants_about_one_percent_and_never_reads_a_mask():
+    cube, truth = make_cube(40, 40, 30, seed=1)
+    scenes = feature_corpus({"a": cube, "b": cube[::-1] * 2}, TINY, seed=0)
+    assert len(scenes) == 4 and all(s.pixels.shape == (1600, 64) for s in scenes)
+    fractions = [s.implanted.mean() for s in scenes]
+    assert all(0.002 < f < 0.05 for f in fractions)
+    assert not any(np.array_equal(s.implanted, truth.ravel().astype(bool)) for s in scenes)
+
+
+def test_canonical_pixels_take_any_band_count():
+    for bands in (3, 64, 200):
+        cube = np.random.default_rng(bands).normal(size=(10, 10, bands))
+        out = canonical_pixels(cube, np.ones((10, 10), bool))
+        assert out.shape == (100, 64) and out.dtype == np.float32
+        np.testing.assert_allclose(out.mean(axis=0), 0.0, atol=1e-5)
+
+
+def test_training_is_seeded_and_raises_implants_under_rx():
+    cube, _ = make_cube(48, 48, 40, seed=3)
+    scenes = feature_corpus({"s": cube, "t": np.ascontiguousarray(cube[:, ::-1])}, TINY, seed=0)
+    net, report = train_feature_net(scenes, TINY, seed=0)
+    again, _ = train_feature_net(scenes, TINY, seed=0)
+    for a, b in zip(net.parameters(), again.parameters()):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
+    assert report["recipe"]["steps"] == 60 and len(report["scenes"]) == 4
+
+
+def implant_auc(net, scene):
+    with torch.no_grad():
+        scores = rx_scores(net.embed(torch.from_numpy(scene.pixels)).double()).numpy()
+    pos, neg = scores[scene.implanted], scores[~scene.implanted]
+    return (pos[:, None] > neg[None, :]).mean()
+
+
+def test_training_raises_implants_under_rx_on_an_unseen_view():
+    from hadinfer.models.spectral_features import FeatureNetConfig, SpectralFeatureNet
+
+    recipe = FeatureRecipe(steps=300, versions=2, width=16, features=4, depth=1)
+    cube, _ = make_cube(48, 48, 40, seed=3)
+    train = feature_corpus({"s": cube, "t": np.ascontiguousarray(cube[:, ::-1])}, recipe, seed=0)
+    test = feature_corpus({"u": np.ascontiguousarray(cube[::-1])}, recipe, seed=5)[0]
+    net, report = train_feature_net(train, recipe, seed=0)
+    torch.manual_seed(0)  # the same initialisation, untrained
+    untrained = SpectralFeatureNet(FeatureNetConfig(width=16, features=4, depth=1)).eval()
+    assert report["loss_last_100"] < report["loss_first_100"]
+    assert implant_auc(net, test) > implant_auc(untrained, test)
+
+
+def test_training_refuses_scenes_without_implants():
+    scene = FeatureScene("empty", np.zeros((50, 64), np.float32), np.zeros(50, bool))
+    with pytest.raises(ParameterError, match="implants"):
+        train_feature_net([scene], TINY)
