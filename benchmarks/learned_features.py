@@ -2,6 +2,7 @@
 
     python benchmarks/learned_features.py --stage tuning --seeds 0,1,2
     python benchmarks/learned_features.py --stage confirmation --seeds 0,1,2
+    python benchmarks/learned_features.py --stage shipped     # the shipped file itself
 
 Protocol, fixed before any candidate of this design was scored:
 
@@ -95,7 +96,7 @@ def train(sources: dict, seed: int, recipe: FeatureRecipe):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--stage", choices=("tuning", "confirmation"), required=True)
+    parser.add_argument("--stage", choices=("tuning", "confirmation", "shipped"), required=True)
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--steps", type=int, default=FeatureRecipe.steps)
     parser.add_argument("--out", type=Path, default=OUT)
@@ -106,6 +107,8 @@ def main() -> None:
     unlabelled = unlabelled_scenes(DATA)
     tuning = [s for s in scenes if s["group"] in TUNING_GROUPS]
     confirmation = [s for s in scenes if s["group"] not in TUNING_GROUPS]
+    if args.stage == "shipped":
+        return score_shipped([s for s in scenes if s["group"] not in TUNING_GROUPS], args.out)
     path = args.out / f"{args.stage}.json"
     results = json.loads(path.read_text()) if path.exists() else {"recipe": recipe.__dict__, "rows": {}}
     held = tuning if args.stage == "tuning" else confirmation
@@ -134,6 +137,49 @@ def main() -> None:
             path.write_text(json.dumps(results, indent=1))
             print(f"{tag} {[s['name'] for s in test]} {time.perf_counter() - start:.0f}s", flush=True)
     write_table(results, held, args)
+
+
+def score_shipped(confirmation: list, out: Path) -> None:
+    """The shipped file itself, through ``hadinfer.detect``, on the confirmation scenes, with the
+    seconds of ``learned`` and ``fusion`` measured side by side (best of three runs each)."""
+    from hadinfer.models.feature_model import load_feature_model
+    from hadinfer.weights import shipped_model
+
+    sources = set(load_feature_model(shipped_model("learned")).metadata["report"]["sources"])
+    rows, seconds = {}, {"learned": [], "fusion": []}
+    for s in confirmation:
+        if s["name"] in sources:
+            raise SystemExit(f"the shipped file trained on {s['name']}: it cannot be judged there")
+        row = rows[s["name"]] = {}
+        for name in ("grx", "lrx", "fusion", "general", "learned"):
+            params = {"inner": 5, "outer": 21, "n_components": 10} if name == "lrx" else {}
+            row[name] = auc(hadinfer.detect(s["path"], detector=name, device="cpu", **params).scores, s)
+        for name in seconds:
+            runs = []
+            for _ in range(3):
+                start = time.perf_counter()
+                hadinfer.detect(s["path"], detector=name, device="cpu")
+                runs.append(time.perf_counter() - start)
+            seconds[name].append(min(runs))
+    head = ["grx", "lrx", "fusion", "general", "learned"]
+    lines = ["# The shipped learned-v1.npz on the confirmation scenes", "",
+             "`python benchmarks/learned_features.py --stage shipped`", "",
+             "AUC(D,F), every map from `hadinfer.detect` with the shipped files; LRX at (5,21) on 10 components.", "",
+             "| scene | GRX | LRX | fusion (default) | general-v3 | **learned-v1** | learned − fusion |",
+             "|---|---|---|---|---|---|---|"]
+    for name, row in rows.items():
+        lines.append(f"| {name} | " + " | ".join(f"{row[h]:.4f}" for h in head)
+                     + f" | {row['learned'] - row['fusion']:+.4f} |")
+    means = {h: float(np.mean([r[h] for r in rows.values()])) for h in head}
+    lines.append("| **mean** | " + " | ".join(f"**{means[h]:.4f}**" for h in head)
+                 + f" | {means['learned'] - means['fusion']:+.4f} |")
+    ratio = float(np.sum(seconds["learned"]) / np.sum(seconds["fusion"]))
+    lines += ["", f"CPU time, all confirmation scenes, best of 3 each: learned {np.sum(seconds['learned']):.2f} s, "
+              f"fusion {np.sum(seconds['fusion']):.2f} s: **{ratio:.2f}x** (same run, same machine)."]
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "shipped.json").write_text(json.dumps({"rows": rows, "seconds": seconds, "ratio": ratio}, indent=1))
+    (out / "shipped.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
 
 
 def write_table(results: dict, held: list, args) -> None:

@@ -77,7 +77,7 @@ def evidence_config(**overrides) -> TrainConfig:
 
 
 def train_general(sources: dict, *, config: TrainConfig | None = None, versions: int = EVIDENCE_VERSIONS,
-                  key: str | None = None, bands: str | None = None, progress=None):
+                  key: str | None = None, bands: str | None = None, progress=None, pseudo_positives: bool = True):
     """Train one network on many scenes with the evidence recipe; returns ``(model, report, provenance)``.
 
     Parameters
@@ -92,15 +92,19 @@ def train_general(sources: dict, *, config: TrainConfig | None = None, versions:
         ``.mat`` variable and band selection of path sources.
     progress : callable, optional
         ``progress(stage, step, total, record)`` every 25 steps.
+    pseudo_positives : bool
+        False: only the implants are positives (positive-unlabelled learning); the
+        consensus still names the background.
     """
     config = config or evidence_config()
     started = time.perf_counter()
-    scenes = build_corpus(sources, config.policy, versions=versions, seed=config.seed, key=key, bands=bands)
+    scenes = build_corpus(sources, config.policy, versions=versions, seed=config.seed, key=key, bands=bands,
+                          pseudo_positives=pseudo_positives)
     prepared = time.perf_counter() - started
     model, report = self_train(scenes, config, **({} if progress is None else {"progress": progress}))
     report["prepare_seconds"] = prepared
-    report["pseudo_source"] = "consensus"
-    provenance = _provenance(sources.values(), config, "consensus") | {"versions": versions}
+    report["pseudo_source"] = "consensus" if pseudo_positives else "consensus negatives, implant positives"
+    provenance = _provenance(sources.values(), config, report["pseudo_source"]) | {"versions": versions}
     return model, report, provenance
 
 
