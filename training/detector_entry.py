@@ -68,5 +68,6 @@ def _reads(params: dict) -> tuple:
     return (params.get("start") or shipped_model("general", checkpoint=True),)
 
 
-ADAPT = DetectorEntry("adapt", "fine-tune the shipped model on the scene (no labels), then score it", build_adapt,
+ADAPT = DetectorEntry("adapt", "fine-tune the shipped model on the scene (no labels), then score it; below the default on unseen scenes "
+                      "(0.932 vs fusion 0.969 on 12 external scenes)", build_adapt,
                       options=("seed",), extra="train", modules=("torch",), needs_scene=True, model_files=_reads)

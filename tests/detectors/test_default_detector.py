@@ -43,3 +43,17 @@ def test_adapt_starts_from_the_shipped_weights(small_cube):
     assert adapted.report["train"]["started_from"]
     moved = hadinfer.detect(small_cube, detector="adapt", steps=3, device="cpu")
     assert not np.allclose(moved.scores, shipped.scores, rtol=1e-3)
+
+
+def test_the_default_is_what_the_model_card_and_readme_say():
+    import re
+    from pathlib import Path
+
+    from hadinfer.weights import shipped_model
+
+    card = (shipped_model("general").parent / "MODEL_CARD.md").read_text()
+    stated = re.search(r"\*\*The default detector is `(\w+)`\*\*", card)
+    assert stated and stated.group(1) == DEFAULT_DETECTOR
+    readme = Path(__file__).resolve().parents[2] / "README.md"
+    if readme.is_file():  # a source checkout
+        assert f"`--detector {DEFAULT_DETECTOR}` (default)" in readme.read_text()
