@@ -1,6 +1,6 @@
 """Does ``--pfa`` mean what it says?  Realized false-alarm rates on the labelled scenes.
 
-    python benchmarks/pfa_calibration.py                       # grx, lrx, fusion, general
+    python benchmarks/pfa_calibration.py                       # grx, lrx, fusion, general, learned
     python benchmarks/pfa_calibration.py --detectors grx --pfa 0.01,0.001 --out DIR
 
 Every labelled scene of ``../shared/data/had`` and ``../shared/data/had-extra`` (see their
@@ -41,6 +41,7 @@ DETECTORS = {
     "lrx": {"detector": "lrx", "inner": 5, "outer": 21, "n_components": 10},
     "fusion": {"detector": "fusion"},
     "general": {"detector": "general"},
+    "learned": {"detector": "learned"},
 }
 #: The targets of issue 20 at pfa = 0.01: median ratio in [0.3, 3], no scene above 10.
 TARGET = {"median": (0.3, 3.0), "max": 10.0}
