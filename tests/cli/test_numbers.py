@@ -7,7 +7,6 @@ import click
 import numpy as np
 import pytest
 import rasterio
-from click.testing import CliRunner
 
 import hadinfer
 from hadinfer.cli.main import cli
@@ -18,15 +17,7 @@ from hadinfer.estimator import RXOutlierDetector
 
 from ..conftest import write_geotiff
 
-
-def run(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
-
-
-def error_line(result):
-    lines = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
-    assert len(lines) == 1 and "Traceback" not in result.output, result.output
-    return lines[0]
+from .cli_helpers import error_line, run
 
 
 def _strict_json(text):

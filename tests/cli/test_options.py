@@ -6,23 +6,12 @@ from pathlib import Path
 import click
 import pytest
 import rasterio
-from click.testing import CliRunner
 
 import hadinfer.cli.detect
 from hadinfer.api import DetectionResult
-from hadinfer.cli.main import cli
 from hadinfer.cli.options import CreationOptionType, creation_options
 
-
-def run(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
-
-
-def error_line(result):
-    """The ``Error:`` line of a click error (usage errors print the usage above it)."""
-    lines = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
-    assert len(lines) == 1 and "Traceback" not in result.output, result.output
-    return lines[0]
+from .cli_helpers import error_line, run
 
 
 # ------------------------------------------------------------------------- -o somedir/
