@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import rasterio
 
-from .detectors import DEFAULT_DETECTOR, Detector, SceneRef, make_detector
-from .detectors.registry import model_files
+from .detectors import DEFAULT_DETECTOR, Detector, SceneRef
+from .detectors.registry import DetectorChoice, choose, model_files
 from .errors import ParameterError
 from .io import ArrayScene, Scene, open_scene, read_mask, wavelength_band_spec
 from .io.bands import format_band_spec
@@ -68,7 +68,7 @@ def _as_scene(source, key, bands) -> tuple[Scene, bool]:
     return ArrayScene(source, bands=bands), True
 
 
-def detect(source, output=None, *, detector: str | Detector = DEFAULT_DETECTOR, key: str | None = None,
+def detect(source, output=None, *, detector: str | Detector | DetectorChoice = DEFAULT_DETECTOR, key: str | None = None,
            bands: str | None = None, device: str = "auto", tile_size=256, overwrite: bool = False,
            cog: bool = False, creation_options: dict[str, str] | None = None, wavelengths=None,
            progress: ProgressCallback = _no_progress, gdal_cache_mb: int | None = 256,
@@ -87,10 +87,10 @@ def detect(source, output=None, *, detector: str | Detector = DEFAULT_DETECTOR, 
     output : str or PathLike, optional
         Write a float32 GeoTIFF map here (input's CRS, transform, size and nodata);
         when omitted the map is returned in memory.
-    detector : {"fusion", "grx", "lrx", "general", "adapt"}, path or Detector
-        Default :data:`hadinfer.detectors.DEFAULT_DETECTOR`.  Resolved by the detector
-        registry (:mod:`hadinfer.detectors.registry`), exactly as ``hadinfer detect
-        --detector`` is: ``fusion`` (global RX and multi-window local RX, geometric mean,
+    detector : {"fusion", "grx", "lrx", "general", "adapt"}, path, DetectorChoice or Detector
+        Default :data:`hadinfer.detectors.DEFAULT_DETECTOR`.  Resolved once, by the
+        detector registry (:func:`hadinfer.detectors.registry.choose`), exactly as
+        ``hadinfer detect --detector`` is (which passes its choice here): ``fusion`` (global RX and multi-window local RX, geometric mean,
         no training); ``grx``; ``lrx``; ``general`` for the shipped deep model (ONNX
         Runtime, or ``runtime="torch"``; see ``hadinfer/weights/MODEL_CARD.md``);
         ``adapt`` to fine-tune the shipped model on this scene first (needs the ``train``
@@ -163,10 +163,13 @@ def detect(source, output=None, *, detector: str | Detector = DEFAULT_DETECTOR, 
         raise ParameterError(f"source: an open rasterio dataset ({getattr(source, 'name', '?')}); pass its path, "
                              "or dataset.read() with layout='bands-first'")
     scene_file = (source,) if isinstance(source, (str, os.PathLike)) else ()
+    # The one resolution of the detector value in this run (a Detector instance is used as given).
+    choice = None if isinstance(detector, Detector) else choose(detector, detector_params)
+    reads = () if choice is None else choice.model_files
     if output is not None:  # fail on a bad output before minutes of work
-        check_output_path(output, overwrite=overwrite, inputs=scene_file + model_inputs(detector, detector_params))
+        check_output_path(output, overwrite=overwrite, inputs=scene_file + reads)
     if detections is not None:
-        check_output_path(detections, overwrite=overwrite, inputs=scene_file + model_inputs(detector, detector_params),
+        check_output_path(detections, overwrite=overwrite, inputs=scene_file + reads,
                           others=() if output is None else (output,))
     template = None
     if is_dataarray(source):  # any dimension order; its CRS and transform come along
@@ -186,7 +189,7 @@ def detect(source, output=None, *, detector: str | Detector = DEFAULT_DETECTOR, 
         if not isinstance(source, (str, os.PathLike)):
             raise ParameterError("wavelengths= needs a file path; select an array's bands yourself")
         bands = wavelength_band_spec(source, wavelengths, key=key, bands=bands)
-    model, train_report = _resolve_detector(detector, source, key, bands, detector_params)
+    model, train_report = _resolve_detector(choice or detector, source, key, bands, detector_params)
     cache = {} if gdal_cache_mb is None or "GDAL_CACHEMAX" in os.environ else {"GDAL_CACHEMAX": int(gdal_cache_mb)}
     made_by = provenance(model, source)  # hashes the model and scene files: once per run
     with rasterio.Env(**cache):
@@ -221,7 +224,7 @@ def provenance(model: Detector, source=None) -> dict:
 
     out = {"version": __version__, "detector": model.name,
            "params": json.dumps(model.params(), default=str, sort_keys=True)}
-    file = getattr(getattr(model, "runtime", None), "path", None)  # a network's model file
+    file = None if model.runtime is None else model.runtime.path  # a network's model file
     if isinstance(file, str) and os.path.isfile(file):
         out["model_sha256"] = file_sha256(file)
     if isinstance(source, (str, os.PathLike)):
@@ -267,7 +270,7 @@ def _threshold_scene(result: DetectionResult, scene: Scene, wanted, overwrite: b
             scores = ds.read(1, masked=True).filled(np.nan)
             transform, crs = ds.transform, ds.crs
     chosen = choose_threshold(scores, pfa=pfa, threshold=threshold, rule=rule,
-                              chi2_dof=_chi2_dof(result.detector) if rule == "chi2" else None)
+                              chi2_dof=result.detector.chi2_dof() if rule == "chi2" else None)
     found = find_detections(scores, transform, chosen.value, spectra=scene)
     result.threshold = chosen
     result.detections = detections_frame(found, crs, threshold=chosen.value) if _has_vector_extra() else found
@@ -280,25 +283,25 @@ def _threshold_scene(result: DetectionResult, scene: Scene, wanted, overwrite: b
     result.report["detections"] = entry
 
 
-def _chi2_dof(model) -> int | None:
-    projection = getattr(model, "projection_", None)
-    return None if projection is None else int(projection.shape[1])
-
-
 def model_inputs(detector, params) -> tuple:
-    """The model files ``detector`` reads (with ``params``): no output may replace any of them."""
+    """The model files ``detector`` reads (with ``params``): no output may replace any of them.
+
+    A helper for callers holding a bare value (it resolves it); a run reads
+    :attr:`DetectorChoice.model_files` of its one choice instead.  () for an unknown value.
+    """
     return model_files(detector, params)
 
 
-def _resolve_detector(detector, source, key, bands, params) -> tuple[Detector, dict | None]:
-    """A Detector instance as given, or the one the registry builds (the CLI resolves the same way)."""
+def _resolve_detector(detector: Detector | DetectorChoice, source, key, bands,
+                      params) -> tuple[Detector, dict | None]:
+    """A Detector instance as given, or the one the run's choice builds (the CLI's choice, or :func:`detect`'s)."""
     if isinstance(detector, Detector):
         if params:
             raise ParameterError(f"detector parameters {', '.join(sorted(params))} given with a Detector instance; "
                                  "set them on the instance")
-        return detector, getattr(detector, "train_report", None)
-    model = make_detector(detector, SceneRef(source, key, bands), **params)
-    return model, getattr(model, "train_report", None)
+        return detector, detector.train_report
+    model = detector.build(SceneRef(source, key, bands))
+    return model, model.train_report
 
 
 def _detect(source, output, model, key, bands, device, tile_size, overwrite, cog, progress,

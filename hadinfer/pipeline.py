@@ -87,11 +87,11 @@ def accumulate_stats(scene: Scene, tile_shape=None, *, precision: str = "float64
         depend on it in their last bits).
     precision : {"float64", "float32"}
         Arithmetic of each window's scatter (:meth:`BackgroundStats.update`); windows
-        are always merged in float64.  Pass the detector's ``stats_precision``
-        (``getattr(detector, "stats_precision", "float64")``).
+        are always merged in float64.  Pass the detector's
+        :attr:`~hadinfer.detectors.Detector.stats_precision`.
     timer, progress : optional
     arrays : ArrayLibrary, optional
-        With PyTorch arrays (a GPU run), each window's moments are computed on the
+        With PyTorch arrays (``moments_on_device``: a GPU run), each window's moments are computed on the
         device in float64 from the tile in its storage dtype, and only the (B, B) result
         comes back; otherwise NumPy on the host, in ``precision``.
 
@@ -105,7 +105,7 @@ def accumulate_stats(scene: Scene, tile_shape=None, *, precision: str = "float64
     tiles = (statistics_windows((info.height, info.width), info.block_shape) if tile_shape is None
              else tile_windows((info.height, info.width), tile_shape))
     stats = BackgroundStats(len(info.bands))
-    on_device = arrays is not None and hasattr(arrays, "window_moments")
+    on_device = arrays is not None and arrays.moments_on_device
     for done, (_, cube, valid) in enumerate(prefetch(lambda: _read_tiles(scene, tiles, timer)), 1):
         start = time.perf_counter()
         if on_device:
@@ -177,9 +177,9 @@ def run_detector(scene: Scene, detector: Detector, *, sink: Callable[[Tile, np.n
     detector.check_image(info.height, info.width)
     tile_shape, tiles = plan_tiles(info, detector, tile_size)
     timer = _Timer()
-    detector.fit(accumulate_stats(scene, precision=getattr(detector, "stats_precision", "float64"),
-                                  timer=timer, progress=progress, arrays=arrays))
-    if getattr(detector, "feature_pass", False):  # statistics of what it computes from the spectra
+    detector.fit(accumulate_stats(scene, precision=detector.stats_precision, timer=timer, progress=progress,
+                                  arrays=arrays))
+    if detector.feature_pass:  # statistics of what it computes from the spectra
         features = DerivedScene(scene, detector.features, detector.feature_count)
         detector.fit_features(accumulate_stats(features, timer=timer,
                                                progress=lambda _, done, total: progress("feature statistics",
@@ -224,7 +224,7 @@ def run_detector(scene: Scene, detector: Detector, *, sink: Callable[[Tile, np.n
         "params": detector.params(),
         "device": arrays.device,
         "arrays": arrays.name,
-        **({"runtime": detector.runtime.name} if hasattr(detector, "runtime") else {}),
+        **({"runtime": detector.runtime.name} if detector.runtime is not None else {}),
         "tile_size": list(tile_shape),
         "halo": detector.halo,
         "tiles": len(tiles),

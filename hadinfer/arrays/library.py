@@ -25,6 +25,17 @@ class ArrayLibrary:
     #: per-tile transfer budget is checked against.
     bytes_to_device: int = 0
 
+    #: Whether :meth:`window_moments` computes the statistics pass's per-window moments on
+    #: the device (PyTorch on a GPU); when False the pass runs in NumPy on the host.
+    moments_on_device: bool = False
+
+    def window_moments(self, cube: np.ndarray, valid: np.ndarray):
+        """One window's background moments computed on the device (only when ``moments_on_device``).
+
+        Returns what :meth:`hadinfer.detectors.stats.BackgroundStats.merge_moments` takes.
+        """
+        raise NotImplementedError(f"{type(self).__name__} computes no moments on its device")
+
     def asarray(self, array: np.ndarray, dtype=np.float64) -> Any:
         """Move a NumPy array to the library's device as ``dtype`` (float64 by default).
 

@@ -56,6 +56,8 @@ class TorchArrays(ArrayLibrary):
 
     name = "torch"
 
+    moments_on_device = True
+
     def __init__(self, device: str = "cuda"):
         torch = import_torch()
         self._torch = torch

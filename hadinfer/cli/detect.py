@@ -8,10 +8,9 @@ import logging
 import click
 
 from ..api import detect as run_detect
-from ..api import model_inputs
-from ..detectors import DEFAULT_DETECTOR, registry
+from ..detectors import DEFAULT_DETECTOR
 from .batch import batch_request, expand_scenes, run_batch
-from .detector_options import DeviceType, detector_help, detector_metavar, detector_options, detector_params
+from .detector_options import DeviceType, detector_choice, detector_help, detector_metavar, detector_options
 from .options import (CreationOptionType, OutputFile, ProgressBars, WavelengthRangesType,
                       check_detection_options, check_map_extension, check_optional_output, creation_options,
                       is_quiet, staged_map, verbosity_options, write_json)
@@ -100,13 +99,15 @@ def command(ctx, scenes, output, output_dir, detector, key, bands, wavelengths, 
     if wants_detections and (pfa is None) == (threshold is None):
         raise click.BadParameter("give exactly one of --pfa and --threshold", param_hint="--detections")
     check_detection_options(pfa, threshold, detections_path, output_dir)
-    params = detector_params(ctx, detector)
-    if registry.resolve(detector)[0].needs_scene:  # it trains first: a bar for that too
+    choice = detector_choice(ctx, detector)  # the one resolution of --detector in this run
+    train_progress = None
+    if choice.needs_scene:  # it trains first: a bar for that too
         from .train import TrainProgress
 
-        params["train_progress"] = TrainProgress(enabled=not quiet)
+        train_progress = TrainProgress(enabled=not quiet)
+        choice = choice.with_params(train_progress=train_progress)
 
-    model_files = model_inputs(detector, params)  # files the detector reads: no output may replace them
+    model_files = choice.model_files  # files the detector reads: no output may replace them
     if output is not None:  # the same-file checks first: -o model.onnx must say it is the model
         check_optional_output(output, overwrite, inputs=(scenes[0], *model_files),
                               others=(report_path, detections_path, mask_path))
@@ -116,14 +117,14 @@ def command(ctx, scenes, output, output_dir, detector, key, bands, wavelengths, 
     writer_options = {}
     if co_pairs:
         writer_options["creation_options"] = creation_options(co_pairs, cog=cog)
-    log.debug("detector %s with %s; device %s, tile size %s requested%s", detector,
-              {k: v for k, v in params.items() if k != "train_progress"}, device, tile_size,
+    log.debug("detector %s with %s; device %s, tile size %s requested%s", choice.value,
+              choice.report_params(), device, tile_size,
               f", creation options {writer_options['creation_options']}" if writer_options else "")
 
     # What the maps are made of: recorded in each report, so a batch rerun skips a map
     # only when it was made the same way (hadinfer/cli/batch.py, plan_rows).
-    request = batch_request(detector=str(detector), params={k: v for k, v in params.items() if k != "train_progress"},
-                            key=key, bands=bands, wavelengths=wavelengths, pfa=pfa, threshold=threshold)
+    request = batch_request(detector=choice.value, params=choice.report_params(), key=key, bands=bands,
+                            wavelengths=wavelengths, pfa=pfa, threshold=threshold)
 
     def run_one(scene, output, report_path, detections_path, detect=run_detect) -> dict:
         check_optional_output(output, overwrite, inputs=(scene, *model_files),
@@ -154,13 +155,12 @@ def command(ctx, scenes, output, output_dir, detector, key, bands, wavelengths, 
         """The map into ``staged`` (renamed to ``output`` by the caller only once all of this succeeded)."""
         progress = ProgressBars(enabled=not quiet)
         try:
-            result = detect(scene, staged, detector=detector, key=key, bands=scene_bands, device=device,
-                            tile_size=tile_size, overwrite=True, cog=cog, progress=progress,
-                            **writer_options, **params)
+            result = detect(scene, staged, detector=choice, key=key, bands=scene_bands, device=device,
+                            tile_size=tile_size, overwrite=True, cog=cog, progress=progress, **writer_options)
         finally:
             progress.close()
-            if "train_progress" in params:
-                params["train_progress"].close()
+            if train_progress is not None:
+                train_progress.close()
         report = result.report
         report["output"] = str(output)
         report["request"] = request

@@ -44,15 +44,19 @@ def detector_options(command):
     return command
 
 
-def detector_params(ctx: click.Context, detector: str) -> dict:
-    """Factory parameters from the options set on the command line.
+def detector_choice(ctx: click.Context, detector: str) -> registry.DetectorChoice:
+    """The run's one resolution of ``--detector``, with the factory parameters of the options set on the command
+    line (:func:`hadinfer.detectors.registry.choose`).
 
     Raises
     ------
     click.BadParameter
         An option set that the chosen detector does not take (never dropped silently).
+    ParameterError
+        An unknown detector name.
     """
-    chosen, _ = registry.resolve(detector)
+    choice = registry.choose(detector)
+    chosen = choice.entry
     params = {}
     for name, option in registry.OPTIONS.items():
         value = ctx.params.get(option.dest)
@@ -62,7 +66,7 @@ def detector_params(ctx: click.Context, detector: str) -> dict:
             takers = [n for n, e in registry.registered().items() if name in e.options]
             raise click.BadParameter(f"applies to {', '.join(takers)}, not to {chosen.name}", param_hint=option.flag)
         params.update(option.to_params(value))
-    return params
+    return choice.with_params(**params)
 
 
 class DeviceType(click.ParamType):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from ..arrays import ArrayLibrary, NumpyArrays
@@ -26,11 +28,39 @@ class Detector:
         Whether scoring several tiles at once helps on a CPU: True for elementwise-heavy
         kernels (NumPy runs them on one core), False for BLAS-bound ones, which already
         use every core.
+    stats_precision : {"float64", "float32"}
+        Arithmetic the statistics pass forms each window's scatter in (default
+        ``float64``; :class:`GlobalRX` follows its ``precision``).
+    feature_pass : bool
+        Whether :func:`hadinfer.pipeline.run_detector` runs a second statistics pass
+        over :meth:`features` (``feature_count`` bands) and gives it to
+        :meth:`fit_features` (default False; the ``learned`` detector sets it).  The
+        cluster paths refuse such detectors.
+    feature_count : int
+        Bands of :meth:`features` (default 0: no feature pass).
+    runtime : ModelRuntime or None
+        The model runtime a network detector runs on (its ``name`` goes in the report,
+        its ``path`` is hashed into the provenance); None for array-library detectors.
+    train_report : dict or None
+        What training on the scene reported (``train_seconds``, ``prepare_seconds``,
+        ...), for detectors that train before scoring (``adapt``); None otherwise.
+
+    Notes
+    -----
+    Every hook the pipeline, the API and the cluster paths use is declared here with
+    its default (:data:`DETECTOR_HOOKS`); they call it directly, never through
+    ``getattr``.  A registered factory class that is not a subclass must provide all of
+    them (:func:`hadinfer.detectors.registry.register` checks).
     """
 
     name = "?"
     halo = 0
     tile_parallel = False
+    stats_precision = "float64"
+    feature_pass = False
+    feature_count = 0
+    runtime = None
+    train_report = None
 
     def arrays_for(self, device: str = "auto") -> ArrayLibrary:
         """The array library scoring runs with on ``device`` (NumPy on the CPU, PyTorch on CUDA).
@@ -84,10 +114,40 @@ class Detector:
         self.fit(BackgroundStats(cube.shape[2]).update(cube[valid]))
         return self.score(cube, valid, arrays=arrays)
 
+    def features(self, cube: np.ndarray, valid: np.ndarray) -> np.ndarray:
+        """The per-pixel features of a window, (h, w, ``feature_count``) float64, for the second statistics pass.
+
+        Only called when ``feature_pass`` is set.
+        """
+        raise NotImplementedError(f"{type(self).__name__} declares no feature pass")
+
+    def fit_features(self, stats: BackgroundStats) -> "Detector":
+        """Learn from the statistics of :meth:`features` over the scene (only when ``feature_pass`` is set)."""
+        raise NotImplementedError(f"{type(self).__name__} declares no feature pass")
+
+    def chi2_dof(self) -> int | None:
+        """Degrees of freedom of the chi-square its fitted scores follow on Gaussian background (the ``chi2``
+        threshold rule), or None when they follow none (default)."""
+        return None
+
     def params(self) -> dict:
-        """Constructor parameters, for reports and provenance."""
-        return {k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")}
+        """Constructor parameters, for reports and provenance.
+
+        Read from the constructor's signature: each named parameter the constructor
+        stored under its own name.  Detectors that store them otherwise override this.
+        """
+        names = [p.name for p in inspect.signature(type(self).__init__).parameters.values()
+                 if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        stored = vars(self)
+        return {name: stored[name] for name in names if name in stored}
 
     @staticmethod
     def _arrays(arrays):
         return arrays if arrays is not None else NumpyArrays()
+
+
+#: What the pipeline, the API and the cluster paths use of a detector: a registered factory
+#: class that is not a :class:`Detector` subclass must provide every one.
+DETECTOR_HOOKS = ("name", "halo", "tile_parallel", "stats_precision", "feature_pass", "feature_count", "runtime",
+                  "train_report", "arrays_for", "tile_limits", "check_image", "fit", "score", "features",
+                  "fit_features", "chi2_dof", "params")

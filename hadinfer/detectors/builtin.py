@@ -43,6 +43,10 @@ def _shipped_files(params: dict) -> tuple:
     return shipped_model("general"), shipped_model("general", checkpoint=True)
 
 
+def _model_file(params: dict) -> tuple:
+    return (params["path"],)
+
+
 def _feature_model_files(params: dict) -> tuple:
     from ..weights import shipped_model
 
@@ -62,6 +66,6 @@ for _entry in (
                   options=("runtime",), extra="onnx", modules=("onnxruntime",),
                   model_files=_shipped_files),
     DetectorEntry("model", "a model file: checkpoint (.pt), ONNX model or TensorRT engine", open_model_file,
-                  options=("runtime",), model_files=lambda params: (params["path"],)),
+                  options=("runtime",), model_files=_model_file),
 ):
     register(_entry)

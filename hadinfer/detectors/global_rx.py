@@ -71,6 +71,11 @@ class GlobalRX(Detector):
         """Arithmetic the statistics pass should form each window's scatter in (``precision``)."""
         return self.precision
 
+    def chi2_dof(self) -> int:
+        """Components kept by the fitted projection: scores are chi-square with this many degrees of freedom on
+        Gaussian background."""
+        return int(self.projection_.shape[1])
+
     def fit(self, stats: BackgroundStats) -> "GlobalRX":
         """Build the whitening projection from global statistics.
 

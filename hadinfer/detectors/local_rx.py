@@ -91,6 +91,11 @@ class LocalRX(Detector):
             raise WindowTooLargeError(
                 f"--window: outer window {self.outer} is larger than the {height}x{width} image")
 
+    def chi2_dof(self) -> int:
+        """Components kept by the fitted projection: scores are chi-square with this many degrees of freedom on
+        Gaussian background."""
+        return int(self.projection_.shape[1])
+
     def fit(self, stats: BackgroundStats) -> "LocalRX":
         """Fix the global PCA whitening from global statistics."""
         self.mean_, self.projection_ = pca_whitening(stats, None)

@@ -6,6 +6,41 @@ keyword parameters straight to the factory, checked against its signature.  Pack
 register more detectors through the ``hadinfer.detectors`` entry-point group (the
 training package registers ``adapt`` that way, so the runtime never imports it).  Any
 other value is a model file.
+
+The path of a detector value
+----------------------------
+A ``--detector`` value is resolved once per run, by :func:`choose`, into a frozen
+:class:`DetectorChoice` (entry, parameters, model files, ``needs_scene``,
+``feature_pass``); everything downstream reads that object and never looks the value
+up again.
+
+From the command line (``hadinfer detect --detector V``):
+
+1. ``cli/detector_options.py`` ``detector_choice``: :func:`choose` (V -> entry), then
+   the options set on the command line are checked against ``entry.options`` and bound
+   with :meth:`DetectorChoice.with_params`.
+2. ``cli/detect.py``: the choice's ``model_files`` guard the outputs, its
+   ``needs_scene`` adds a training bar, its ``value`` and ``report_params()`` go into
+   the report's ``request``; the choice itself is passed as ``detector=`` to
+   :func:`hadinfer.detect` (or, with ``--scheduler``,
+   :func:`hadinfer.distributed.strip_detect.detect_strips`).
+
+From Python (``hadinfer.detect(source, detector=V, **params)``):
+
+1. ``api.detect``: :func:`choose` (V, params), unless V already is a choice (from the
+   CLI) or a :class:`Detector` instance (used as given).
+2. ``api.detect``: the choice's ``model_files`` guard the outputs;
+   :meth:`DetectorChoice.build` calls the entry's factory (with the scene, for
+   ``needs_scene``) and returns a :class:`Detector`.
+
+Then, for both: :func:`hadinfer.pipeline.run_detector` asks the detector for its array
+library or model runtime (:meth:`Detector.arrays_for`, e.g. a ``NetworkDetector``'s
+``runtime`` opened by the factory through :func:`hadinfer.runtimes.open_runtime`),
+runs the statistics pass(es) the detector declares (``stats_precision``,
+``feature_pass``) and scores the tiles.  On a cluster
+(:mod:`hadinfer.distributed.specs`) the choice travels to the workers inside a
+``DetectorSpec`` and each worker calls :meth:`DetectorChoice.build`: no worker resolves
+the value again.
 """
 
 from __future__ import annotations
@@ -15,10 +50,10 @@ import inspect
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..errors import MissingDependencyError, ParameterError
-from .base import Detector
+from .base import DETECTOR_HOOKS, Detector
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +118,11 @@ class SceneRef:
     bands: str | None = None
 
 
+def no_model_files(params: dict) -> tuple:
+    """``model_files`` of a detector that reads no model file."""
+    return ()
+
+
 @dataclass(frozen=True)
 class DetectorEntry:
     """A registered detector.
@@ -113,7 +153,7 @@ class DetectorEntry:
     extra: str | None = None
     modules: tuple[str, ...] = ()
     needs_scene: bool = False
-    model_files: Callable[[dict], tuple] = field(default=lambda params: ())
+    model_files: Callable[[dict], tuple] = no_model_files
 
     def missing_modules(self) -> list[str]:
         """Modules of its extra that are not installed."""
@@ -136,6 +176,108 @@ class DetectorEntry:
         names = list(inspect.signature(self.factory).parameters)
         return names[1:] if self.needs_scene else names
 
+    @property
+    def feature_pass(self) -> bool:
+        """Whether its detectors need a second statistics pass over their features (read from a factory class;
+        a factory function's detectors are asked when built)."""
+        return isinstance(self.factory, type) and bool(self.factory.feature_pass)
+
+
+@dataclass(frozen=True)
+class DetectorChoice:
+    """A ``--detector`` value resolved once: what every later step of a run reads instead of the value.
+
+    Made by :func:`choose`; frozen, picklable (it travels to cluster workers).
+
+    Attributes
+    ----------
+    entry : DetectorEntry
+    value : str
+        The value as given (a registered name or a model file path), for reports.
+    fixed : dict
+        Parameters the value itself fixes (a model file's ``path``).
+    params : dict
+        The caller's factory parameters, checked against the factory's signature.
+    model_files : tuple of str
+        Files the detector reads (no output may replace them).
+    """
+
+    entry: DetectorEntry
+    value: str
+    fixed: dict = field(default_factory=dict)
+    params: dict = field(default_factory=dict)
+    model_files: tuple = ()
+
+    @property
+    def name(self) -> str:
+        """The registry name (``model`` for a model file)."""
+        return self.entry.name
+
+    @property
+    def needs_scene(self) -> bool:
+        """It trains on the scene it scores (``adapt``)."""
+        return self.entry.needs_scene
+
+    @property
+    def feature_pass(self) -> bool:
+        """It needs a second statistics pass over learned features (``learned``)."""
+        return self.entry.feature_pass
+
+    def report_params(self) -> dict:
+        """The caller's parameters without run-time helpers (a training progress bar)."""
+        return {k: v for k, v in self.params.items() if k != "train_progress"}
+
+    def with_params(self, **params) -> "DetectorChoice":
+        """The same choice with more parameters (checked; the value is not resolved again).
+
+        Raises
+        ------
+        ParameterError
+            A parameter the detector does not take.
+        """
+        return _bind(self.entry, self.value, self.fixed, {**self.params, **params})
+
+    def build(self, scene: SceneRef | None = None) -> Detector:
+        """Build the detector.
+
+        Parameters
+        ----------
+        scene : SceneRef, optional
+            The scene, for detectors that train on it (``adapt``).
+
+        Raises
+        ------
+        ParameterError
+            ``needs_scene`` without a scene; a factory that returned something missing
+            the :class:`Detector` hooks.
+        MissingDependencyError
+            Its extra is not installed.
+        """
+        chosen = self.entry
+        chosen.check_installed()
+        if chosen.needs_scene:
+            if scene is None:
+                raise ParameterError(f"detector {chosen.name} trains on the scene it scores: use hadinfer.detect or "
+                                     "hadinfer detect")
+            built = chosen.factory(scene, **self.fixed, **self.params)
+        else:
+            built = chosen.factory(**self.fixed, **self.params)
+        if not isinstance(built, Detector):
+            _check_hooks(chosen.name, built, type(built).__name__)
+        return built
+
+
+def _check_hooks(name: str, factory_or_detector, what: str) -> None:
+    missing = missing_hooks(factory_or_detector)
+    if missing:
+        raise ParameterError(f"detector {name!r}: {what} is not a hadinfer Detector and lacks {', '.join(missing)} "
+                             "(subclass hadinfer.detectors.Detector)")
+
+
+def missing_hooks(obj) -> list[str]:
+    """The :data:`~hadinfer.detectors.base.DETECTOR_HOOKS` that a class or object does not provide."""
+    return [hook for hook in DETECTOR_HOOKS if not hasattr(obj, hook)]
+
 
 def _installed(module: str) -> bool:
     """Whether ``module`` can be imported, without importing it (an imported one counts, ``None`` in
@@ -157,8 +299,12 @@ def register(entry: DetectorEntry) -> DetectorEntry:
     Raises
     ------
     ParameterError
-        The name is taken by another entry.
+        The name is taken by another entry, or the factory is a class that is not a
+        :class:`Detector` subclass and lacks some of its declared hooks
+        (:data:`~hadinfer.detectors.base.DETECTOR_HOOKS`).
     """
+    if isinstance(entry.factory, type) and not issubclass(entry.factory, Detector):
+        _check_hooks(entry.name, entry.factory, f"factory {entry.factory.__name__}")
     current = _REGISTRY.get(entry.name)
     if current is not None and current != entry:
         raise ParameterError(f"detector {entry.name!r} is registered twice")
@@ -176,7 +322,7 @@ def _load_plugins() -> None:
     for point in entry_points(group="hadinfer.detectors"):
         try:
             register(point.load())
-        except (ImportError, AttributeError) as exc:  # a broken plugin must not take the built-ins down
+        except (ImportError, AttributeError, ParameterError) as exc:  # a broken plugin must not take the built-ins down
             log.warning("detector plugin %s (%s) could not be loaded: %s", point.name, point.value, exc)
 
 
@@ -234,12 +380,45 @@ def resolve(value) -> tuple[DetectorEntry, dict]:
     return entry(str(value)), {}
 
 
-def build(value, scene: SceneRef | None = None, **params) -> Detector:
-    """Build the detector a ``--detector`` value names.
+def choose(value, params: dict | None = None) -> DetectorChoice:
+    """Resolve a ``--detector`` value, once per run, into a :class:`DetectorChoice`.
 
     Parameters
     ----------
-    value : str or PathLike
+    value : str, PathLike or DetectorChoice
+        A registered name or a model file; a choice is returned as is (with ``params``
+        added).
+    params : dict, optional
+        Factory parameters (see each detector's class).
+
+    Raises
+    ------
+    ParameterError
+        Unknown name, or a parameter the detector does not take.
+    """
+    params = dict(params or {})
+    if isinstance(value, DetectorChoice):
+        return value.with_params(**params) if params else value
+    chosen, fixed = resolve(value)
+    text = os.fspath(value) if isinstance(value, os.PathLike) else str(value)
+    return _bind(chosen, text, fixed, params)
+
+
+def _bind(chosen: DetectorEntry, value: str, fixed: dict, params: dict) -> DetectorChoice:
+    accepted = chosen.accepted_params()
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        raise ParameterError(f"detector {chosen.name} does not take {', '.join(unknown)} "
+                             f"(it takes {', '.join(p for p in accepted if p not in fixed) or 'no parameters'})")
+    return DetectorChoice(chosen, value, dict(fixed), dict(params), tuple(chosen.model_files({**params, **fixed})))
+
+
+def build(value, scene: SceneRef | None = None, **params) -> Detector:
+    """Build the detector a ``--detector`` value names (:func:`choose`, then :meth:`DetectorChoice.build`).
+
+    Parameters
+    ----------
+    value : str, PathLike or DetectorChoice
         A registered name or a model file.
     scene : SceneRef, optional
         The scene, for detectors that train on it (``adapt``).
@@ -253,25 +432,16 @@ def build(value, scene: SceneRef | None = None, **params) -> Detector:
     MissingDependencyError
         Its extra is not installed.
     """
-    chosen, fixed = resolve(value)
-    accepted = chosen.accepted_params()
-    unknown = sorted(set(params) - set(accepted))
-    if unknown:
-        raise ParameterError(f"detector {chosen.name} does not take {', '.join(unknown)} "
-                             f"(it takes {', '.join(p for p in accepted if p not in fixed) or 'no parameters'})")
-    chosen.check_installed()
-    if chosen.needs_scene:
-        if scene is None:
-            raise ParameterError(f"detector {chosen.name} trains on the scene it scores: use hadinfer.detect or "
-                                 "hadinfer detect")
-        return chosen.factory(scene, **fixed, **params)
-    return chosen.factory(**fixed, **params)
+    return choose(value, params).build(scene)
 
 
 def model_files(value, params: dict) -> tuple:
-    """The model files a ``--detector`` value reads with ``params`` (outputs may not replace them)."""
+    """The model files a ``--detector`` value reads with ``params`` (outputs may not replace them); () for a
+    Detector instance or a value that names nothing."""
     if isinstance(value, Detector):
         return ()
+    if isinstance(value, DetectorChoice):
+        return value.model_files
     try:
         chosen, fixed = resolve(value)
     except ParameterError:

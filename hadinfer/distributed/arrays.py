@@ -113,8 +113,9 @@ def detect_array(array, detector=DEFAULT_DETECTOR, *, nodata=None, device: str =
         :func:`hadinfer.detect` -- or a DataArray with a band dimension (``band``,
         ``wavelength``, ...) in any order, dask-backed or not.  Band chunks are merged
         (a spectrum is scored whole); row and column chunks are the tiles.
-    detector : str or PathLike
-        Anything :func:`hadinfer.detectors.make_detector` builds; each task builds its own.
+    detector : str, PathLike or DetectorChoice
+        A registered name or a model file, resolved once here
+        (:func:`hadinfer.detectors.registry.choose`); each task builds its own from that choice.
     nodata : float, optional
         Pixels whose every band equals it are not scored (NaN) and left out of the
         statistics, as are pixels with a non-finite band.  Default the DataArray's
@@ -169,7 +170,7 @@ def detect_array(array, detector=DEFAULT_DETECTOR, *, nodata=None, device: str =
     model.check_image(cube.shape[0], cube.shape[1])
     halo = model.halo
     if stats is None:
-        stats = _stats_graph(cube, nodata, getattr(model, "stats_precision", "float64"), split_every, delayed)
+        stats = _stats_graph(cube, nodata, model.stats_precision, split_every, delayed)
     elif isinstance(stats, BackgroundStats):  # one key in the graph, not a copy inside every task
         stats = delayed(stats, pure=True)
     scores = da.map_overlap(_score_block, cube, depth={0: halo, 1: halo, 2: 0}, boundary="none", trim=True,

@@ -10,9 +10,9 @@ merged statistics.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
-from ..detectors import BackgroundStats, Detector, make_detector, registry
+from ..detectors import BackgroundStats, Detector, registry
 from ..errors import ParameterError
 from ..io import Scene, open_scene
 
@@ -57,28 +57,37 @@ class SceneSource:
 
 @dataclass(frozen=True)
 class DetectorSpec:
-    """A detector by name and constructor parameters, built where it runs.
+    """A detector as the client chose it, built where it runs.
 
     Attributes
     ----------
-    name : str
-        Anything :func:`hadinfer.detectors.make_detector` builds.
-    params : dict
-        Its parameters (picklable values only).
+    choice : DetectorChoice
+        The run's one resolution of the detector value
+        (:func:`hadinfer.detectors.registry.choose`), with its parameters (picklable
+        values only); workers build from it without resolving the value again.
     """
 
-    name: str
-    params: dict = field(default_factory=dict)
+    choice: registry.DetectorChoice
+
+    @property
+    def name(self) -> str:
+        """The detector value (a registered name, or a model file's absolute path)."""
+        return self.choice.value
+
+    @property
+    def params(self) -> dict:
+        """The caller's parameters."""
+        return self.choice.params
 
     def build(self) -> Detector:
         """An unfitted detector.
 
         Raises
         ------
-        ParameterError
-            Unknown name or bad parameters (from :func:`~hadinfer.detectors.make_detector`).
+        ParameterError, MissingDependencyError
+            From :meth:`~hadinfer.detectors.registry.DetectorChoice.build`.
         """
-        return make_detector(self.name, **self.params)
+        return self.choice.build()
 
     def fitted(self, stats: BackgroundStats) -> Detector:
         """A detector fitted on the scene's merged statistics."""
@@ -86,7 +95,7 @@ class DetectorSpec:
 
 
 def detector_spec(detector, params: dict) -> DetectorSpec:
-    """A spec for ``detector`` (a name or model path), refusing what cannot be rebuilt on a worker.
+    """A spec for ``detector`` (a name, model path or DetectorChoice), refusing what cannot be rebuilt on a worker.
 
     Raises
     ------
@@ -98,13 +107,14 @@ def detector_spec(detector, params: dict) -> DetectorSpec:
     if isinstance(detector, Detector):
         raise ParameterError("detector: on a cluster pass a name or model file, which every worker builds itself, "
                              f"not a {type(detector).__name__} instance")
-    if registry.resolve(detector)[0].needs_scene:
-        raise ParameterError(f"detector: {detector} trains on the whole scene in one process first; run it without "
-                             "a scheduler, or train once and pass the checkpoint")
-    if getattr(registry.resolve(detector)[0].factory, "feature_pass", False):
-        raise ParameterError(f"detector: {detector} needs a second statistics pass over its learned features, which "
-                             "the cluster path does not run yet; run it without a scheduler")
-    name = os.fspath(detector) if isinstance(detector, os.PathLike) else str(detector)
-    if os.path.isfile(name):  # a model file: workers may run in another folder
-        name = os.path.abspath(name)
-    return DetectorSpec(name, dict(params))
+    choice = registry.choose(detector, params)  # a DetectorChoice (from the CLI) is not resolved again
+    if choice.needs_scene:
+        raise ParameterError(f"detector: {choice.value} trains on the whole scene in one process first; run it "
+                             "without a scheduler, or train once and pass the checkpoint")
+    if choice.feature_pass:
+        raise ParameterError(f"detector: {choice.value} needs a second statistics pass over its learned features, "
+                             "which the cluster path does not run yet; run it without a scheduler")
+    if "path" in choice.fixed and os.path.isfile(choice.fixed["path"]):  # workers may run in another folder
+        value = os.path.abspath(choice.fixed["path"])
+        choice = replace(choice, value=value, fixed={**choice.fixed, "path": value})
+    return DetectorSpec(choice)

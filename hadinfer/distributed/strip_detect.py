@@ -29,7 +29,7 @@ import uuid
 
 import numpy as np
 
-from ..api import DetectionResult, model_inputs, provenance
+from ..api import DetectionResult, provenance
 from ..detectors import DEFAULT_DETECTOR
 from ..errors import AllNodataError, ClusterError
 from ..io import wavelength_band_spec
@@ -63,8 +63,9 @@ def detect_strips(source, output=None, *, client, detector=DEFAULT_DETECTOR, key
         returned in memory.
     client : distributed.Client
         See :func:`hadinfer.distributed.cluster.open_client`.
-    detector : str or PathLike
-        A name :func:`hadinfer.detectors.make_detector` builds, or a model file.
+    detector : str, PathLike or DetectorChoice
+        A registered name or a model file, resolved once here
+        (:func:`hadinfer.detectors.registry.choose`), or the CLI's choice.
     key, bands, device, tile_size, overwrite, cog, creation_options, wavelengths, progress
         As :func:`hadinfer.detect`; ``device`` is resolved on each worker.
     strips : int, optional
@@ -90,12 +91,12 @@ def detect_strips(source, output=None, *, client, detector=DEFAULT_DETECTOR, key
     started = time.perf_counter()
     distributed = import_distributed()
     inputs = (source,) if isinstance(source, (str, os.PathLike)) else ()
+    spec = detector_spec(detector, detector_params)  # the run's one resolution of the detector value
     if output is not None:  # fail on a bad output before any work is sent
-        check_output_path(output, overwrite=overwrite, inputs=inputs + model_inputs(detector, detector_params))
+        check_output_path(output, overwrite=overwrite, inputs=inputs + spec.choice.model_files)
     if wavelengths is not None:
         bands = wavelength_band_spec(source, wavelengths, key=key, bands=bands)
     scene_source = SceneSource.from_path(source, key=key, bands=bands)
-    spec = detector_spec(detector, detector_params)
     with scene_source.open() as scene:  # the header only: pixels are read on the workers
         info = scene.info
     model = spec.build()
@@ -106,7 +107,7 @@ def detect_strips(source, output=None, *, client, detector=DEFAULT_DETECTOR, key
     seconds = {}
     futures = []
     try:
-        precision = getattr(model, "stats_precision", "float64")  # as the single-process statistics pass
+        precision = model.stats_precision  # as the single-process statistics pass
         # The single-process pass's canonical windows, one run of them per strip: merged
         # exactly, they give the same bits as one process, whatever the strips.
         leaves = [client.submit(run_portably, strip_stats, scene_source, windows, precision,
@@ -206,7 +207,7 @@ def _report(model, info, tile_shape, plan, client, seconds, total) -> dict:
     return {
         "detector": model.name,
         "params": model.params(),
-        **({"runtime": model.runtime.name} if hasattr(model, "runtime") else {}),
+        **({"runtime": model.runtime.name} if model.runtime is not None else {}),
         "tile_size": list(tile_shape),
         "halo": model.halo,
         "tiles": sum(len(strip) for strip in plan),
