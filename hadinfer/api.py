@@ -90,8 +90,8 @@ def detect(source, output=None, *, detector: str | Detector | DetectorChoice = D
     detector : {"fusion", "grx", "lrx", "general", "adapt"}, path, DetectorChoice or Detector
         Default :data:`hadinfer.detectors.DEFAULT_DETECTOR`.  Resolved once, by the
         detector registry (:func:`hadinfer.detectors.registry.choose`), exactly as
-        ``hadinfer detect --detector`` is (which passes its choice here): ``fusion`` (global RX and multi-window local RX, geometric mean,
-        no training); ``grx``; ``lrx``; ``general`` for the shipped deep model (ONNX
+        ``hadinfer detect --detector`` is (which passes its choice here): ``fusion``
+        (global RX and multi-window local RX, geometric mean, no training); ``grx``; ``lrx``; ``general`` for the shipped deep model (ONNX
         Runtime, or ``runtime="torch"``; see ``hadinfer/weights/MODEL_CARD.md``);
         ``adapt`` to fine-tune the shipped model on this scene first (needs the ``train``
         extra; the report then has ``seconds.train`` and ``seconds.test``; ``seed=``,
