@@ -50,9 +50,9 @@ def main() -> None:
              f"`python benchmarks/learning_curve.py --seeds {args.seeds}`", "",
              f"Mean AUC(D,F) of feat+fusion over the {len(tuning)} tuning files; plain fusion {fusion:.4f}.", "",
              "| unlabelled training scenes | feat+fusion, per seed | mean |", "|---|---|---|"]
-    untrained = [v["untrained"] for v in results.values()]
-    lines.append(f"| 0 (untrained network) | {', '.join(f'{u:.4f}' for u in untrained[:len(args.seeds.split(','))])} "
-                 f"| {np.mean(untrained):.4f} |")
+    # the untrained network depends on the seed only: one value per seed (from its k = 1 run)
+    untrained = [v["untrained"] for tag, v in results.items() if tag.startswith(f"k{COUNTS[0]}/")]
+    lines.append(f"| 0 (untrained network) | {', '.join(f'{u:.4f}' for u in untrained)} | {np.mean(untrained):.4f} |")
     for k in COUNTS:
         vals = [v["feat+fusion"] for tag, v in results.items() if tag.startswith(f"k{k}/")]
         lines.append(f"| {k} | {', '.join(f'{v:.4f}' for v in vals)} | {np.mean(vals):.4f} |")

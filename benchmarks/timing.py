@@ -119,6 +119,11 @@ def case_fusion(scene, args):
     return _hadinfer(scene, args, detector="fusion")
 
 
+def case_learned(scene, args):
+    """hadinfer learned: fusion on the spectra and on learned-v1's features (two statistics passes)."""
+    return _hadinfer(scene, args, detector="learned")
+
+
 def case_deep_torch(scene, args):
     """The shipped general model (checkpoint) in PyTorch."""
     return _hadinfer(scene, args, detector="general", runtime="torch")
