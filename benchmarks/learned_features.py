@@ -83,10 +83,17 @@ def classical_maps(scene: dict) -> dict:
     return {k: hadinfer.detect(scene["path"], device="cpu", **p).scores.astype(np.float64) for k, p in kinds.items()}
 
 
-def train(sources: dict, seed: int, recipe: FeatureRecipe):
+def train(sources: dict, seed: int, recipe: FeatureRecipe, design: str = "rx-loss"):
     from hadinfer.models.spectral_features import FeatureNetConfig, SpectralFeatureNet
     import torch
 
+    if design == "reconstruction":  # design D (training/background_reconstruction.py)
+        from hadinfer.training.background_reconstruction import residual_net, train_reconstruction_net
+
+        torch.manual_seed(seed)
+        untrained = residual_net().eval()
+        net, report = train_reconstruction_net(feature_corpus(sources, recipe, seed=seed), seed=seed)
+        return net, untrained, report
     torch.manual_seed(seed)
     untrained = SpectralFeatureNet(FeatureNetConfig(width=recipe.width, features=recipe.features,
                                                     depth=recipe.depth)).eval()
@@ -100,6 +107,9 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--steps", type=int, default=FeatureRecipe.steps)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--design", choices=("rx-loss", "reconstruction"), default="rx-loss",
+                        help="rx-loss: design B (the shipped one); reconstruction: design D, results in "
+                             "reconstruction-<stage>.json")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     recipe = FeatureRecipe(steps=args.steps)
@@ -109,7 +119,8 @@ def main() -> None:
     confirmation = [s for s in scenes if s["group"] not in TUNING_GROUPS]
     if args.stage == "shipped":
         return score_shipped([s for s in scenes if s["group"] not in TUNING_GROUPS], args.out)
-    path = args.out / f"{args.stage}.json"
+    prefix = "" if args.design == "rx-loss" else f"{args.design}-"
+    path = args.out / f"{prefix}{args.stage}.json"
     results = json.loads(path.read_text()) if path.exists() else {"recipe": recipe.__dict__, "rows": {}}
     held = tuning if args.stage == "tuning" else confirmation
     classical = {}
@@ -130,7 +141,7 @@ def main() -> None:
             if all(tag in results["rows"][s["name"]] for s in test):
                 continue
             start = time.perf_counter()
-            net, untrained, report = train(sources, seed, recipe)
+            net, untrained, report = train(sources, seed, recipe, args.design)
             for s in test:
                 results["rows"][s["name"]][tag] = variants(net, untrained, s, classical[s["name"]])
             results.setdefault("train_seconds", []).append(round(time.perf_counter() - start, 1))
@@ -185,8 +196,9 @@ def score_shipped(confirmation: list, out: Path) -> None:
 def write_table(results: dict, held: list, args) -> None:
     rows = results["rows"]
     labels = sorted({k.split("/")[0] for r in rows.values() for k in r if "/" in k})
-    lines = [f"# Learned features, {args.stage} scenes", "",
-             f"`python benchmarks/learned_features.py --stage {args.stage} --seeds {args.seeds}`", "",
+    design = "" if args.design == "rx-loss" else f" --design {args.design}"
+    lines = [f"# Learned features ({args.design}), {args.stage} scenes", "",
+             f"`python benchmarks/learned_features.py --stage {args.stage} --seeds {args.seeds}{design}`", "",
              "AUC(D,F); learned columns are mean ± sd over seeds.", ""]
     head = ["scene", "GRX", "LRX (5,21)", "fusion"] + [f"{v} ({lab})" for lab in labels for v in VARIANTS]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -215,7 +227,8 @@ def write_table(results: dict, held: list, args) -> None:
             seeds = [float(np.mean(vals)) for vals in per_seed.values()]
             lines.append(f"- {v} ({lab}): " + ", ".join(f"{m:.4f}" for m in seeds)
                          + f" (sd {np.std(seeds):.4f})")
-    (args.out / f"{args.stage}.md").write_text("\n".join(lines) + "\n")
+    prefix = "" if args.design == "rx-loss" else f"{args.design}-"
+    (args.out / f"{prefix}{args.stage}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
