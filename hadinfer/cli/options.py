@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import re
 import sys
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import click
 from ..errors import BandSelectionError, HadinferError, OutputPathError, ParameterError
 from ..io.atomic import atomic_output, check_output_path
 from ..io.bands import parse_wavelength_ranges
+from ..io.creation_options import OPTION_NAME, PREFIX as CREATION_PREFIX, check_creation_options
 from ..io.json_text import dumps as json_dumps
 from ..pairs import as_pair
 from .logs import ProgressLog, configure_logging
@@ -258,36 +258,6 @@ class WavelengthRangesType(click.ParamType):
         return value.strip()
 
 
-#: GeoTIFF creation options a score map may take, by driver: ``None`` accepts any
-#: value of the checker's kind, a tuple lists the accepted values (upper case).
-_INT, _FLOAT = "integer", "number"
-_BOOLEANS = ("YES", "NO", "TRUE", "FALSE", "ON", "OFF")
-_CODECS = ("NONE", "DEFLATE", "LZW", "ZSTD", "LZMA", "PACKBITS", "LERC", "LERC_DEFLATE", "LERC_ZSTD")
-_COMMON_OPTIONS = {
-    "compress": _CODECS,
-    "max_z_error": (_FLOAT, 0, None),
-    "num_threads": (_INT, 1, None),
-    "bigtiff": ("YES", "NO", "IF_NEEDED", "IF_SAFER"),
-    "sparse_ok": _BOOLEANS,
-    "geotiff_version": ("AUTO", "1.0", "1.1"),
-}
-CREATION_OPTIONS = {
-    "GTiff": {**_COMMON_OPTIONS, "predictor": ("1", "2", "3"), "zlevel": (_INT, 1, 12), "zstd_level": (_INT, 1, 22),
-              "lzma_preset": (_INT, 0, 9), "discard_lsb": (_INT, 0, 23),
-              "endianness": ("NATIVE", "INVERTED", "LITTLE", "BIG")},
-    "COG": {**_COMMON_OPTIONS, "predictor": ("YES", "NO", "STANDARD", "FLOATING_POINT"), "level": (_INT, 0, 22)},
-}
-#: What hadinfer sets itself: from the scene (size, georeferencing, nodata), for the
-#: whole-strip writer and the RMS overviews, or files the atomic writer would not manage.
-_SET_BY_HADINFER = {
-    "driver", "width", "height", "count", "dtype", "crs", "transform", "nodata", "tiled", "blockxsize",
-    "blockysize", "blocksize", "interleave", "photometric", "alpha", "nbits", "pixeltype", "profile", "overviews",
-    "overview_resampling", "resampling", "copy_src_overviews", "tfw", "rpb", "rpctxt", "warp_resampling",
-}
-_OTHER_DRIVER_HINT = {"zlevel": "LEVEL", "zstd_level": "LEVEL", "lzma_preset": "LEVEL", "level": "ZLEVEL",
-                      "discard_lsb": None, "endianness": None}
-
-
 class CreationOptionType(click.ParamType):
     """One ``KEY=VALUE`` GDAL creation option, as ``(key in lower case, value)``."""
 
@@ -297,75 +267,32 @@ class CreationOptionType(click.ParamType):
         if isinstance(value, tuple):
             return value
         key, sep, option = str(value).partition("=")
-        if not sep or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", key.strip()) or not option.strip():
+        if not sep or not OPTION_NAME.fullmatch(key.strip()) or not option.strip():
             self.fail(f"expected NAME=VALUE such as COMPRESS=ZSTD, got {value!r}", param, ctx)
         return key.strip().lower(), option.strip()
 
 
 def creation_options(pairs, *, cog: bool) -> dict[str, str]:
-    """Check ``--co`` pairs against the GeoTIFF (or, with ``--cog``, COG) creation options of a map.
+    """Check ``--co`` pairs by the writer's own rule (:func:`hadinfer.io.creation_options.check_creation_options`).
 
     Parameters
     ----------
     pairs : iterable of (str, str)
         ``(name, value)`` as :class:`CreationOptionType` returns them.
     cog : bool
-        Whether the map is a Cloud-Optimized GeoTIFF (GDAL's COG driver names some
-        options differently: ``LEVEL``, not ``ZLEVEL``).
+        Whether the map is a Cloud-Optimized GeoTIFF (``--cog``).
 
     Returns
     -------
     dict of str to str
-        Lower-case names, as a rasterio profile spells them (so they replace
-        hadinfer's defaults such as ``compress="deflate"``), and values in GDAL's
-        spelling (choices upper case, numbers as given).
+        Lower-case names and values in GDAL's spelling, as the API takes them.
 
     Raises
     ------
     click.BadParameter
-        An unknown option, one hadinfer sets itself, one for the other driver, a
-        value out of range, or one option given twice with different values.
+        What the rule refuses, as a usage error of ``--co``.
     """
-    driver = "COG" if cog else "GTiff"
-    allowed = CREATION_OPTIONS[driver]
-    chosen: dict[str, str] = {}
-    for key, value in pairs:
-        name = key.upper()
-        if key in _SET_BY_HADINFER:
-            raise click.BadParameter(f"{name} is set by hadinfer (from the scene, or for the map's layout and "
-                                     "overviews)", param_hint="--co")
-        if key not in allowed:
-            other = "GTiff" if cog else "COG"
-            if key in CREATION_OPTIONS[other]:
-                hint = _OTHER_DRIVER_HINT.get(key)
-                alternative = f"; use {hint}" if hint else ""
-                raise click.BadParameter(f"{name} is not an option of {'--cog' if cog else 'a plain GeoTIFF'} map"
-                                         f"{alternative}", param_hint="--co")
-            raise click.BadParameter(f"unknown creation option {name} for a {driver} map; known: "
-                                     f"{', '.join(k.upper() for k in allowed)}", param_hint="--co")
-        value = _check_value(name, value, allowed[key])
-        if chosen.get(key, value) != value:
-            raise click.BadParameter(f"{name} given twice ({chosen[key]} and {value})", param_hint="--co")
-        chosen[key] = value
-    return chosen
-
-
-def _check_value(name: str, value: str, rule) -> str:
-    """``value`` in GDAL's spelling, or a BadParameter naming the option and what it takes."""
-    if rule[0] not in (_INT, _FLOAT):
-        if value.upper() not in rule:
-            raise click.BadParameter(f"{name}={value}: expected one of {', '.join(rule)}", param_hint="--co")
-        return value.upper()
-    kind, low, high = rule
-    if name == "NUM_THREADS" and value.upper() == "ALL_CPUS":
-        return "ALL_CPUS"
     try:
-        number = int(value) if kind == _INT else float(value)
-    except ValueError:
-        number = None
-    if number is None or not math.isfinite(number) or number < low or (high is not None and number > high):
-        span = f"from {low} to {high}" if high is not None else f"of at least {low}"
-        extra = " or ALL_CPUS" if name == "NUM_THREADS" else ""
-        raise click.BadParameter(f"{name}={value}: expected {'an' if kind == _INT else 'a'} {kind} {span}{extra}",
-                                 param_hint="--co")
-    return value
+        return check_creation_options(list(pairs), cog=cog)
+    except ParameterError as exc:
+        raise click.BadParameter(str(exc).removeprefix(CREATION_PREFIX), param_hint="--co") from exc

@@ -110,7 +110,7 @@ def test_creation_options_parse_as_rio_spells_them():
     (["BLOCKXSIZE=512"], False, "BLOCKXSIZE is set by hadinfer"),
     (["NODATA=0"], False, "NODATA is set by hadinfer"),
     (["PROFILE=BASELINE"], False, "PROFILE is set by hadinfer"),
-    (["ZLEVEL=9"], True, "ZLEVEL is not an option of --cog map; use LEVEL"),
+    (["ZLEVEL=9"], True, "ZLEVEL is not an option of a COG map; use LEVEL"),
     (["LEVEL=9"], False, "LEVEL is not an option of a plain GeoTIFF map; use ZLEVEL"),
     (["COMPRESS=ZSTD", "COMPRESS=LZW"], False, "COMPRESS given twice (ZSTD and LZW)"),
 ])
