@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import os
-import shlex
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,12 +14,12 @@ from .detectors.registry import DetectorChoice, choose, model_files
 from .errors import ParameterError
 from .io import ArrayScene, Scene, open_scene, read_mask, wavelength_band_spec
 from .io.bands import format_band_spec
-from .io.writer import ScoreMapWriter, check_output_path
+from .io.writer import check_output_path
 from .io.xarray_scene import (check_plain_array_layout, dataarray_scene, is_dataarray, is_dataset,
                               scores_as_dataarray)
 from .metrics import detection_metrics
-from .models.metadata import file_sha256
 from .pipeline import ProgressCallback, _no_progress, run_detector
+from .run_frame import OutputSpec, RunFrame
 
 
 @dataclass
@@ -114,7 +110,8 @@ def detect(source, output=None, *, detector: str | Detector | DetectorChoice = D
         Replace an existing ``output``; write it as a Cloud-Optimized GeoTIFF.
     creation_options : dict, optional
         GDAL creation options of the map, e.g. ``{"compress": "ZSTD", "zstd_level": "9"}``,
-        replacing hadinfer's defaults (the CLI's ``--co`` checks them first).
+        replacing hadinfer's defaults; checked before any work by the rule ``--co`` uses
+        (:func:`hadinfer.io.creation_options.check_creation_options`).
     wavelengths : str or sequence of (float, float), optional
         Keep bands whose centre wavelength lies in these inclusive nm ranges (file paths
         only; see :func:`hadinfer.io.open_scene`).
@@ -166,8 +163,9 @@ def detect(source, output=None, *, detector: str | Detector | DetectorChoice = D
     # The one resolution of the detector value in this run (a Detector instance is used as given).
     choice = None if isinstance(detector, Detector) else choose(detector, detector_params)
     reads = () if choice is None else choice.model_files
-    if output is not None:  # fail on a bad output before minutes of work
-        check_output_path(output, overwrite=overwrite, inputs=scene_file + reads)
+    # Fail on a bad output or creation option before minutes of work.
+    writes = OutputSpec.checked(output, overwrite=overwrite, cog=cog, creation_options=creation_options,
+                                inputs=scene_file + reads)
     if detections is not None:
         check_output_path(detections, overwrite=overwrite, inputs=scene_file + reads,
                           others=() if output is None else (output,))
@@ -191,18 +189,10 @@ def detect(source, output=None, *, detector: str | Detector | DetectorChoice = D
         bands = wavelength_band_spec(source, wavelengths, key=key, bands=bands)
     model, train_report = _resolve_detector(choice or detector, source, key, bands, detector_params)
     cache = {} if gdal_cache_mb is None or "GDAL_CACHEMAX" in os.environ else {"GDAL_CACHEMAX": int(gdal_cache_mb)}
-    made_by = provenance(model, source)  # hashes the model and scene files: once per run
+    frame = RunFrame.begin(model, source, writes)  # hashes the model and scene files: once per run
     with rasterio.Env(**cache):
-        result = _detect(source, output, model, key, bands, device, tile_size, overwrite, cog, progress,
-                         creation_options, made_by, wanted)
-    result.detector = model
-    result.report["provenance"] = result.report.get("provenance", made_by) | {
-        "finished_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
-    if isinstance(source, (str, os.PathLike)) and os.path.isfile(source):
-        stat = os.stat(source)
-        result.report["input"] = {"path": os.fspath(source), "bytes": stat.st_size,
-                                  "mtime_utc": dt.datetime.fromtimestamp(stat.st_mtime, dt.timezone.utc)
-                                  .isoformat(timespec="seconds")}
+        result = _detect(source, model=model, frame=frame, key=key, bands=bands, device=device,
+                         tile_size=tile_size, progress=progress, wanted=wanted)
     if template is not None and result.scores is not None:
         result.scores = scores_as_dataarray(result.scores, template, spatial, attrs={
             f"hadinfer_{k}": v for k, v in result.report["provenance"].items()}
@@ -212,31 +202,6 @@ def detect(source, output=None, *, detector: str | Detector | DetectorChoice = D
         result.report["seconds"]["train"] = round(train_report["train_seconds"] + train_report["prepare_seconds"], 4)
         result.report["seconds"]["test"] = result.report["seconds"]["total"]
     return result
-
-
-def provenance(model: Detector, source=None) -> dict:
-    """What made a map: hadinfer version, detector, its parameters and model file's SHA-256,
-    the source file and its SHA-256, and the command line.
-
-    The bands used are added once the scene is open (``bands``, a ``--bands`` spec).
-    """
-    from . import __version__
-
-    out = {"version": __version__, "detector": model.name,
-           "params": json.dumps(model.params(), default=str, sort_keys=True)}
-    file = None if model.runtime is None else model.runtime.path  # a network's model file
-    if isinstance(file, str) and os.path.isfile(file):
-        out["model_sha256"] = file_sha256(file)
-    if isinstance(source, (str, os.PathLike)):
-        out["source"] = os.fspath(source)
-        if os.path.isfile(source):
-            out["source_sha256"] = file_sha256(source)
-    elif isinstance(source, Scene):
-        out["source"] = source.info.path
-    elif source is not None:
-        out["source"] = "<array>"
-    out["command"] = shlex.join(sys.argv)
-    return out
 
 
 def _check_detection_request(pfa, threshold, detections, rule):
@@ -257,7 +222,7 @@ def _check_detection_request(pfa, threshold, detections, rule):
     return pfa, threshold, detections, rule
 
 
-def _threshold_scene(result: DetectionResult, scene: Scene, wanted, overwrite: bool, made_by: dict) -> None:
+def _threshold_scene(result: DetectionResult, scene: Scene, wanted, frame: RunFrame) -> None:
     """Threshold the map, find its regions (with mean spectra), write them; into ``result``."""
     from .detections import _has_vector_extra, detections_frame, find_detections, write_detections
     from .thresholds import choose_threshold
@@ -276,8 +241,8 @@ def _threshold_scene(result: DetectionResult, scene: Scene, wanted, overwrite: b
     result.detections = detections_frame(found, crs, threshold=chosen.value) if _has_vector_extra() else found
     entry = {"count": len(found)} | chosen.as_dict()
     if path is not None:
-        write_detections(path, found, crs, threshold=chosen.value, overwrite=overwrite,
-                         inputs=tuple(p for p in (made_by.get("source"),) if p and os.path.isfile(p)),
+        write_detections(path, found, crs, threshold=chosen.value, overwrite=frame.output.overwrite,
+                         inputs=tuple(p for p in (frame.provenance.get("source"),) if p and os.path.isfile(p)),
                          others=() if result.path is None else (result.path,))
         entry["path"] = os.fspath(path)
     result.report["detections"] = entry
@@ -304,19 +269,19 @@ def _resolve_detector(detector: Detector | DetectorChoice, source, key, bands,
     return model, model.train_report
 
 
-def _detect(source, output, model, key, bands, device, tile_size, overwrite, cog, progress,
-            creation_options=None, made_by=None, wanted=None) -> DetectionResult:
+def _detect(source, *, model: Detector, frame: RunFrame, key, bands, device, tile_size,
+            progress: ProgressCallback, wanted=None) -> DetectionResult:
+    """Score ``source`` with the fitted-here ``model`` into the frame's output; the report framed and finished."""
     scene, owned = _as_scene(source, key, bands)
     try:
-        made_by = dict(made_by or provenance(model, source))
-        made_by["bands"] = format_band_spec(scene.info.bands)
+        frame = frame.with_bands(format_band_spec(scene.info.bands))
         if wanted is not None:  # detections that could not be placed: refused before the work
             from .detections import check_detections_path, check_not_gcp_georeferenced
 
             check_not_gcp_georeferenced(scene.info.gcps, scene.info.path)
             if wanted[2] is not None:  # GeoJSON of pixel coordinates
                 check_detections_path(wanted[2], has_crs=scene.info.crs is not None)
-        if output is None:
+        if frame.output.path is None:
             info = scene.info
             scores = np.full((info.height, info.width), np.nan, dtype=np.float32)
 
@@ -324,18 +289,15 @@ def _detect(source, output, model, key, bands, device, tile_size, overwrite, cog
                 scores[tile.row_off:tile.row_off + tile.height, tile.col_off:tile.col_off + tile.width] = block
 
             report = run_detector(scene, model, sink=keep, tile_size=tile_size, device=device, progress=progress)
-            result = DetectionResult(scores, report, detector=model)
+            result = DetectionResult(scores, frame.start_report(report), detector=model)
         else:
-            tags = {f"HADINFER_{k.upper()}": v for k, v in made_by.items()}
-            with ScoreMapWriter(output, scene.info, overwrite=overwrite, cog=cog, tags=tags,
-                                creation_options=creation_options) as writer:
+            with frame.open_writer(scene.info) as writer:
                 report = run_detector(scene, model, tile_size=tile_size, device=device, progress=progress,
                                       sink=lambda tile, block: writer.write(tile.row_off, tile.col_off, block))
-            report["output"] = str(writer.path)
-            result = DetectionResult(None, report, writer.path, detector=model)
-        result.report["provenance"] = made_by
+            result = DetectionResult(None, frame.start_report(report, writer.path), writer.path, detector=model)
         if wanted is not None:
-            _threshold_scene(result, scene, wanted, overwrite, made_by)
+            _threshold_scene(result, scene, wanted, frame)
+        frame.finish(result.report)
         return result
     finally:
         if owned:

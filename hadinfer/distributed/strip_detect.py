@@ -22,19 +22,18 @@ the writer holds the rows of at most the partly written blocks.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import time
 import uuid
 
 import numpy as np
 
-from ..api import DetectionResult, provenance
+from ..api import DetectionResult
 from ..detectors import DEFAULT_DETECTOR
 from ..errors import AllNodataError, ClusterError
 from ..io import wavelength_band_spec
-from ..io.writer import ScoreMapWriter, check_output_path
 from ..pipeline import ProgressCallback, _no_progress, peak_memory_mb, plan_tiles
+from ..run_frame import OutputSpec, RunFrame
 from .cluster import import_distributed, run_portably
 from .specs import SceneSource, detector_spec
 from .stats_reduction import merge_stats, statistics_runs, strip_stats, tree_reduce
@@ -92,8 +91,9 @@ def detect_strips(source, output=None, *, client, detector=DEFAULT_DETECTOR, key
     distributed = import_distributed()
     inputs = (source,) if isinstance(source, (str, os.PathLike)) else ()
     spec = detector_spec(detector, detector_params)  # the run's one resolution of the detector value
-    if output is not None:  # fail on a bad output before any work is sent
-        check_output_path(output, overwrite=overwrite, inputs=inputs + spec.choice.model_files)
+    # Fail on a bad output or creation option before any work is sent.
+    writes = OutputSpec.checked(output, overwrite=overwrite, cog=cog, creation_options=creation_options,
+                                inputs=inputs + spec.choice.model_files)
     if wavelengths is not None:
         bands = wavelength_band_spec(source, wavelengths, key=key, bands=bands)
     scene_source = SceneSource.from_path(source, key=key, bands=bands)
@@ -124,6 +124,7 @@ def detect_strips(source, output=None, *, client, detector=DEFAULT_DETECTOR, key
         if stats.count_ == 0:
             raise AllNodataError(f"{info.path}: every pixel is nodata or not finite; nothing to score")
         model.fit(stats)  # here too: the report, the map's tags and a detection threshold need it
+        frame = RunFrame.begin(model, source, writes, with_source=False)
         seconds["statistics"] = time.perf_counter() - started
         for leaf in leaves:  # the merged statistics keep their lineage (the scheduler recomputes lost
             if leaf is not merged:  # results from it); the parts' memory can go.  One strip: its own merge
@@ -132,8 +133,7 @@ def detect_strips(source, output=None, *, client, detector=DEFAULT_DETECTOR, key
         scoring = [client.submit(run_portably, score_strip, scene_source, spec, merged, tiles, device,
                                  key=f"hadinfer-score-{run}-{i}") for i, tiles in enumerate(plan)]
         futures += scoring
-        result, report_extra = _gather_scores(distributed, scoring, info, output, model, overwrite, cog,
-                                              creation_options, progress, seconds)
+        result, report_extra = _gather_scores(distributed, scoring, info, frame, progress, seconds)
     except BaseException as exc:
         client.cancel([f for f in futures if not f.done()])  # stop what no one will read
         if isinstance(exc, distributed.KilledWorker):
@@ -143,33 +143,24 @@ def detect_strips(source, output=None, *, client, detector=DEFAULT_DETECTOR, key
     total = time.perf_counter() - started
     result.report = _report(model, info, tile_shape, plan, client, seconds, total) | report_extra
     result.detector = model
-    if output is not None:
-        result.report["output"] = str(result.path)
-    result.report["provenance"] = provenance(model) | {
-        "finished_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
-    if os.path.isfile(scene_source.path):
-        stat = os.stat(scene_source.path)
-        result.report["input"] = {"path": os.fspath(source), "bytes": stat.st_size,
-                                  "mtime_utc": dt.datetime.fromtimestamp(stat.st_mtime, dt.timezone.utc)
-                                  .isoformat(timespec="seconds")}
+    frame.finish(frame.start_report(result.report, result.path))
     return result
 
 
-def _gather_scores(distributed, scoring, info, output, model, overwrite, cog, creation_options, progress,
+def _gather_scores(distributed, scoring, info, frame: RunFrame, progress,
                    seconds) -> tuple[DetectionResult, dict]:
     """Take strips as they arrive and write (or keep) them; the only process that touches the map."""
     started = time.perf_counter()
     write_seconds = worker_seconds = 0.0
     where = set()
+    output = frame.output.path
     if output is None:
         scores = np.full((info.height, info.width), np.nan, dtype=np.float32)
 
         def sink(part):
             scores[part.row_off:part.row_off + part.scores.shape[0]] = part.scores
     else:
-        tags = {f"HADINFER_{k.upper()}": v for k, v in provenance(model).items()}
-        writer = ScoreMapWriter(output, info, overwrite=overwrite, cog=cog, tags=tags,
-                                creation_options=creation_options)
+        writer = frame.open_writer(info)
 
         def sink(part):
             writer.write(part.row_off, 0, part.scores)

@@ -92,6 +92,9 @@ def test_errors_are_one_line_hadinfer_errors(client, scene_path, tmp_path):
         detect_strips(scene_path, client=client, detector=GlobalRX())
     with pytest.raises(ParameterError, match="file path"):
         detect_strips(np.zeros((8, 8, 3)), client=client, detector="grx")
+    with pytest.raises(ParameterError, match="^creation_options: ZLEVEL=99: expected an integer"):
+        detect_strips(scene_path, tmp_path / "co.tif", client=client, detector="grx", creation_options={"zlevel": 99})
+    assert not (tmp_path / "co.tif").exists()
 
 
 def test_an_all_nodata_scene_fails_after_the_statistics_with_nothing_written(client, tmp_path):
