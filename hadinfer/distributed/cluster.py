@@ -8,7 +8,7 @@ import os
 import re
 from collections.abc import Iterator
 
-from ..errors import ClusterError, MissingDependencyError, ParameterError
+from ..errors import ClusterError, MissingDependencyError, ParameterError, one_line
 
 #: What ``pip`` needs for everything in :mod:`hadinfer.distributed`.
 INSTALL_HINT = "pip install 'hadinfer[dask]'"
@@ -133,6 +133,6 @@ def open_client(scheduler: str, workers: int | None = None) -> Iterator:
     try:
         client = distributed.Client(scheduler, timeout="20s")
     except (OSError, TimeoutError) as exc:
-        raise ClusterError(f"scheduler: cannot reach {scheduler} ({exc})") from exc
+        raise ClusterError(f"scheduler: cannot reach {scheduler} ({one_line(exc)})") from exc
     with client:
         yield client

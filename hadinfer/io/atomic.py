@@ -35,7 +35,7 @@ import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from ..errors import HadinferError, OutputExistsError, OutputPathError
+from ..errors import HadinferError, OutputExistsError, OutputPathError, one_line
 from .inputs import input_files, utf8_name_problem
 
 __all__ = ["InputIndex", "atomic_output", "check_distinct", "check_output_path", "commit", "make_temp", "name_max", "temp_name",
@@ -225,7 +225,7 @@ def write_failure_reason(exc: BaseException, folder: str | os.PathLike) -> str:
     -------
     str
         ``"no space left on device"`` when less than 1 MiB is free in ``folder``,
-        else the OS error's text or the first line of the library's message.
+        else the OS error's text or the library's message (its cause's, when it has one) on one line.
     """
     try:
         if shutil.disk_usage(folder).free < 2**20:
@@ -234,8 +234,7 @@ def write_failure_reason(exc: BaseException, folder: str | os.PathLike) -> str:
         pass  # the folder is gone: the error itself says more
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
-    text = str(exc.__cause__ or exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    return one_line(exc.__cause__ or exc)
 
 
 def make_temp(target: str | os.PathLike, suffix: str = ".tmp", *, register: list | None = None) -> Path:

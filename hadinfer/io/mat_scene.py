@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import MatKeyError, MissingDependencyError, NotARasterError
+from ..errors import MatKeyError, MissingDependencyError, NotARasterError, one_line
 from .bands import select_bands
 from .scene import Scene, SceneInfo
 
@@ -66,7 +66,7 @@ def load_mat_array(path: str | Path, key: str | None, ndim: int):
     except NotImplementedError:  # scipy's word for v7.3 files without the signature where we looked
         return _load_v73(path, key, ndim)
     except Exception as exc:  # scipy raises ValueError, TypeError, MatReadError... on junk
-        raise NotARasterError(f"{path}: not a readable MATLAB file ({exc})") from exc
+        raise NotARasterError(f"{path}: not a readable MATLAB file ({one_line(exc)})") from exc
     variables = {k: v for k, v in variables.items() if not k.startswith("__")}
     arrays = {k: v for k, v in variables.items() if isinstance(v, np.ndarray)}
     kinds = {k: _kind_v5(v) for k, v in variables.items()}
@@ -82,7 +82,7 @@ def _load_v73(path, key, ndim):
     try:
         handle = h5py.File(path, "r")
     except OSError as exc:
-        raise NotARasterError(f"{path}: not a readable MATLAB v7.3 file ({exc})") from exc
+        raise NotARasterError(f"{path}: not a readable MATLAB v7.3 file ({one_line(exc)})") from exc
     try:
         datasets = {k: v for k, v in handle.items() if isinstance(v, h5py.Dataset)}
         kinds = {k: _kind_v73(v, h5py) for k, v in handle.items() if not k.startswith("#")}  # "#refs#": cell contents

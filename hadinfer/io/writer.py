@@ -14,7 +14,7 @@ from rasterio.enums import Resampling
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
 
-from ..errors import HadinferError, OutputPathError
+from ..errors import HadinferError, OutputPathError, library_message
 from .atomic import check_output_path, commit, make_temp, write_failure_reason
 from .scene import SceneInfo
 
@@ -160,7 +160,7 @@ class ScoreMapWriter:
                 self._ds = rasterio.open(self._tmp, "w", **profile)
         except (RasterioError, OSError) as exc:
             self._cleanup()
-            raise OutputPathError(f"{self.path}: cannot create the map ({exc})") from exc
+            raise OutputPathError(f"{self.path}: cannot create the map ({library_message(exc)})") from exc
         except BaseException:
             self._cleanup()
             raise

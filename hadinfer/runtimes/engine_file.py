@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import struct
 
-from ..errors import ModelFileError
+from ..errors import ModelFileError, one_line
 
 MAGIC = b"HADINFER-TRT-ENGINE 1\n"
 _LENGTH = struct.Struct("<Q")
@@ -51,7 +51,7 @@ def read_engine_file(path: str) -> tuple[dict, bytes]:
     try:
         metadata = json.loads(data[start:start + length].decode())
     except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError both are
-        raise ModelFileError(f"{path}: the engine's metadata is not JSON ({exc})") from exc
+        raise ModelFileError(f"{path}: the engine's metadata is not JSON ({one_line(exc)})") from exc
     if not isinstance(metadata, dict):
         raise ModelFileError(f"{path}: the engine's metadata is not a JSON object")
     engine = data[start + length:]

@@ -20,7 +20,7 @@ from rasterio.errors import RasterioError
 from rasterio.transform import from_origin
 from rasterio.windows import Window
 
-from ..errors import OutputExistsError, OutputPathError, ParameterError
+from ..errors import OutputExistsError, OutputPathError, ParameterError, library_message
 from ..io.atomic import atomic_output, write_failure_reason
 from .scene_model import _SceneModel
 from .validation import non_negative_int, positive_int
@@ -259,7 +259,7 @@ def _create(path, name: str, profile: dict, shown=None):
     try:
         return rasterio.open(path, "w", **profile)
     except RasterioError as exc:
-        raise OutputPathError(f"{name}: cannot create {shown or path} ({str(exc).splitlines()[0]})") from exc
+        raise OutputPathError(f"{name}: cannot create {shown or path} ({library_message(exc)})") from exc
 
 
 def _output_path(path, name: str, overwrite: bool) -> str:

@@ -224,3 +224,15 @@ def test_synthetic_scene_refuses_links_and_one_file_for_both(tmp_path):
     with pytest.raises(OutputPathError):
         write_synthetic_scene(tmp_path / "a.tif", tmp_path / "x" / ".." / "a.tif", height=8, width=8, bands=2)
     assert files(tmp_path) == ["s.tif"]
+
+
+def test_write_failure_reason_is_the_whole_cause_on_one_line(tmp_path):
+    """A library's later lines often hold the reason: kept, joined (hadinfer.errors.one_line)."""
+    try:
+        try:
+            raise RuntimeError("TIFFWriteEncodedTile failed.\n  disk quota exceeded")
+        except RuntimeError as cause:
+            raise ValueError("Write failed. See previous exception for details.") from cause
+    except ValueError as exc:
+        reason = atomic.write_failure_reason(exc, tmp_path)
+    assert reason == "TIFFWriteEncodedTile failed. disk quota exceeded"
