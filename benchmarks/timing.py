@@ -55,6 +55,22 @@ FLOOR_DATA_BYTES = 2**30
 # --------------------------------------------------------------------------- cases
 # Each runs inside a child process and returns {"seconds": ..., "pixels": ...}.
 
+#: The cases by name, in the order they are defined (the default ``--cases``); filled by :func:`case`.
+CASES: dict = {}
+
+
+def case(name: str):
+    """Register the decorated function as the case ``name``: ``fn(scene, args) -> dict``."""
+    def register(fn):
+        if name in CASES:
+            raise ValueError(f"case {name!r} registered twice")
+        CASES[name] = fn
+        return fn
+
+    return register
+
+
+@case("read")
 def case_read(scene: str, args) -> dict:
     """The I/O floor: every band of every block-aligned 256x256 window, nothing else."""
     import rasterio
@@ -69,16 +85,19 @@ def case_read(scene: str, args) -> dict:
     return {"seconds": time.perf_counter() - start, "pixels": pixels}
 
 
+@case("floor-f32")
 def case_floor_f32(scene, args):
     """BLAS floor, float32: X^T X plus ||X P||^2 on random in-memory data of the scene's size."""
     return blas_floor(scene_shape(scene), "float32", args.device)
 
 
+@case("floor-f64")
 def case_floor_f64(scene, args):
     """BLAS floor, float64: X^T X plus ||X P||^2 on random in-memory data of the scene's size."""
     return blas_floor(scene_shape(scene), "float64", args.device)
 
 
+@case("floor-deep")
 def case_floor_deep(scene, args):
     """Network FLOP floor: FLOPs per pixel (ONNX graph) / measured float32 GEMM rate (computed)."""
     rows, cols, _ = scene_shape(scene)
@@ -99,41 +118,49 @@ def _hadinfer(scene: str, args, **params) -> dict:
     return {"seconds": seconds, "pixels": s["height"] * s["width"], "stages": result.report["seconds"]}
 
 
+@case("grx")
 def case_grx(scene, args):
     """hadinfer global RX, default (float32 statistics and projection), map written to GeoTIFF."""
     return _hadinfer(scene, args, detector="grx")
 
 
+@case("grx-fp64")
 def case_grx_fp64(scene, args):
     """hadinfer global RX, float64 statistics and projection."""
     return _hadinfer(scene, args, detector="grx", precision="float64")
 
 
+@case("lrx")
 def case_lrx(scene, args):
     """hadinfer dual-window local RX (5,21) on 10 PCA components."""
     return _hadinfer(scene, args, detector="lrx", inner=5, outer=21, n_components=10)
 
 
+@case("fusion")
 def case_fusion(scene, args):
     """hadinfer fusion (the default detector): global RX and local RX at two window pairs."""
     return _hadinfer(scene, args, detector="fusion")
 
 
+@case("learned")
 def case_learned(scene, args):
     """hadinfer learned: fusion on the spectra and on learned-v1's features (two statistics passes)."""
     return _hadinfer(scene, args, detector="learned")
 
 
+@case("deep-torch")
 def case_deep_torch(scene, args):
     """The shipped general model (checkpoint) in PyTorch."""
     return _hadinfer(scene, args, detector="general", runtime="torch")
 
 
+@case("deep-ort")
 def case_deep_ort(scene, args):
     """The shipped general model (ONNX, FP32) in ONNX Runtime."""
     return _hadinfer(scene, args, detector="general")
 
 
+@case("deep-ort-fp16")
 def case_deep_ort_fp16(scene, args):
     """The shipped general model exported to FP16, in ONNX Runtime."""
     return _hadinfer(scene, args, detector=args.onnx16, runtime="onnxruntime")
@@ -151,6 +178,7 @@ def _read_cube(scene: str, crop: int | None = None):
         return np.moveaxis(ds.read(window=Window(col, row, crop, crop)), 0, -1)
 
 
+@case("spy-rx")
 def case_spy_rx(scene, args):
     """Spectral Python global rx (CPU): the whole cube read into memory, then spectral.rx."""
     import spectral
@@ -163,6 +191,7 @@ def case_spy_rx(scene, args):
     return {"seconds": end - start, "rx_seconds": end - loaded, "pixels": cube.shape[0] * cube.shape[1]}
 
 
+@case("spy-rx-window")
 def case_spy_rx_window(scene, args):
     """Spectral Python windowed rx (5,21) (CPU), full bands, on a central crop (per-pixel cost)."""
     import spectral
@@ -173,6 +202,7 @@ def case_spy_rx_window(scene, args):
     return {"seconds": time.perf_counter() - start, "pixels": cube.shape[0] * cube.shape[1]}
 
 
+@case("lrx-full-crop")
 def case_lrx_full_crop(scene, args):
     """hadinfer local RX (5,21) on all bands, on the same crop as SPy's windowed rx."""
     import hadinfer
@@ -183,8 +213,6 @@ def case_lrx_full_crop(scene, args):
                     layout="bands-last")
     return {"seconds": time.perf_counter() - start, "pixels": cube.shape[0] * cube.shape[1]}
 
-
-CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items() if name.startswith("case_")}
 
 #: The floor each case is measured against (``x floor`` = case seconds / floor seconds).
 FLOOR_OF = {"grx": "floor-f32", "grx-fp64": "floor-f64", "deep-torch": "floor-deep", "deep-ort": "floor-deep",
@@ -364,7 +392,6 @@ def run_child(case: str, scene: str, args, contended: bool = False) -> dict:
 
 
 def child_main(case: str, scene: str, args) -> None:
-    sys.path.insert(0, str(ROOT))  # hadinfer from this checkout
     from hadinfer.pipeline import peak_memory_mb
 
     result = CASES[case](scene, args)
@@ -388,8 +415,7 @@ def _network_files(folder: Path, cases: list[str]) -> tuple[str, str, dict]:
             skipped.update({c: f"{module} missing ({exc})" for c in needed_by if c in cases and c not in skipped})
     if "deep-ort-fp16" in cases and "deep-ort-fp16" not in skipped:
         try:
-            sys.path.insert(0, str(ROOT))  # the export package lives beside hadinfer
-            from export.onnx_export import export_onnx
+            from hadinfer.export.onnx_export import export_onnx
 
             onnx16 = str(export_onnx(shipped_model(checkpoint=True), folder / "general-fp16.onnx", fp16=True))
         except Exception as exc:  # noqa: BLE001 - any exporter failure just skips the FP16 case
@@ -564,7 +590,6 @@ def parse_synthetic(spec: str) -> tuple[int, int, int, str]:
 
 def cuda_available() -> bool:
     """Whether this machine has a GPU PyTorch can use (no torch import without an NVIDIA driver)."""
-    sys.path.insert(0, str(ROOT))
     from hadinfer.arrays import torch_sees_cuda
 
     return torch_sees_cuda()
