@@ -134,8 +134,8 @@ class RunFrame:
     def begin(cls, model, source, output: OutputSpec, *, with_source: bool = True) -> "RunFrame":
         """The frame of a run of ``model`` on ``source``; hashes the model file (and the source file).
 
-        ``with_source`` False leaves the source out of the provenance, as a cluster run
-        does (its map's tags name no source; its report's ``input`` does).
+        ``with_source`` False leaves the source out of the provenance (its map's tags then
+        name no source; its report's ``input`` still does).
         """
         made_by = provenance(model, source if with_source else None)
         return cls(made_by, output, source if isinstance(source, (str, os.PathLike)) else None)

@@ -32,6 +32,7 @@ from ..api import DetectionResult
 from ..detectors import DEFAULT_DETECTOR
 from ..errors import AllNodataError, ClusterError
 from ..io import wavelength_band_spec
+from ..io.bands import format_band_spec
 from ..pipeline import ProgressCallback, _no_progress, peak_memory_mb, plan_tiles
 from ..run_frame import OutputSpec, RunFrame
 from .cluster import import_distributed, run_portably
@@ -124,7 +125,8 @@ def detect_strips(source, output=None, *, client, detector=DEFAULT_DETECTOR, key
         if stats.count_ == 0:
             raise AllNodataError(f"{info.path}: every pixel is nodata or not finite; nothing to score")
         model.fit(stats)  # here too: the report, the map's tags and a detection threshold need it
-        frame = RunFrame.begin(model, source, writes, with_source=False)
+        # The same provenance as one process: source, its hash and the bands read.
+        frame = RunFrame.begin(model, source, writes).with_bands(format_band_spec(info.bands))
         seconds["statistics"] = time.perf_counter() - started
         for leaf in leaves:  # the merged statistics keep their lineage (the scheduler recomputes lost
             if leaf is not merged:  # results from it); the parts' memory can go.  One strip: its own merge

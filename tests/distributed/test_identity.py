@@ -35,3 +35,16 @@ def test_two_worker_cluster_map_is_byte_identical_to_one_process(client, scene_p
                                 strips=strips).scores
         assert cluster.tobytes() == single.tobytes(), f"{detector}, strips={strips}"
     assert np.isnan(single).sum() == 12
+
+
+def test_a_cluster_map_carries_the_single_process_provenance(client, scene_path, tmp_path):
+    import rasterio
+
+    single = hadinfer.detect(scene_path, tmp_path / "single.tif", detector="grx", device="cpu", tile_size=TILE)
+    cluster = detect_strips(scene_path, tmp_path / "cluster.tif", client=client, detector="grx", device="cpu",
+                            tile_size=TILE)
+    with rasterio.open(single.path) as a, rasterio.open(cluster.path) as b:
+        ours, theirs = a.tags(), b.tags()
+    for key in ("HADINFER_SOURCE", "HADINFER_SOURCE_SHA256", "HADINFER_BANDS", "HADINFER_DETECTOR"):
+        assert key in theirs and theirs[key] == ours[key], key
+    assert cluster.report["provenance"]["source_sha256"] == single.report["provenance"]["source_sha256"]
