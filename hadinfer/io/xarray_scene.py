@@ -19,7 +19,21 @@ SPATIAL_DIMS = (("y", "x"), ("lat", "lon"), ("latitude", "longitude"), ("row", "
 
 
 def is_dataarray(obj) -> bool:
-    """Whether ``obj`` quacks like an ``xarray.DataArray``."""
+    """Whether ``obj`` quacks like an ``xarray.DataArray``.
+
+    An ``xarray.Dataset`` (several variables) is refused here, in one line that names its
+    variables, rather than taken for one cube.
+
+    Raises
+    ------
+    ParameterError
+        ``obj`` is a Dataset.
+    """
+    if hasattr(obj, "data_vars") and hasattr(obj, "dims"):
+        names = [str(name) for name in obj.data_vars]
+        example = f"ds[{names[0]!r}]" if names else "one DataArray"
+        raise ParameterError(f"an xarray Dataset holds {len(names)} variable(s) ({', '.join(names) or 'none'}): "
+                             f"pass one DataArray, e.g. {example}")
     return all(hasattr(obj, name) for name in ("dims", "transpose", "coords", "values"))
 
 

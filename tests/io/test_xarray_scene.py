@@ -67,3 +67,11 @@ def test_dataarray_result_has_provenance_and_nodata(band_first):
     assert scores.attrs["hadinfer_bands"] and "hadinfer_threshold" in scores.attrs
     assert np.isnan(scores.rio.nodata) and np.isnan(scores.encoding["_FillValue"])
     assert scores.rio.crs == array.rio.crs
+
+
+def test_a_dataset_is_refused_in_one_line_naming_its_variables():
+    import xarray as xr
+
+    ds = xr.Dataset({"radiance": (("y", "x", "band"), np.random.default_rng(0).random((20, 20, 5)))})
+    with pytest.raises(ParameterError, match=r"Dataset holds 1 variable\(s\) \(radiance\).*ds\['radiance'\]"):
+        hadinfer.detect(ds, detector="grx")
