@@ -3,6 +3,7 @@
     python benchmarks/learned_features.py --stage tuning --seeds 0,1,2
     python benchmarks/learned_features.py --stage confirmation --seeds 0,1,2
     python benchmarks/learned_features.py --stage shipped     # the shipped file itself
+    python benchmarks/learned_features.py --stage tuning --design reconstruction   # design D
 
 Protocol, fixed before any candidate of this design was scored:
 
