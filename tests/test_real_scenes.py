@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 import rasterio
+from rasterio.windows import Window
 from click.testing import CliRunner
 
 import hadinfer
@@ -46,7 +47,7 @@ def test_grx_reproduces_published_auc_from_mat(row, had_dir, tmp_path):
 @pytest.mark.parametrize("row", SCENES)
 def test_grx_reproduces_published_auc_from_geotiff(row, had_dir, tmp_path):
     with hadinfer.open_scene(had_dir / row["file"]) as scene:
-        raw = scene._read_raw(0, 0, scene.info.height, scene.info.width)
+        raw = scene._read_raw(Window(0, 0, scene.info.width, scene.info.height))
     tif = write_geotiff(tmp_path / "scene.tif", np.ascontiguousarray(raw), tiled=True, block=32,
                         interleave="pixel" if raw.dtype == np.float64 else "band")
     assert str(raw.dtype) == row["dtype"]
@@ -74,7 +75,7 @@ def test_map_does_not_depend_on_tile_size(detector, params, rtol, had_dir):
 def test_geotiff_and_mat_give_the_same_map(had_dir, tmp_path):
     source = had_dir / "abu-urban-3.mat"
     with hadinfer.open_scene(source) as scene:
-        raw = scene._read_raw(0, 0, scene.info.height, scene.info.width)
+        raw = scene._read_raw(Window(0, 0, scene.info.width, scene.info.height))
     tif = write_geotiff(tmp_path / "scene.tif", np.ascontiguousarray(raw))
     a = hadinfer.detect(source, detector="lrx", n_components=10, device="cpu").scores
     b = hadinfer.detect(tif, detector="lrx", n_components=10, device="cpu", tile_size=16).scores

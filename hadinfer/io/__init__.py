@@ -6,6 +6,7 @@ import os
 from collections.abc import Sequence
 
 import numpy as np
+from rasterio.windows import Window
 
 from ..errors import BandSelectionError
 from .array_scene import ArrayScene
@@ -125,5 +126,5 @@ def read_mask(path: str | os.PathLike, *, key: str | None = None) -> tuple[np.nd
             mask = mask.T
         return mask != 0, None
     with RasterioScene(path, bands="1") as scene:
-        raw = scene._read_raw(0, 0, scene.info.height, scene.info.width)[:, :, 0]
+        raw = scene._read_raw(Window(0, 0, scene.info.width, scene.info.height))[:, :, 0]
         return raw != 0, scene.info

@@ -58,11 +58,11 @@ class ArrayScene(Scene):
     def _raw_is_private(self) -> bool:  # fancy band indexing copies; a plain slice is the caller's memory
         return self._index is not None
 
-    def _read_raw(self, row_off, col_off, height, width):
-        window = self._cube[row_off:row_off + height, col_off:col_off + width, :]
-        return window if self._index is None else window[:, :, self._index]
+    def _read_raw(self, window):
+        block = self._cube[window.toslices()]
+        return block if self._index is None else block[:, :, self._index]
 
-    def _read_mask(self, row_off, col_off, height, width):
+    def _read_mask(self, window):
         if self._mask is None:
             return None
-        return self._mask[row_off:row_off + height, col_off:col_off + width]
+        return self._mask[window.toslices()]

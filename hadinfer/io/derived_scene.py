@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Callable
 
 import numpy as np
+from rasterio.windows import Window
 
 from .scene import Scene
 
@@ -33,8 +34,8 @@ class DerivedScene(Scene):
         self.info = dataclasses.replace(scene.info, band_count=bands, bands=tuple(range(1, bands + 1)),
                                         dtype="float64", wavelengths=None, bad_bands=())
 
-    def read(self, row_off: int, col_off: int, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
-        cube, valid = self.source.read(row_off, col_off, height, width)
+    def read_window(self, window: Window) -> tuple[np.ndarray, np.ndarray]:
+        cube, valid = self.source.read_window(window)
         return self.transform(cube, valid), valid
 
     def close(self) -> None:

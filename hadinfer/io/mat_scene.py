@@ -195,11 +195,12 @@ class MatScene(Scene):
             bands=tuple(selected), dtype=str(self._array.dtype), interleave="pixel",
             driver=fmt)
 
-    def _read_raw(self, row_off, col_off, height, width):
+    def _read_raw(self, window):
+        rows, cols = window.toslices()
         if self._fmt == "MAT-v7.3":
-            block = self._array[:, col_off:col_off + width, row_off:row_off + height].T
+            block = self._array[:, cols, rows].T
             return block[:, :, self._index]
-        return self._array[row_off:row_off + height, col_off:col_off + width][:, :, self._index]
+        return self._array[rows, cols][:, :, self._index]
 
     def close(self):
         if self._fmt == "MAT-v7.3":

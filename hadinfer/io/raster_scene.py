@@ -11,7 +11,6 @@ import numpy as np
 import rasterio
 from rasterio.enums import ColorInterp, MaskFlags
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
-from rasterio.windows import Window
 
 from ..errors import BandSelectionError, InputNotFoundError, NotARasterError, RasterReadError, library_message
 from .bands import (_envi_header, envi_header_field, envi_list, read_envi_bbl, read_envi_wavelengths, select_bands,
@@ -100,19 +99,19 @@ class RasterioScene(Scene):
 
     _raw_is_private = True  # every read is a fresh array from GDAL
 
-    def _read_raw(self, row_off, col_off, height, width):
+    def _read_raw(self, window):
         try:
-            data = self._ds.read(list(self.info.bands), window=Window(col_off, row_off, width, height))
+            data = self._ds.read(list(self.info.bands), window=window)
         except RasterioError as exc:
             raise RasterReadError(f"{self.info.path}: cannot read pixels ({_first_line(exc)})") from exc
         return np.moveaxis(data, 0, -1)
 
-    def _read_mask(self, row_off, col_off, height, width):
+    def _read_mask(self, window):
         if not self._dataset_mask and not self._alpha_bands:
             return None
-        window = Window(col_off, row_off, width, height)
         try:
-            valid = self._ds.dataset_mask(window=window) > 0 if self._dataset_mask else np.ones((height, width), bool)
+            valid = (self._ds.dataset_mask(window=window) > 0 if self._dataset_mask
+                     else np.ones((window.height, window.width), bool))
             for band in self._alpha_bands:
                 valid &= self._ds.read(band, window=window) > 0
             return valid

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 from affine import Affine
+from rasterio.windows import Window
 
 #: Storage dtypes tiles keep when read (others are widened to float64).
 _KEPT_DTYPES = tuple(np.dtype(t) for t in ("int8", "uint8", "int16", "uint16", "float32"))
@@ -87,12 +88,23 @@ class Scene:
     _raw_is_private = False
 
     def read(self, row_off: int, col_off: int, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
-        """Read a window of the selected bands.
+        """Read a window of the selected bands, given in pixels; see :meth:`read_window`.
 
         Parameters
         ----------
         row_off, col_off, height, width : int
             The window in pixels; it must lie inside the scene.
+        """
+        return self.read_window(Window(col_off, row_off, width, height))
+
+    def read_window(self, window: Window) -> tuple[np.ndarray, np.ndarray]:
+        """Read a window of the selected bands.
+
+        Parameters
+        ----------
+        window : rasterio.windows.Window
+            Integer offsets and lengths in pixels (a :class:`~hadinfer.tiling.Tile`'s
+            ``read`` or ``core``); it must lie inside the scene.
 
         Returns
         -------
@@ -111,7 +123,7 @@ class Scene:
         RasterReadError
             If the pixels cannot be read.
         """
-        raw = self._read_raw(row_off, col_off, height, width)
+        raw = self._read_raw(window)
         if raw.dtype not in _KEPT_DTYPES:
             cube = raw.astype(np.float64)
         else:  # a view into a loaded .mat or a caller's array must not be zeroed in place
@@ -123,7 +135,7 @@ class Scene:
         nodata = self.info.nodata
         if nodata is not None and not np.isnan(nodata):
             valid &= ~(raw == nodata).all(axis=2)
-        mask = self._read_mask(row_off, col_off, height, width)
+        mask = self._read_mask(window)
         if mask is not None:
             valid &= mask
         if not valid.all():
@@ -134,11 +146,11 @@ class Scene:
         """Read the whole scene; see :meth:`read`."""
         return self.read(0, 0, self.info.height, self.info.width)
 
-    def _read_raw(self, row_off: int, col_off: int, height: int, width: int) -> np.ndarray:
+    def _read_raw(self, window: Window) -> np.ndarray:
         """Return the window as (height, width, bands) in the storage dtype."""
         raise NotImplementedError
 
-    def _read_mask(self, row_off: int, col_off: int, height: int, width: int) -> np.ndarray | None:
+    def _read_mask(self, window: Window) -> np.ndarray | None:
         """The file's own validity mask of the window (True = valid), or None when it has none."""
         return None
 

@@ -101,3 +101,17 @@ def test_nodata_and_nan_pixels_are_masked(tmp_path, small_cube):
     expected = hadinfer.GlobalRX().fit(stats).score(clean.astype(np.float64), valid)
     np.testing.assert_allclose(hadinfer.detect(path, detector="grx", device="cpu").scores, expected, rtol=1e-5,
                                equal_nan=True)
+
+
+def test_read_window_takes_a_rasterio_window_and_read_is_its_pixel_form(tmp_path, small_cube):
+    from rasterio.windows import Window
+
+    window = Window(col_off=4, row_off=3, width=9, height=10)  # rasterio's order: columns first
+    path = write_geotiff(tmp_path / "s.tif", small_cube)
+    for scene in (hadinfer.ArrayScene(small_cube), hadinfer.open_scene(path)):
+        with scene:
+            cube, valid = scene.read_window(window)
+            assert cube.shape[:2] == valid.shape == (10, 9)
+            np.testing.assert_array_equal(cube, small_cube[3:13, 4:13])
+            for got, expected in zip(scene.read(3, 4, 10, 9), (cube, valid)):
+                np.testing.assert_array_equal(got, expected)
