@@ -109,7 +109,7 @@ def score_map(path: str, build, device: str, library: str | None, tile_size: int
         out = np.full((info.height, info.width), np.nan, dtype=np.float32)
 
         def sink(tile, scores):
-            out[tile.row_off:tile.row_off + tile.height, tile.col_off:tile.col_off + tile.width] = scores
+            out[tile.core.toslices()] = scores
 
         detector = build()
         arrays = array_library(device, library) if library else None

@@ -286,14 +286,15 @@ def _detect(source, *, model: Detector, frame: RunFrame, key, bands, device, til
             scores = np.full((info.height, info.width), np.nan, dtype=np.float32)
 
             def keep(tile, block):
-                scores[tile.row_off:tile.row_off + tile.height, tile.col_off:tile.col_off + tile.width] = block
+                scores[tile.core.toslices()] = block
 
             report = run_detector(scene, model, sink=keep, tile_size=tile_size, device=device, progress=progress)
             result = DetectionResult(scores, frame.start_report(report), detector=model)
         else:
             with frame.open_writer(scene.info) as writer:
-                report = run_detector(scene, model, tile_size=tile_size, device=device, progress=progress,
-                                      sink=lambda tile, block: writer.write(tile.row_off, tile.col_off, block))
+                report = run_detector(
+                    scene, model, tile_size=tile_size, device=device, progress=progress,
+                    sink=lambda tile, block: writer.write(tile.core.row_off, tile.core.col_off, block))
             result = DetectionResult(None, frame.start_report(report, writer.path), writer.path, detector=model)
         if wanted is not None:
             _threshold_scene(result, scene, wanted, frame)

@@ -66,7 +66,7 @@ def peak_memory_mb() -> float:
 def _read_tiles(scene: Scene, tiles: list[Tile], timer: _Timer):
     for tile in tiles:
         start = time.perf_counter()
-        cube, valid = scene.read(tile.read_row_off, tile.read_col_off, tile.read_height, tile.read_width)
+        cube, valid = scene.read_window(tile.read)
         timer.add("read", start)
         yield tile, cube, valid
 

@@ -1,5 +1,8 @@
 """Tile arithmetic: pure functions over a small frozen :class:`Tile` value, no I/O.
 
+A tile is two :class:`rasterio.windows.Window` values: the core it scores and the
+window it reads.
+
 Edge policy
 -----------
 Tiles cover the image in row-major order; the last tile of a row or column is
@@ -15,6 +18,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from rasterio.windows import Window
+
 from .errors import ParameterError
 from .pairs import as_pair
 
@@ -23,34 +28,40 @@ from .pairs import as_pair
 class Tile:
     """One tile: the core written to the map, and the window read to compute it.
 
+    Both are :class:`rasterio.windows.Window` values in image pixels with integer
+    offsets and lengths, so they go to ``DatasetReader.read(window=...)`` and
+    ``Window.toslices()`` as they are.
+
     Attributes
     ----------
-    row_off, col_off, height, width : int
-        Core window (output pixels).
-    read_row_off, read_col_off, read_height, read_width : int
-        Core plus halo, clipped to the image.
+    core : rasterio.windows.Window
+        Output pixels.
+    read : rasterio.windows.Window
+        Core plus halo, clipped to the image; it contains ``core``.
+
+    Examples
+    --------
+    >>> t = Tile(core=Window(4, 6, 3, 2), read=Window(2, 4, 6, 6))
+    >>> t.core_in_read
+    (slice(2, 4, None), slice(2, 5, None))
+    >>> t.pixels
+    6
     """
 
-    row_off: int
-    col_off: int
-    height: int
-    width: int
-    read_row_off: int
-    read_col_off: int
-    read_height: int
-    read_width: int
+    core: Window
+    read: Window
 
     @property
     def core_in_read(self) -> tuple[slice, slice]:
         """Slices that cut the core out of an array shaped like the read window."""
-        top = self.row_off - self.read_row_off
-        left = self.col_off - self.read_col_off
-        return slice(top, top + self.height), slice(left, left + self.width)
+        top = self.core.row_off - self.read.row_off
+        left = self.core.col_off - self.read.col_off
+        return slice(top, top + self.core.height), slice(left, left + self.core.width)
 
     @property
     def pixels(self) -> int:
         """Core pixel count."""
-        return self.height * self.width
+        return self.core.height * self.core.width
 
 
 def aligned_tile_shape(tile_size, image_shape, block_shape=None) -> tuple[int, int]:
@@ -121,8 +132,10 @@ def tile_windows(image_shape, tile_shape, halo: int = 0, min_read: int = 1) -> l
     Examples
     --------
     >>> t = tile_windows((10, 10), 6, halo=2)
-    >>> [(x.row_off, x.height, x.read_row_off, x.read_height) for x in t[::2]]
-    [(0, 6, 0, 8), (6, 4, 4, 6)]
+    >>> [(x.core.toranges()[0], x.read.toranges()[0]) for x in t[::2]]
+    [((0, 6), (0, 8)), ((6, 10), (4, 10))]
+    >>> t[0]
+    Tile(core=Window(col_off=0, row_off=0, width=6, height=6), read=Window(col_off=0, row_off=0, width=8, height=8))
     """
     rows, cols = as_pair(image_shape, "image_shape", scalar=False)
     tile_rows, tile_cols = as_pair(tile_shape, "tile_shape")
@@ -135,7 +148,7 @@ def tile_windows(image_shape, tile_shape, halo: int = 0, min_read: int = 1) -> l
         for c in range(0, cols, tile_cols):
             w = min(tile_cols, cols - c)
             c0, c1 = grow_span(max(0, c - halo), min(cols, c + w + halo), min_read, 0, cols)
-            tiles.append(Tile(r, c, h, w, r0, c0, r1 - r0, c1 - c0))
+            tiles.append(Tile(core=Window(c, r, w, h), read=Window(c0, r0, c1 - c0, r1 - r0)))
     return tiles
 
 

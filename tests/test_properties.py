@@ -148,10 +148,10 @@ def test_tile_cores_cover_every_pixel_exactly_once(rows, cols, tile, halo):
     tiles = tile_windows((rows, cols), tile, halo=halo)
     hits = np.zeros((rows, cols), dtype=np.int32)
     for t in tiles:
-        hits[t.row_off:t.row_off + t.height, t.col_off:t.col_off + t.width] += 1
+        hits[t.core.toslices()] += 1
     assert (hits == 1).all()
     assert len(tiles) == count_tiles((rows, cols), tile if isinstance(tile, tuple) else (tile, tile))
-    assert tiles == sorted(tiles, key=lambda t: (t.row_off, t.col_off))  # row-major
+    assert tiles == sorted(tiles, key=lambda t: (t.core.row_off, t.core.col_off))  # row-major
 
 
 @PROPERTY
@@ -159,18 +159,17 @@ def test_tile_cores_cover_every_pixel_exactly_once(rows, cols, tile, halo):
 def test_read_windows_are_the_core_plus_the_halo_clipped_to_the_image(rows, cols, tile, halo):
     tile_rows, tile_cols = tile if isinstance(tile, tuple) else (tile, tile)
     for t in tile_windows((rows, cols), tile, halo=halo):
-        assert 1 <= t.height <= tile_rows and 1 <= t.width <= tile_cols
-        assert 0 <= t.read_row_off and t.read_row_off + t.read_height <= rows
-        assert 0 <= t.read_col_off and t.read_col_off + t.read_width <= cols
-        assert t.read_row_off == max(0, t.row_off - halo)
-        assert t.read_col_off == max(0, t.col_off - halo)
-        assert t.read_row_off + t.read_height == min(rows, t.row_off + t.height + halo)
-        assert t.read_col_off + t.read_width == min(cols, t.col_off + t.width + halo)
-        window = np.arange(rows * cols).reshape(rows, cols)[
-            t.read_row_off:t.read_row_off + t.read_height, t.read_col_off:t.read_col_off + t.read_width]
-        core = np.arange(rows * cols).reshape(rows, cols)[t.row_off:t.row_off + t.height,
-                                                          t.col_off:t.col_off + t.width]
-        np.testing.assert_array_equal(window[t.core_in_read], core)
+        core, read = t.core, t.read
+        assert all(isinstance(v, int) for v in (*core.flatten(), *read.flatten()))
+        assert 1 <= core.height <= tile_rows and 1 <= core.width <= tile_cols
+        assert 0 <= read.row_off and read.row_off + read.height <= rows
+        assert 0 <= read.col_off and read.col_off + read.width <= cols
+        assert read.row_off == max(0, core.row_off - halo)
+        assert read.col_off == max(0, core.col_off - halo)
+        assert read.row_off + read.height == min(rows, core.row_off + core.height + halo)
+        assert read.col_off + read.width == min(cols, core.col_off + core.width + halo)
+        image = np.arange(rows * cols).reshape(rows, cols)
+        np.testing.assert_array_equal(image[read.toslices()][t.core_in_read], image[core.toslices()])
 
 
 @PROPERTY

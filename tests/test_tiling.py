@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from rasterio.windows import Window
 
 from hadinfer.errors import ParameterError
 from hadinfer.tiling import aligned_tile_shape, count_tiles, tile_windows
@@ -11,19 +12,20 @@ def test_cores_partition_image_and_reads_cover_halo(shape, tile, halo):
     tiles = tile_windows(shape, tile, halo=halo)
     covered = np.zeros(shape, int)
     for t in tiles:
-        covered[t.row_off:t.row_off + t.height, t.col_off:t.col_off + t.width] += 1
-        assert t.read_row_off == max(0, t.row_off - halo)
-        assert t.read_row_off + t.read_height == min(shape[0], t.row_off + t.height + halo)
-        assert t.read_col_off + t.read_width == min(shape[1], t.col_off + t.width + halo)
+        covered[t.core.toslices()] += 1
+        (core_top, core_bottom), (core_left, core_right) = t.core.toranges()
+        (read_top, read_bottom), (read_left, read_right) = t.read.toranges()
+        assert (read_top, read_left) == (max(0, core_top - halo), max(0, core_left - halo))
+        assert (read_bottom, read_right) == (min(shape[0], core_bottom + halo), min(shape[1], core_right + halo))
         rows, cols = t.core_in_read
-        assert rows.stop - rows.start == t.height and cols.stop - cols.start == t.width
+        assert rows.stop - rows.start == t.core.height and cols.stop - cols.start == t.core.width
     assert (covered == 1).all()
     assert len(tiles) == count_tiles(shape, (tile, tile) if isinstance(tile, int) else tile)
 
 
 def test_area_smaller_than_one_tile_gives_one_clipped_tile():
     (t,) = tile_windows((5, 7), 64, halo=10)
-    assert (t.height, t.width, t.read_height, t.read_width) == (5, 7, 5, 7)
+    assert t.core == t.read == Window(0, 0, 7, 5)
 
 
 def test_alignment_rounds_up_to_blocks_but_not_for_strips():

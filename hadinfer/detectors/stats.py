@@ -134,7 +134,7 @@ def statistics_windows(image_shape, block_shape=None):
 
     Examples
     --------
-    >>> [(t.row_off, t.height) for t in statistics_windows((300, 100))][::2]
+    >>> [t.core.toranges()[0] for t in statistics_windows((300, 100))][::2]
     [(0, 256)]
     """
     from ..tiling import aligned_tile_shape, tile_windows

@@ -125,5 +125,5 @@ def strip_stats(source: SceneSource, tiles: Sequence[Tile], precision: str = "fl
     with source.open() as scene:
         stats = BackgroundStats(len(scene.info.bands))
         for tile in tiles:
-            stats.update_window(*scene.read(tile.row_off, tile.col_off, tile.height, tile.width), precision=precision)
+            stats.update_window(*scene.read_window(tile.core), precision=precision)
     return stats

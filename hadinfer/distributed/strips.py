@@ -57,7 +57,7 @@ def strip_plan(tiles: list[Tile], strips: int | None = None) -> list[list[Tile]]
         raise ParameterError("strip_plan: no tiles")
     rows: dict[int, list[Tile]] = {}
     for tile in tiles:
-        rows.setdefault(tile.row_off, []).append(tile)
+        rows.setdefault(tile.core.row_off, []).append(tile)
     tile_rows = list(rows.values())
     count = min(strips or len(tile_rows), len(tile_rows))
     bounds = np.linspace(0, len(tile_rows), count + 1).round().astype(int)
@@ -66,8 +66,8 @@ def strip_plan(tiles: list[Tile], strips: int | None = None) -> list[list[Tile]]
 
 def strip_extent(tiles: list[Tile]) -> tuple[int, int]:
     """(first row, rows) that a strip's cores cover."""
-    top = tiles[0].row_off
-    return top, max(t.row_off + t.height for t in tiles) - top
+    top = tiles[0].core.row_off
+    return top, max(t.core.row_off + t.core.height for t in tiles) - top
 
 
 @dataclass(frozen=True)
@@ -108,8 +108,9 @@ def score_strip(source: SceneSource, spec: DetectorSpec, stats: BackgroundStats,
     with source.open() as scene:
         out = np.full((rows, scene.info.width), np.nan, dtype=np.float32)
         for tile in tiles:
-            cube, valid = scene.read(tile.read_row_off, tile.read_col_off, tile.read_height, tile.read_width)
+            cube, valid = scene.read_window(tile.read)
             scores = detector.score(cube, valid, tile.core_in_read, arrays=library)
-            out[tile.row_off - top:tile.row_off - top + tile.height, tile.col_off:tile.col_off + tile.width] = scores
+            rows, cols = tile.core.toslices()
+            out[rows.start - top:rows.stop - top, cols] = scores
     library.synchronize()
     return StripScores(top, out, library.device, library.name, time.perf_counter() - started)

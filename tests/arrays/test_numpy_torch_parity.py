@@ -21,7 +21,7 @@ def scores_with(path, name, arrays):
         out = np.full((scene.info.height, scene.info.width), np.nan, np.float32)
 
         def sink(tile, scores):
-            out[tile.row_off:tile.row_off + tile.height, tile.col_off:tile.col_off + tile.width] = scores
+            out[tile.core.toslices()] = scores
 
         run_detector(scene, build(name), sink=sink, tile_size=32, arrays=arrays)
     return out

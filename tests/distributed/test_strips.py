@@ -27,7 +27,7 @@ def test_strip_plan_partitions_the_tiles_into_runs_of_whole_tile_rows(strips):
     extents = [strip_extent(strip) for strip in plan]
     assert extents[0][0] == 0 and sum(rows for _, rows in extents) == 100
     assert all(top + rows == nxt for (top, rows), (nxt, _) in zip(extents, extents[1:]))
-    tile_rows = [len({t.row_off for t in strip}) for strip in plan]
+    tile_rows = [len({t.core.row_off for t in strip}) for strip in plan]
     assert max(tile_rows) - min(tile_rows) <= 1  # spread evenly
 
 

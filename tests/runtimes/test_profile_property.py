@@ -55,14 +55,14 @@ def test_every_network_input_fits_the_profile(case):
     _, tiles = plan_tiles(info, detector, tile_size)
     covered = 0
     for tile in tiles:
-        rows, cols = detector.network_window(tile.core_in_read, (tile.read_height, tile.read_width))
+        rows, cols = detector.network_window(tile.core_in_read, (tile.read.height, tile.read.width))
         assert profile.admits(rows.stop - rows.start, cols.stop - cols.start)
         core_rows, core_cols = tile.core_in_read
         # The core plus the receptive radius (inside the image) is always in the network's view.
-        assert rows.start <= max(0, core_rows.start - radius) and rows.stop >= min(tile.read_height,
+        assert rows.start <= max(0, core_rows.start - radius) and rows.stop >= min(tile.read.height,
                                                                                    core_rows.stop + radius)
-        assert cols.start <= max(0, core_cols.start - radius) and cols.stop >= min(tile.read_width,
+        assert cols.start <= max(0, core_cols.start - radius) and cols.stop >= min(tile.read.width,
                                                                                    core_cols.stop + radius)
-        assert 0 <= rows.start and rows.stop <= tile.read_height and 0 <= cols.start and cols.stop <= tile.read_width
+        assert 0 <= rows.start and rows.stop <= tile.read.height and 0 <= cols.start and cols.stop <= tile.read.width
         covered += tile.pixels
     assert covered == height * width
