@@ -24,5 +24,5 @@ def max_abs_difference(checkpoint, onnx_path, inputs: np.ndarray | None = None, 
         inputs = np.random.default_rng(seed).normal(size=(1, model.config.in_channels, 64, 64)).astype(np.float32)
     with torch.inference_mode():
         expected = model(torch.from_numpy(inputs)).numpy()
-    got = OnnxRuntime.open(onnx_path).run(inputs, "cpu")
+    got = OnnxRuntime.open(onnx_path).bind("cpu").run(inputs)
     return float(np.abs(expected[:, 0] - got).max())

@@ -11,6 +11,20 @@ from .base import Detector
 from .stats import BackgroundStats
 
 
+class NetworkArrays(NumpyArrays):
+    """Host arrays for a network's input, carrying the model runtime bound to the run's device.
+
+    Parameters
+    ----------
+    runtime : ModelRuntime
+        Bound (:meth:`~hadinfer.runtimes.ModelRuntime.bind`); its device labels the run.
+    """
+
+    def __init__(self, runtime):
+        super().__init__(device=runtime.device)
+        self.runtime = runtime
+
+
 class NetworkDetector(Detector):
     """Score tiles with a trained network run by a :class:`~hadinfer.runtimes.ModelRuntime`.
 
@@ -23,12 +37,14 @@ class NetworkDetector(Detector):
     3-D ROC measures (AUC(F,tau), SNPR) reward.  NaN where invalid.
 
     Inputs are prepared on the host with NumPy; the runtime decides where the network
-    runs (:meth:`arrays_for`), so ONNX Runtime on CUDA needs no PyTorch.
+    runs, so ONNX Runtime on CUDA needs no PyTorch.  :meth:`arrays_for` binds the
+    runtime to the run's device once, and the arrays it returns carry the bound runtime
+    to :meth:`score`; the detector itself keeps the runtime as opened.
 
     Parameters
     ----------
     runtime : ModelRuntime
-        An open model (:func:`hadinfer.runtimes.open_runtime`).
+        An open model (:func:`hadinfer.runtimes.open_runtime`), bound to a device or not.
     name : str
         Registry name for reports (``general``, ``adapt``, ``model``).
     """
@@ -93,15 +109,19 @@ class NetworkDetector(Detector):
             raise WindowTooLargeError(f"{self.runtime.path}: the engine's largest input is smaller than the network's "
                                       "receptive field")
 
-    def arrays_for(self, device: str = "auto") -> NumpyArrays:
-        """Host arrays for input preparation, labelled with the device the runtime will use.
+    def arrays_for(self, device: str = "auto") -> NetworkArrays:
+        """Host arrays for input preparation, with the runtime bound to ``device`` (resolved once, here).
 
         Raises
         ------
+        ParameterError
+            A malformed device string.
         DeviceUnavailableError
             The runtime cannot use ``device``.
+        ModelFileError
+            The model cannot be loaded on that device.
         """
-        return NumpyArrays(device=self.runtime.resolve_device(device))
+        return NetworkArrays(self.runtime.bind(device))
 
     def fit(self, stats: BackgroundStats) -> "NetworkDetector":
         """Whitening (and local evidence) from the scene's own statistics (the input policy)."""
@@ -123,6 +143,12 @@ class NetworkDetector(Detector):
         return spans[0], spans[1]
 
     def score(self, cube, valid, core=None, arrays=None):
+        """Scores of the core; the network runs where ``arrays`` (from :meth:`arrays_for`) binds it.
+
+        Without ``arrays`` it runs on the CPU; other arrays name the device to bind to.
+        """
+        if not isinstance(arrays, NetworkArrays):
+            arrays = self.arrays_for(arrays.device if arrays is not None else "cpu")
         height, width = cube.shape[:2]
         rows, cols = core if core is not None else (slice(0, height), slice(0, width))
         # The evidence channels need their own halo around the network's window, which the
@@ -130,8 +156,7 @@ class NetworkDetector(Detector):
         region = self.network_window((rows, cols), (height, width))
         features = self.inputs_.features(cube, valid, region)
         batch = np.ascontiguousarray(features.transpose(2, 0, 1)[None], dtype=np.float32)
-        device = arrays.device if arrays is not None else "cpu"
-        logits = self.runtime.run(batch, device)[0]
+        logits = arrays.runtime.run(batch)[0]
         inner = (slice(rows.start - region[0].start, rows.stop - region[0].start),
                  slice(cols.start - region[1].start, cols.stop - region[1].start))
         out = np.logaddexp(0.0, np.asarray(logits[inner], dtype=np.float64)).astype(np.float32)

@@ -2,6 +2,8 @@
 
 A runtime is chosen once, from the model file's own bytes (or by name), never from its
 suffix or from a file beside it; each runtime validates the whole file when it opens it.
+It is then bound to one device (:meth:`ModelRuntime.bind`, or ``open_runtime(path,
+device=...)``), resolved once; ``run(batch)`` runs there and takes no device.
 """
 
 from __future__ import annotations
@@ -45,8 +47,8 @@ def sniff_runtime(path: str) -> str:
     return "onnxruntime"
 
 
-def open_runtime(path, runtime: str = "auto") -> ModelRuntime:
-    """Open a model file with a runtime.
+def open_runtime(path, runtime: str = "auto", device: str | None = None) -> ModelRuntime:
+    """Open a model file with a runtime, bound to a device if one is given.
 
     Parameters
     ----------
@@ -54,6 +56,9 @@ def open_runtime(path, runtime: str = "auto") -> ModelRuntime:
         A checkpoint (``hadinfer train``), ONNX model or engine file (``hadinfer export``).
     runtime : {"auto", "torch", "onnxruntime", "tensorrt"}
         ``auto``: by the file's content.
+    device : {"auto", "cpu", "cuda", "cuda:N"}, optional
+        Bind the runtime to this device (:meth:`ModelRuntime.bind`); ``None``: open and
+        validate only, and bind later.
 
     Raises
     ------
@@ -65,10 +70,13 @@ def open_runtime(path, runtime: str = "auto") -> ModelRuntime:
         A folder, an unreadable or malformed file.
     MissingDependencyError
         The runtime is not installed (the message names the extra).
+    DeviceUnavailableError
+        The runtime cannot use ``device``.
     """
     if runtime != "auto" and runtime not in RUNTIMES:
         raise ParameterError(f"runtime: expected auto, {', '.join(RUNTIMES)}, got {runtime!r}")
     path = check_model_path(path)  # a folder is a one-line error, not an IsADirectoryError from open()
     name = sniff_runtime(path) if runtime == "auto" else runtime
     module, cls = RUNTIMES[name].split(":")
-    return getattr(importlib.import_module(module), cls).open(path)
+    opened = getattr(importlib.import_module(module), cls).open(path)
+    return opened if device is None else opened.bind(device)

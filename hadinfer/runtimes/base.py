@@ -1,4 +1,4 @@
-"""The one protocol every model runtime follows: open a model file, say which devices it can use, run a batch."""
+"""The one protocol every model runtime follows: open a model file, bind it to one device, run a batch there."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..arrays import check_device
-from ..errors import DeviceUnavailableError, ModelFileError, one_line
+from ..errors import DeviceUnavailableError, ModelFileError, ParameterError, one_line
 
 
 @dataclass(frozen=True)
@@ -35,10 +35,14 @@ class ShapeProfile:
 class ModelRuntime:
     """Runs a trained network from a model file: PyTorch, ONNX Runtime or TensorRT.
 
-    Subclasses implement :meth:`open` (which checks the whole file and its metadata
-    before any pixel is read), :meth:`devices` and :meth:`run`.  Device choice happens
-    here, once, by the runtime that will run the network: ``auto`` means the best device
-    *this runtime* can use, not what PyTorch happens to see.
+    A runtime is used in two steps.  :meth:`open` checks the whole file and its metadata
+    before any pixel is read, and gives a runtime bound to no device (its metadata,
+    profile and :meth:`devices` are known).  :meth:`bind` resolves a requested device
+    once, by the runtime that will run the network (``auto`` means the best device *this
+    runtime* can use, not what PyTorch happens to see), and gives a runtime bound to it,
+    holding that device's session, network copy or engine.  :meth:`run` then takes a
+    batch and nothing else.  Subclasses implement :meth:`open`, :meth:`devices`,
+    :meth:`_bind` and :meth:`run`.
 
     Attributes
     ----------
@@ -53,6 +57,8 @@ class ModelRuntime:
         ``precision`` and provenance, read from the file.
     profile : ShapeProfile
         Input sizes the runtime accepts.
+    device : str or None
+        ``cpu`` or ``cuda:N`` once bound (:meth:`bind`); ``None`` when just opened.
     """
 
     name = "?"
@@ -60,10 +66,11 @@ class ModelRuntime:
     path: str
     metadata: dict
     profile = ShapeProfile()
+    device: str | None = None
 
     @classmethod
     def open(cls, path) -> "ModelRuntime":
-        """Open and validate a model file.
+        """Open and validate a model file; the runtime it gives is bound to no device yet (:meth:`bind`).
 
         Raises
         ------
@@ -113,19 +120,67 @@ class ModelRuntime:
             return device
         raise DeviceUnavailableError(f"--device {device}: {self.unavailable_reason(device)}")
 
-    def run(self, batch: np.ndarray, device: str) -> np.ndarray:
-        """Run the network.
+    def bind(self, device: str = "auto") -> "ModelRuntime":
+        """This model bound to one device: the device is resolved here, once.
+
+        Parameters
+        ----------
+        device : {"auto", "cpu", "cuda", "cuda:N"}
+            As :meth:`resolve_device` takes it.
+
+        Returns
+        -------
+        ModelRuntime
+            A runtime of the same kind whose :attr:`device` is ``cpu`` or ``cuda:N`` and whose
+            :meth:`run` runs there; ``self`` when it is already bound to that device.  The
+            runtime bound is left as it was.
+
+        Raises
+        ------
+        ParameterError
+            A malformed device string.
+        DeviceUnavailableError
+            The runtime cannot use ``device``.
+        ModelFileError
+            The model cannot be loaded on that device (e.g. an engine built for another GPU).
+        """
+        resolved = self.resolve_device(device)
+        return self if resolved == self.device else self._bind(resolved)
+
+    def _bind(self, device: str) -> "ModelRuntime":
+        """A copy of this runtime bound to ``device`` (already resolved: ``cpu`` or ``cuda:N``)."""
+        raise NotImplementedError
+
+    def _check_bound(self) -> None:
+        """Refuse to run a runtime that was opened but never bound to a device.
+
+        Raises
+        ------
+        ParameterError
+        """
+        if self.device is None:
+            raise ParameterError(f"{self.path}: the {self.name} runtime is bound to no device; "
+                                 "run the runtime that bind(device) returns")
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        """Run the network on the device the runtime is bound to.
 
         Parameters
         ----------
         batch : ndarray of float32, shape (N, C, h, w)
-        device : str
-            A device from :meth:`resolve_device`.
 
         Returns
         -------
         ndarray of float32, shape (N, h, w)
             Logits, on the host.
+
+        Raises
+        ------
+        ParameterError
+            The runtime is bound to no device (:meth:`bind`), or the batch lies outside
+            :attr:`profile`.
+        ModelFileError
+            The runtime failed on the batch.
         """
         raise NotImplementedError
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 
@@ -36,7 +37,9 @@ class OnnxRuntime(ModelRuntime):
 
     CUDA is offered only when the installed ONNX Runtime has the CUDA provider and the
     driver shows a GPU; torch is never consulted.  ``cuda:N`` becomes the provider's
-    ``device_id``.  A session that silently fell back to the CPU is an error.
+    ``device_id``.  A session that silently fell back to the CPU is an error.  The CPU
+    session that checks the model at :meth:`open` is the one a CPU binding runs; a CUDA
+    binding creates its own session once, when it is bound.
 
     Threads: one intra-op pool of one thread per core with spinning off, and the
     pipeline scores one tile at a time, so ONNX Runtime's pool is the only compute pool
@@ -48,7 +51,8 @@ class OnnxRuntime(ModelRuntime):
 
     def __init__(self, path, ort, metadata, cpu_session):
         self.path, self._ort, self.metadata = path, ort, metadata
-        self._sessions = {"cpu": cpu_session}
+        self._cpu_session = cpu_session
+        self.session = None  # the bound device's inference session (set by _bind)
 
     @classmethod
     def open(cls, path) -> "OnnxRuntime":
@@ -69,17 +73,16 @@ class OnnxRuntime(ModelRuntime):
                     "'hadinfer[onnx-gpu]' instead of 'hadinfer[onnx]'")
         return f"ONNX Runtime sees {visible_gpu_count()} GPU(s)"
 
-    def session(self, device: str):
-        """The inference session for ``device`` (created once)."""
-        if device not in self._sessions:
-            self._sessions[device] = _new_session(self._ort, self.path, device)
-        return self._sessions[device]
+    def _bind(self, device: str) -> "OnnxRuntime":
+        bound = copy.copy(self)
+        bound.device = device
+        bound.session = self._cpu_session if device == "cpu" else _new_session(self._ort, self.path, device)
+        return bound
 
-    def run(self, batch, device):
+    def run(self, batch):
+        self._check_bound()
         try:
-            return self.session(device).run(["logits"], {"input": batch})[0][:, 0].astype("float32", copy=False)
-        except (DeviceUnavailableError, ModelFileError):
-            raise
+            return self.session.run(["logits"], {"input": batch})[0][:, 0].astype("float32", copy=False)
         except Exception as exc:  # ORT's own Fail/InvalidArgument/...: what the checks at open cannot see
             raise ModelFileError(f"{self.path}: ONNX Runtime failed on a {batch.shape} batch ({one_line(exc)})") \
                 from exc

@@ -10,11 +10,12 @@ fake ``tensorrt`` module that enforces those documented behaviours
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import DeviceUnavailableError, MissingDependencyError, ModelFileError, ParameterError
+from ..errors import MissingDependencyError, ModelFileError, ParameterError
 from ..models.metadata import check_model_path
 from .base import ModelRuntime, ShapeProfile, check_metadata
 from .engine_file import read_engine_file
@@ -32,7 +33,7 @@ def import_tensorrt():
 
 @dataclass
 class _DeviceState:
-    """One device's engine, context, stream and reusable buffers."""
+    """The bound device's engine, context, stream and reusable buffers."""
 
     engine: object
     context: object
@@ -48,8 +49,9 @@ class TensorRTRuntime(ModelRuntime):
     the engine itself); the pipeline plans its tiles so they do
     (:meth:`hadinfer.detectors.network.NetworkDetector.tile_limits`), and :meth:`run`
     refuses anything else with a message naming the sizes, before TensorRT sees it.
-    Buffers are allocated once per device and grown only when a larger input arrives;
-    work runs on a stream of its own; ``cuda:N`` deserialises the engine on GPU N.
+    Binding to ``cuda:N`` deserialises the engine on GPU N and checks its profile, once;
+    buffers are allocated by the bound runtime and grown only when a larger input
+    arrives; work runs on a stream of its own.
 
     Parameters
     ----------
@@ -68,7 +70,7 @@ class TensorRTRuntime(ModelRuntime):
     def __init__(self, path, metadata, engine_bytes, trt, memory):
         self.path, self.metadata, self._trt, self._memory = path, metadata, trt, memory
         self._engine_bytes = engine_bytes
-        self._states: dict[str, _DeviceState] = {}
+        self._state: _DeviceState | None = None  # set by _bind
         self.profile = ShapeProfile(min_side=int(metadata.get("min_tile", 1)),
                                     max_side=int(metadata["max_tile"]) if "max_tile" in metadata else None,
                                     max_batch=int(metadata["max_batch"]) if "max_batch" in metadata else None)
@@ -93,21 +95,20 @@ class TensorRTRuntime(ModelRuntime):
             return "TensorRT engines run on a CUDA GPU only; use the ONNX model for the CPU"
         return f"TensorRT sees {self._memory.device_count()} GPU(s)"
 
-    def _state(self, device: str) -> _DeviceState:
-        if device not in self._states:
-            if not device.startswith("cuda:"):
-                raise DeviceUnavailableError(f"--device {device}: {self.unavailable_reason(device)}")
-            with self._memory.on(device):  # the engine binds to the current device
-                runtime = self._trt.Runtime(self._trt.Logger(self._trt.Logger.WARNING))
-                engine = runtime.deserialize_cuda_engine(self._engine_bytes)
-                if engine is None:
-                    raise ModelFileError(f"{self.path}: TensorRT cannot deserialize this engine (built by another "
-                                         "TensorRT version or for another GPU?)")
-                self._check_profile(engine)
-                context = engine.create_execution_context()
-                stream, handle = self._memory.new_stream(device)
-            self._states[device] = _DeviceState(engine, context, stream, handle)
-        return self._states[device]
+    def _bind(self, device: str) -> "TensorRTRuntime":
+        with self._memory.on(device):  # the engine binds to the current device
+            runtime = self._trt.Runtime(self._trt.Logger(self._trt.Logger.WARNING))
+            engine = runtime.deserialize_cuda_engine(self._engine_bytes)
+            if engine is None:
+                raise ModelFileError(f"{self.path}: TensorRT cannot deserialize this engine (built by another "
+                                     "TensorRT version or for another GPU?)")
+            self._check_profile(engine)
+            context = engine.create_execution_context()
+            stream, handle = self._memory.new_stream(device)
+        bound = copy.copy(self)
+        bound.device = device
+        bound._state = _DeviceState(engine, context, stream, handle)
+        return bound
 
     def _check_profile(self, engine) -> None:
         """The engine's own profile must be the one its metadata promises the pipeline."""
@@ -117,26 +118,27 @@ class TensorRTRuntime(ModelRuntime):
             raise ModelFileError(f"{self.path}: the engine's profile {low}..{high} differs from its metadata "
                                  f"({self.profile})")
 
-    def _buffer(self, state: _DeviceState, name: str, count: int, device: str):
-        buffer, capacity = state.buffers.get(name, (None, 0))
+    def _buffer(self, name: str, count: int):
+        buffer, capacity = self._state.buffers.get(name, (None, 0))
         if capacity < count:  # grow by at least 2x, never shrink: edge tiles and steady state allocate nothing
             capacity = max(count, 2 * capacity)
-            buffer = self._memory.empty(capacity, device)
-            state.buffers[name] = (buffer, capacity)
+            buffer = self._memory.empty(capacity, self.device)
+            self._state.buffers[name] = (buffer, capacity)
         return buffer
 
-    def run(self, batch, device):
+    def run(self, batch):
+        self._check_bound()
         n, channels, rows, cols = batch.shape
         if not self.profile.admits(rows, cols, n):
             raise ParameterError(f"{self.path}: a {n}x{rows}x{cols} input lies outside the engine's profile "
                                  f"({self.profile.min_side}..{self.profile.max_side} px a side, batch "
                                  f"<= {self.profile.max_batch}); the tile planner should have prevented this")
-        state = self._state(device)
-        with self._memory.on(device):
+        state = self._state
+        with self._memory.on(self.device):
             if not state.context.set_input_shape("input", (n, channels, rows, cols)):
                 raise ModelFileError(f"{self.path}: TensorRT refused input shape {(n, channels, rows, cols)}")
-            inputs = self._buffer(state, "input", batch.size, device)
-            outputs = self._buffer(state, "logits", n * rows * cols, device)
+            inputs = self._buffer("input", batch.size)
+            outputs = self._buffer("logits", n * rows * cols)
             keep = self._memory.upload(batch, inputs, state.stream)
             state.context.set_tensor_address("input", self._memory.address(inputs))
             state.context.set_tensor_address("logits", self._memory.address(outputs))

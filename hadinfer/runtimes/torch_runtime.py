@@ -17,6 +17,10 @@ class TorchRuntime(ModelRuntime):
     Ampere and later, which costs about 1e-3 relative and breaks parity with the CPU and
     ONNX Runtime; TF32 is switched off for the call only, not for the process.
 
+    Binding (:meth:`~hadinfer.runtimes.ModelRuntime.bind`) copies the network to the
+    device, so the model given here is never moved and a later change to it reaches
+    the next binding, not one that is running.
+
     Parameters
     ----------
     model : AnomalyFCN
@@ -40,7 +44,7 @@ class TorchRuntime(ModelRuntime):
             "channels": model.config.in_channels, "receptive_radius": model.config.receptive_radius,
             "input_policy": stored.get("input") or {}, "network": model.config.to_dict(),
             "provenance": stored.get("provenance") or {}, "precision": "float32"}, self.path)
-        self._copies = {}
+        self._where = self._network = None  # set by _bind
 
     @classmethod
     def open(cls, path) -> "TorchRuntime":
@@ -66,16 +70,21 @@ class TorchRuntime(ModelRuntime):
             return "PyTorch sees no CUDA GPU (a CPU build, or no driver)"
         return f"PyTorch sees {self._torch.cuda.device_count()} GPU(s)"
 
-    def run(self, batch, device):
+    def _bind(self, device: str) -> "TorchRuntime":
+        bound = copy.copy(self)
+        bound.device = device
+        bound._where = torch_device(self._torch, device)
+        bound._network = copy.deepcopy(self._model).to(bound._where)
+        return bound
+
+    def run(self, batch):
+        self._check_bound()
         torch = self._torch
-        where = torch_device(torch, device)
-        if device not in self._copies:
-            self._copies[device] = copy.deepcopy(self._model).to(where)
         inputs = torch.from_numpy(batch)
-        if where.type == "cuda":
-            inputs = inputs.pin_memory().to(where, non_blocking=True)
+        if self._where.type == "cuda":
+            inputs = inputs.pin_memory().to(self._where, non_blocking=True)
         with torch.inference_mode(), full_float32(torch):
-            return self._copies[device](inputs)[:, 0].float().cpu().numpy()
+            return self._network(inputs)[:, 0].float().cpu().numpy()
 
 
 @contextlib.contextmanager

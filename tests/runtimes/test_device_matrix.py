@@ -109,7 +109,7 @@ def test_rx_detectors_follow_torch(machine, torch_cuda, ort_cuda, device):
 
 @pytest.mark.parametrize("torch_cuda,ort_cuda,device", CELLS,
                          ids=[f"torch{'GPU' if t else 'CPU'}-ort{'GPU' if o else 'CPU'}-{d}" for t, o, d in CELLS])
-def test_general_on_torch(machine, torch_cuda, ort_cuda, device):
+def test_general_on_torch(machine, monkeypatch, torch_cuda, ort_cuda, device):
     machine(torch_cuda, ort_cuda)
     detector = hadinfer.make_detector("general", runtime="torch")
     if not torch_cuda and device != "auto":
@@ -117,7 +117,10 @@ def test_general_on_torch(machine, torch_cuda, ort_cuda, device):
             detector.arrays_for(device)
         return
     expected = {"auto": "cuda:0", "cuda": "cuda:0", "cuda:1": "cuda:1"}[device] if torch_cuda else "cpu"
-    assert detector.arrays_for(device).device == expected
+    moved = []  # binding copies the network to the device; this torch has no CUDA to copy it to
+    monkeypatch.setattr(torch.nn.Module, "to", lambda self, where: (moved.append(str(where)), self)[1])
+    arrays = detector.arrays_for(device)
+    assert arrays.device == arrays.runtime.device == expected and moved == [expected]
 
 
 def test_cuda_beyond_the_gpus_is_an_error(machine):
@@ -156,5 +159,5 @@ def test_torch_runtime_disables_tf32_during_the_call():
     original = model.forward
     model.forward = lambda z: (seen.append(torch.backends.cudnn.allow_tf32), original(z))[1]
     before = torch.backends.cudnn.allow_tf32
-    TorchRuntime(model, {}).run(np.zeros((1, 17, 8, 8), np.float32), "cpu")
+    TorchRuntime(model, {}).bind("cpu").run(np.zeros((1, 17, 8, 8), np.float32))
     assert seen == [False] and torch.backends.cudnn.allow_tf32 == before  # off for the call, restored after

@@ -148,9 +148,10 @@ def test_onnx_runtime_failure_while_scoring_is_one_whole_line(tmp_path):
             raise RuntimeError("[ONNXRuntimeError] : 2 : INVALID_ARGUMENT : Got invalid dimensions for input\n"
                                " index: 1 Got: 4 Expected: 5\n Please fix either the inputs or the model.")
 
-    detector.runtime._sessions["cpu"] = Failing()
+    runtime = detector.runtime.bind("cpu")
+    runtime.session = Failing()
     with pytest.raises(ModelFileError) as caught:
-        detector.runtime.run(np.zeros((1, 4, 8, 8), np.float32), "cpu")
+        runtime.run(np.zeros((1, 4, 8, 8), np.float32))
     message = str(caught.value)
     assert "\n" not in message and message.endswith("Got: 4 Expected: 5 Please fix either the inputs or the model.)")
 

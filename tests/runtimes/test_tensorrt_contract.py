@@ -112,11 +112,10 @@ def test_a_scene_below_the_profile_minimum_is_a_one_line_error(trt, tmp_path):
 
 def test_a_refused_input_shape_is_named_not_reported_as_an_execution_failure(trt, tmp_path):
     engine = build(trt, tmp_path, min_tile=16, opt_tile=64, max_tile=128)
-    runtime = TensorRTRuntime.open(engine, memory=HostMemory())
-    state = runtime._state("cuda:0")
-    state.context.set_input_shape = lambda name, shape: False
+    runtime = TensorRTRuntime.open(engine, memory=HostMemory()).bind("cuda:0")
+    runtime._state.context.set_input_shape = lambda name, shape: False
     with pytest.raises(ModelFileError, match="refused input shape"):
-        runtime.run(np.zeros((1, runtime.metadata["channels"], 32, 32), np.float32), "cuda:0")
+        runtime.run(np.zeros((1, runtime.metadata["channels"], 32, 32), np.float32))
 
 
 def test_engine_without_tensorrt_names_the_extra(tmp_path, monkeypatch):
@@ -137,3 +136,22 @@ def test_truncated_engine_file_is_a_one_line_error(tmp_path):
     (tmp_path / "cut.engine").write_bytes(data[:len(MAGIC) + 12])
     with pytest.raises(ModelFileError, match="truncated"):
         read_engine_file(str(tmp_path / "cut.engine"))
+
+
+def test_the_engine_is_bound_to_one_device_once_per_run_and_run_takes_no_device(trt, tmp_path):
+    engine = build(trt, tmp_path, min_tile=16, opt_tile=64, max_tile=128)
+    detector, memory = engine_detector(engine, gpus=2)
+    bindings = []
+    original = memory.new_stream
+    memory.new_stream = lambda device: (bindings.append(device), original(device))[1]
+    hadinfer.detect(np.random.default_rng(5).normal(size=(100, 90, 10)), detector=detector, device="cuda:1",
+                    tile_size=32)
+    assert len([call for call in trt.calls if call[0] == "execute"]) > 1
+    assert bindings == ["cuda:1"]  # one binding (engine, context, stream) for all the tiles
+    assert detector.runtime.device is None  # the detector keeps the runtime as opened
+    bound = detector.runtime.bind("cuda")
+    assert bound.device == "cuda:0" and bound.bind("cuda:0") is bound
+    with pytest.raises(TypeError):
+        bound.run(np.zeros((1, bound.metadata["channels"], 32, 32), np.float32), "cuda:0")
+    with pytest.raises(hadinfer.errors.ParameterError, match="bound to no device"):
+        detector.runtime.run(np.zeros((1, bound.metadata["channels"], 32, 32), np.float32))
