@@ -130,7 +130,7 @@ def detect(source, output=None, *, detector: str | Detector | DetectorChoice = D
         or at an absolute score.  Sets ``result.threshold`` and ``result.detections``.
     detections : str or PathLike, optional
         Write the detections there (``.gpkg`` in the scene's CRS, or ``.geojson``, RFC
-        7946, WGS 84; see :mod:`hadinfer.detections`); needs ``pfa`` or ``threshold``.
+        7946, WGS 84; see :mod:`hadinfer.vectors`); needs ``pfa`` or ``threshold``.
     threshold_rule : {"tail", "quantile", "chi2"}
         See :func:`hadinfer.thresholds.choose_threshold`.
     **detector_params
@@ -216,7 +216,7 @@ def _check_detection_request(pfa, threshold, detections, rule):
     if rule not in RULES:
         raise ParameterError(f"threshold_rule: expected one of {', '.join(RULES)}, got {rule!r}")
     if detections is not None:
-        from .detections import check_detections_path
+        from .vectors import check_detections_path
 
         check_detections_path(detections)
     return pfa, threshold, detections, rule
@@ -224,7 +224,7 @@ def _check_detection_request(pfa, threshold, detections, rule):
 
 def _threshold_scene(result: DetectionResult, scene: Scene, wanted, frame: RunFrame) -> None:
     """Threshold the map, find its regions (with mean spectra), write them; into ``result``."""
-    from .detections import _has_vector_extra, detections_frame, find_detections, write_detections
+    from .vectors import _has_vector_extra, detections_frame, find_detections, write_detections
     from .thresholds import choose_threshold
 
     pfa, threshold, path, rule = wanted
@@ -276,7 +276,7 @@ def _detect(source, *, model: Detector, frame: RunFrame, key, bands, device, til
     try:
         frame = frame.with_bands(format_band_spec(scene.info.bands))
         if wanted is not None:  # detections that could not be placed: refused before the work
-            from .detections import check_detections_path, check_not_gcp_georeferenced
+            from .vectors import check_detections_path, check_not_gcp_georeferenced
 
             check_not_gcp_georeferenced(scene.info.gcps, scene.info.path)
             if wanted[2] is not None:  # GeoJSON of pixel coordinates

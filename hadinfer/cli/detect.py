@@ -24,9 +24,9 @@ def write_map_detections(result, path, *, pfa, threshold, overwrite, inputs, oth
     """Threshold the written map, write its regions as polygons; returns a report entry.
 
     ``scene`` is ``(path, key, bands)`` of the scored scene, for each detection's mean
-    spectrum (``hadinfer/detections.py``).
+    spectrum (``hadinfer/vectors.py``).
     """
-    from ..detections import map_detections
+    from ..vectors import map_detections
     from ..io import open_scene
 
     if scene is None:

@@ -221,7 +221,7 @@ def check_detection_options(pfa: float | None, threshold: float | None, detectio
         ``--pfa`` outside (0, 1) or NaN; ``--threshold`` not finite; either without
         ``--detections`` (for one scene: the map alone has no threshold); a
         ``--detections`` extension no writer takes
-        (:func:`hadinfer.detections.check_detections_path`).
+        (:func:`hadinfer.vectors.check_detections_path`).
     MissingDependencyError
         A GeoPackage without the ``vector`` extra.
     """
@@ -235,7 +235,7 @@ def check_detection_options(pfa: float | None, threshold: float | None, detectio
                                  param_hint="--pfa" if pfa is not None else "--threshold")
     if detections_path is None:
         return
-    from ..detections import check_detections_path
+    from ..vectors import check_detections_path
 
     try:  # the writer's own rule: extension, and the vector extra for GeoPackage
         check_detections_path(detections_path)

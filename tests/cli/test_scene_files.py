@@ -101,9 +101,9 @@ def test_detection_options_are_checked_before_any_map(folder, args, fragment):
 
 
 def test_geopackage_without_the_vector_extra_is_refused_before_any_map(folder, monkeypatch):
-    from hadinfer import detections
+    from hadinfer import vectors
 
-    monkeypatch.setattr(detections, "_has_vector_extra", lambda: False)
+    monkeypatch.setattr(vectors, "_has_vector_extra", lambda: False)
     before = checksums(folder)
     result = run("detect", "src.tif", "-o", "m.tif", "--detector", "grx", "--pfa", "0.01", "--detections", "d.gpkg")
     assert_one_line_error(result, "pip install 'hadinfer[vector]'")

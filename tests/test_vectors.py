@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from rasterio.transform import from_origin
 
 from hadinfer.cli.main import cli
-from hadinfer.detections import chi2_isf, detection_threshold, find_detections
+from hadinfer.vectors import chi2_isf, detection_threshold, find_detections
 from hadinfer.errors import ParameterError
 
 from .conftest import write_geotiff
@@ -144,18 +144,18 @@ def test_geojson_is_rfc7946_for_a_crs_without_epsg_code(tmp_path, monkeypatch, v
     from rasterio.crs import CRS
     from rasterio.warp import transform as reproject_points
 
-    import hadinfer.detections as detections
+    import hadinfer.vectors as vectors
 
     if vector_extra:
         pytest.importorskip("geopandas", reason="the pyogrio writer needs the 'vector' extra")
     else:  # the small fallback writer of a core install
-        monkeypatch.setattr(detections, "_has_vector_extra", lambda: False)
+        monkeypatch.setattr(vectors, "_has_vector_extra", lambda: False)
     crs = CRS.from_proj4(CUSTOM_CRS)
     assert crs.to_epsg() is None
     transform = from_origin(600000, 100000, 10, 10)
     found = _square_detection(transform)
     path = tmp_path / "d.geojson"
-    detections.write_detections(path, found, crs, threshold=1.0)
+    vectors.write_detections(path, found, crs, threshold=1.0)
     collection = json.loads(path.read_text())
     assert "crs" not in collection
     ring = collection["features"][0]["geometry"]["coordinates"][0]
@@ -172,7 +172,7 @@ def test_geopackage_keeps_a_crs_without_epsg_code(tmp_path):
     geopandas = pytest.importorskip("geopandas", reason="GeoPackage needs the 'vector' extra")
     from rasterio.crs import CRS
 
-    from hadinfer.detections import write_detections
+    from hadinfer.vectors import write_detections
 
     crs = CRS.from_proj4(CUSTOM_CRS)
     write_detections(tmp_path / "d.gpkg", _square_detection(from_origin(600000, 100000, 10, 10)), crs,
@@ -183,7 +183,7 @@ def test_geopackage_keeps_a_crs_without_epsg_code(tmp_path):
 
 
 def test_pixel_coordinates_are_never_written_as_geojson(tmp_path):
-    from hadinfer.detections import write_detections
+    from hadinfer.vectors import write_detections
 
     with pytest.raises(ParameterError, match="no CRS"):
         write_detections(tmp_path / "d.geojson", _square_detection(from_origin(0, 8, 1, 1)), None, threshold=1.0)
@@ -192,7 +192,7 @@ def test_pixel_coordinates_are_never_written_as_geojson(tmp_path):
 
 def test_geopackage_without_a_crs_has_none(tmp_path):
     geopandas = pytest.importorskip("geopandas", reason="GeoPackage needs the 'vector' extra")
-    from hadinfer.detections import write_detections
+    from hadinfer.vectors import write_detections
 
     write_detections(tmp_path / "d.gpkg", _square_detection(from_origin(0, 8, 1, 1)), None, threshold=1.0)
     assert geopandas.read_file(tmp_path / "d.gpkg").crs is None

@@ -1,5 +1,8 @@
 """From an anomaly map to vector detections: connected regions, valid polygons, GIS files.
 
+Vector as in GIS vector data (the ``vector`` extra), not spectral vectors; the detectors that
+make the map are in :mod:`hadinfer.detectors`.
+
 Regions are 8-connected (a target's pixels often touch only diagonally).  GDAL's
 polygonizer outlines 8-connected regions with self-touching rings, which OGC calls
 invalid, so each region's geometry is built from its *4-connected* parts, which GDAL
