@@ -11,5 +11,5 @@ when they are missing.
 * :mod:`.strips` -- splitting a scene into row strips and scoring one strip on a worker.
 * :mod:`.strip_detect` -- one scene across the cluster, written by the client.
 * :mod:`.scene_batch` -- one task per scene.
-* :mod:`.arrays` -- dask arrays and DataArrays (``hadinfer.dask.detect``).
+* :mod:`.dask_arrays` -- dask arrays and DataArrays (their public entry point is :mod:`hadinfer.dask`).
 """
