@@ -1,4 +1,9 @@
-"""In-memory cubes as scenes, for embedding hadinfer in Python code."""
+"""In-memory cubes as scenes, for embedding hadinfer in Python code.
+
+A NumPy array held by the caller, read like a file; not to be confused with
+:mod:`hadinfer.arrays` (the array libraries the RX kernels run on) or
+:mod:`hadinfer.distributed.dask_arrays` (lazy Dask arrays).
+"""
 
 from __future__ import annotations
 
