@@ -199,8 +199,7 @@ def main(argv=None) -> int:
     import hadinfer
     from hadinfer.synthetic.geotiff import write_synthetic_scene
 
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from machine import cpu_model, gpu_model, machine_label
+    from machine import cpu_model, gpu_model, machine_label  # benchmarks/, beside this script
 
     if not args.dry_run:
         import torch
