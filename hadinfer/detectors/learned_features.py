@@ -12,6 +12,8 @@ from .stats import BackgroundStats
 
 #: Scores are clipped here before the logarithm of the geometric mean.
 _FLOOR = 1e-300
+#: Pixels whose features are computed at once (see :meth:`LearnedFeatureRX.features`).
+_CHUNK_PIXELS = 4096
 
 
 class LearnedFeatureRX(Detector):
@@ -91,9 +93,16 @@ class LearnedFeatureRX(Detector):
         """The learned features of a window, (h, w, features) float64, 0 where invalid."""
         weight, offset = self.affine_
         out = np.zeros(valid.shape + (self.feature_model_.features,))
-        pixels = cube[valid].astype(np.float64)
-        if pixels.size:
-            out[valid] = self.feature_model_.embed(pixels @ weight + offset)
+        spectra, mask, flat = cube.reshape(-1, cube.shape[-1]), valid.reshape(-1), out.reshape(-1, out.shape[-1])
+        # A few thousand pixels at a time: the float64 copy of the spectra and the network's
+        # temporaries stay in cache and never grow with the tile (a whole 296 x 296 x 200
+        # tile in float64 is 140 MB per worker).
+        for start in range(0, mask.size, _CHUNK_PIXELS):
+            rows = slice(start, start + _CHUNK_PIXELS)
+            keep = mask[rows]
+            pixels = spectra[rows][keep].astype(np.float64)
+            if pixels.size:
+                flat[rows][keep] = self.feature_model_.embed(pixels @ weight + offset)
         return out
 
     def fit_features(self, stats: BackgroundStats) -> "LearnedFeatureRX":
