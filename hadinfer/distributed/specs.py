@@ -94,7 +94,7 @@ class DetectorSpec:
         return self.build().fit(stats)
 
 
-def detector_spec(detector, params: dict) -> DetectorSpec:
+def detector_spec(detector, params: dict, *, feature_pass: bool = False) -> DetectorSpec:
     """A spec for ``detector`` (a name, model path or DetectorChoice), refusing what cannot be rebuilt on a worker.
 
     Raises
@@ -102,7 +102,8 @@ def detector_spec(detector, params: dict) -> DetectorSpec:
     ParameterError
         A Detector instance (it may hold an unpicklable session: pass its name), a name
         the registry does not know, or a detector that trains on the whole scene first
-        (``adapt``: one process).
+        (``adapt``: one process), or one with a second statistics pass (``learned``)
+        unless the caller runs that pass (``feature_pass=True``: the strip path does).
     """
     if isinstance(detector, Detector):
         raise ParameterError("detector: on a cluster pass a name or model file, which every worker builds itself, "
@@ -111,9 +112,10 @@ def detector_spec(detector, params: dict) -> DetectorSpec:
     if choice.needs_scene:
         raise ParameterError(f"detector: {choice.value} trains on the whole scene in one process first; run it "
                              "without a scheduler, or train once and pass the checkpoint")
-    if choice.feature_pass:
+    if choice.feature_pass and not feature_pass:
         raise ParameterError(f"detector: {choice.value} needs a second statistics pass over its learned features, "
-                             "which the cluster path does not run yet; run it without a scheduler")
+                             "which lazy Dask arrays do not run; pass the scene's path (strips run it), or run it "
+                             "without a scheduler")
     if "path" in choice.fixed and os.path.isfile(choice.fixed["path"]):  # workers may run in another folder
         value = os.path.abspath(choice.fixed["path"])
         choice = replace(choice, value=value, fixed={**choice.fixed, "path": value})

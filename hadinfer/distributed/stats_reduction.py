@@ -19,7 +19,8 @@ from ..detectors import BackgroundStats
 from ..detectors.stats import statistics_windows
 from ..errors import ParameterError
 from ..tiling import Tile
-from .specs import SceneSource
+from ..io.derived_scene import DerivedScene
+from .specs import DetectorSpec, SceneSource
 
 T = TypeVar("T")
 
@@ -127,3 +128,20 @@ def strip_stats(source: SceneSource, tiles: Sequence[Tile], precision: str = "fl
         for tile in tiles:
             stats.update_window(*scene.read_window(tile.core), precision=precision)
     return stats
+
+
+def strip_feature_stats(source: SceneSource, spec: DetectorSpec, stats: BackgroundStats,
+                        tiles: Sequence[Tile]) -> BackgroundStats:
+    """Worker task: statistics of a detector's features (its second pass) over the cores of ``tiles``.
+
+    The detector is fitted here on the merged first-pass ``stats``, as in the single
+    process, and its per-pixel features of each canonical window are accumulated exactly,
+    so merged parts equal the single-process feature statistics to the bit.
+    """
+    detector = spec.fitted(stats)
+    with source.open() as scene:
+        derived = DerivedScene(scene, detector.features, detector.feature_count)
+        out = BackgroundStats(detector.feature_count)
+        for tile in tiles:
+            out.update_window(*derived.read_window(tile.core))
+    return out

@@ -37,7 +37,7 @@ from ..pipeline import ProgressCallback, _no_progress, peak_memory_mb, plan_tile
 from ..run_frame import OutputSpec, RunFrame
 from .cluster import import_distributed, run_portably
 from .specs import SceneSource, detector_spec
-from .stats_reduction import merge_stats, statistics_runs, strip_stats, tree_reduce
+from .stats_reduction import merge_stats, statistics_runs, strip_feature_stats, strip_stats, tree_reduce
 from .strips import score_strip, strip_plan
 
 
@@ -91,7 +91,8 @@ def detect_strips(source, output=None, *, client, detector=DEFAULT_DETECTOR, key
     started = time.perf_counter()
     distributed = import_distributed()
     inputs = (source,) if isinstance(source, (str, os.PathLike)) else ()
-    spec = detector_spec(detector, detector_params)  # the run's one resolution of the detector value
+    # the run's one resolution of the detector value; a second statistics pass runs below
+    spec = detector_spec(detector, detector_params, feature_pass=True)
     # Fail on a bad output or creation option before any work is sent.
     writes = OutputSpec.checked(output, overwrite=overwrite, cog=cog, creation_options=creation_options,
                                 inputs=inputs + spec.choice.model_files)
@@ -125,14 +126,28 @@ def detect_strips(source, output=None, *, client, detector=DEFAULT_DETECTOR, key
         if stats.count_ == 0:
             raise AllNodataError(f"{info.path}: every pixel is nodata or not finite; nothing to score")
         model.fit(stats)  # here too: the report, the map's tags and a detection threshold need it
+        features = None
+        if model.feature_pass:  # its second pass, over the same canonical windows, merged exactly
+            feature_leaves = [client.submit(run_portably, strip_feature_stats, scene_source, spec, merged, windows,
+                                            key=f"hadinfer-feature-stats-{run}-{i}")
+                              for i, windows in enumerate(statistics_runs(info, len(plan)))]
+            futures += feature_leaves
+            level = iter(range(len(feature_leaves)))
+            features = tree_reduce(feature_leaves, lambda *parts: client.submit(
+                run_portably, merge_stats, *parts, key=f"hadinfer-feature-merge-{run}-{next(level)}"),
+                split_every=split_every)
+            futures.append(features)
+            for done, _ in enumerate(distributed.as_completed(feature_leaves), 1):
+                progress("feature statistics", done, len(feature_leaves))
+            model.fit_features(features.result())
         # The same provenance as one process: source, its hash and the bands read.
         frame = RunFrame.begin(model, source, writes).with_bands(format_band_spec(info.bands))
         seconds["statistics"] = time.perf_counter() - started
         for leaf in leaves:  # the merged statistics keep their lineage (the scheduler recomputes lost
             if leaf is not merged:  # results from it); the parts' memory can go.  One strip: its own merge
                 leaf.release()
-        futures = [merged]
-        scoring = [client.submit(run_portably, score_strip, scene_source, spec, merged, tiles, device,
+        futures = [merged] + ([features] if features is not None else [])
+        scoring = [client.submit(run_portably, score_strip, scene_source, spec, merged, tiles, device, features,
                                  key=f"hadinfer-score-{run}-{i}") for i, tiles in enumerate(plan)]
         futures += scoring
         result, report_extra = _gather_scores(distributed, scoring, info, frame, progress, seconds)

@@ -94,15 +94,18 @@ class StripScores:
 
 
 def score_strip(source: SceneSource, spec: DetectorSpec, stats: BackgroundStats, tiles: list[Tile],
-                device: str = "cpu") -> StripScores:
+                device: str = "cpu", feature_stats: BackgroundStats | None = None) -> StripScores:
     """Worker task: read and score a strip's tiles (core plus halo), one tile in memory at a time.
 
     The detector is built and fitted here from ``spec`` and the merged ``stats``: a fit is
     an eigen-decomposition of a B×B matrix, cheap next to scoring a strip, and a network
-    detector's runtime session cannot travel anyway.
+    detector's runtime session cannot travel anyway.  A detector with a second statistics
+    pass (``feature_pass``) also gets the merged ``feature_stats``.
     """
     started = time.perf_counter()
     detector = spec.fitted(stats)
+    if detector.feature_pass:  # its second pass, merged on the client (strip_feature_stats)
+        detector.fit_features(feature_stats)
     library = detector.arrays_for(device)
     top, rows = strip_extent(tiles)
     with source.open() as scene:

@@ -73,3 +73,8 @@ def test_a_dataarray_keeps_its_coordinates_and_crs(client, cube, tmp_path):
 def test_bad_arrays_are_parameter_errors(bad, match):
     with pytest.raises(ParameterError, match=match):
         hadinfer_dask.detect(bad, detector="grx")
+
+
+def test_a_detector_with_a_second_statistics_pass_is_refused_on_lazy_arrays(client, cube):
+    with pytest.raises(ParameterError, match="second statistics pass.*pass the scene's path"):
+        hadinfer_dask.detect(da.from_array(cube, chunks=(20, 20, cube.shape[2])), detector="learned", nodata=-9999)

@@ -11,17 +11,9 @@ from .conftest import TILE
 
 pytest.importorskip("distributed", reason="the dask extra is not installed: pip install 'hadinfer[dask]'")
 
-#: Every registered detector that scores without training on the scene and without a file; one
-#: that needs a second statistics pass (``learned``) is refused on a cluster (tested below).
-DETECTORS = [name for name, entry in registered().items()
-             if not entry.needs_scene and name != "model" and not getattr(entry.factory, "feature_pass", False)]
-
-
-def test_a_detector_with_a_feature_pass_is_refused_before_any_work(client, scene_path):
-    from hadinfer.errors import ParameterError
-
-    with pytest.raises(ParameterError, match="second statistics pass"):
-        detect_strips(scene_path, client=client, detector="learned", device="cpu", tile_size=TILE)
+#: Every registered detector that scores without training on the scene and without a file
+#: (``learned``'s second statistics pass included).
+DETECTORS = [name for name, entry in registered().items() if not entry.needs_scene and name != "model"]
 
 
 @pytest.mark.parametrize("detector", DETECTORS)
