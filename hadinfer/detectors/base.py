@@ -106,12 +106,16 @@ class Detector:
 
     def fit_score(self, cube: np.ndarray, valid: np.ndarray | None = None,
                   arrays: ArrayLibrary | None = None) -> np.ndarray:
-        """Fit on an in-memory cube and score all of it (convenience for small arrays)."""
+        """Fit on an in-memory cube (both statistics passes when ``feature_pass``) and score all of it
+        (convenience for small arrays)."""
         cube = np.asarray(cube, dtype=np.float64)
         if valid is None:
             valid = np.isfinite(cube).all(axis=2)
             cube = np.where(valid[:, :, None], cube, 0.0)
         self.fit(BackgroundStats(cube.shape[2]).update(cube[valid]))
+        if self.feature_pass:
+            features = self.features(cube, valid)
+            self.fit_features(BackgroundStats(features.shape[2]).update(features[valid]))
         return self.score(cube, valid, arrays=arrays)
 
     def features(self, cube: np.ndarray, valid: np.ndarray) -> np.ndarray:

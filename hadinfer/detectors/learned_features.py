@@ -110,17 +110,6 @@ class LearnedFeatureRX(Detector):
         self.features_ = self._features.fit(stats)
         return self
 
-    def fit_score(self, cube, valid=None, arrays=None):
-        """Both statistics passes over an in-memory cube, then score all of it."""
-        cube = np.asarray(cube, dtype=np.float64)
-        if valid is None:
-            valid = np.isfinite(cube).all(axis=2)
-            cube = np.where(valid[:, :, None], cube, 0.0)
-        self.fit(BackgroundStats(cube.shape[2]).update(cube[valid]))
-        features = self.features(cube, valid)
-        self.fit_features(BackgroundStats(features.shape[2]).update(features[valid]))
-        return self.score(cube, valid, arrays=arrays)
-
     def score(self, cube, valid, core=None, arrays=None):
         if getattr(self, "features_", None) is None:
             raise ParameterError("learned: fit_features (the second statistics pass) has not run")

@@ -130,8 +130,8 @@ def strip_stats(source: SceneSource, tiles: Sequence[Tile], precision: str = "fl
     return stats
 
 
-def strip_feature_stats(source: SceneSource, spec: DetectorSpec, stats: BackgroundStats,
-                        tiles: Sequence[Tile]) -> BackgroundStats:
+def strip_feature_stats(source: SceneSource, tiles: Sequence[Tile], spec: DetectorSpec,
+                        stats: BackgroundStats) -> BackgroundStats:
     """Worker task: statistics of a detector's features (its second pass) over the cores of ``tiles``.
 
     The detector is fitted here on the merged first-pass ``stats``, as in the single

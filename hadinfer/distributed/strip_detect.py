@@ -109,36 +109,32 @@ def detect_strips(source, output=None, *, client, detector=DEFAULT_DETECTOR, key
     seconds = {}
     futures = []
     try:
-        precision = model.stats_precision  # as the single-process statistics pass
+        def reduce(stage, label, task, *args):
+            """``task(scene_source, windows, *args)`` on every run of canonical windows, merged in a tree;
+            progress is reported as ``label``."""
+            leaves = [client.submit(run_portably, task, scene_source, windows, *args,
+                                    key=f"hadinfer-{stage}-{run}-{i}")
+                      for i, windows in enumerate(statistics_runs(info, len(plan)))]
+            futures.extend(leaves)
+            level = iter(range(len(leaves)))
+            merged = tree_reduce(leaves, lambda *parts: client.submit(
+                run_portably, merge_stats, *parts, key=f"hadinfer-{stage}-merge-{run}-{next(level)}"),
+                split_every=split_every)
+            futures.append(merged)
+            for done, _ in enumerate(distributed.as_completed(leaves), 1):
+                progress(label, done, len(leaves))
+            return leaves, merged
+
         # The single-process pass's canonical windows, one run of them per strip: merged
         # exactly, they give the same bits as one process, whatever the strips.
-        leaves = [client.submit(run_portably, strip_stats, scene_source, windows, precision,
-                                key=f"hadinfer-stats-{run}-{i}")
-                  for i, windows in enumerate(statistics_runs(info, len(plan)))]
-        futures += leaves
-        level = iter(range(len(leaves)))
-        merged = tree_reduce(leaves, lambda *parts: client.submit(
-            run_portably, merge_stats, *parts, key=f"hadinfer-merge-{run}-{next(level)}"), split_every=split_every)
-        futures.append(merged)
-        for done, _ in enumerate(distributed.as_completed(leaves), 1):
-            progress("statistics", done, len(leaves))
+        leaves, merged = reduce("stats", "statistics", strip_stats, model.stats_precision)
         stats = merged.result()
         if stats.count_ == 0:
             raise AllNodataError(f"{info.path}: every pixel is nodata or not finite; nothing to score")
         model.fit(stats)  # here too: the report, the map's tags and a detection threshold need it
         features = None
         if model.feature_pass:  # its second pass, over the same canonical windows, merged exactly
-            feature_leaves = [client.submit(run_portably, strip_feature_stats, scene_source, spec, merged, windows,
-                                            key=f"hadinfer-feature-stats-{run}-{i}")
-                              for i, windows in enumerate(statistics_runs(info, len(plan)))]
-            futures += feature_leaves
-            level = iter(range(len(feature_leaves)))
-            features = tree_reduce(feature_leaves, lambda *parts: client.submit(
-                run_portably, merge_stats, *parts, key=f"hadinfer-feature-merge-{run}-{next(level)}"),
-                split_every=split_every)
-            futures.append(features)
-            for done, _ in enumerate(distributed.as_completed(feature_leaves), 1):
-                progress("feature statistics", done, len(feature_leaves))
+            _, features = reduce("feature-stats", "feature statistics", strip_feature_stats, spec, merged)
             model.fit_features(features.result())
         # The same provenance as one process: source, its hash and the bands read.
         frame = RunFrame.begin(model, source, writes).with_bands(format_band_spec(info.bands))
