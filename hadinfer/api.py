@@ -105,7 +105,8 @@ def detect(source, output=None, *, detector: str | Detector | DetectorChoice = D
         falls back to the CPU silently.
     tile_size : int or (int, int)
         Core tile size in pixels (rounded up to the file's blocks).  The map does not
-        depend on it (to float rounding); peak memory does.
+        depend on it, to the bit; peak memory does.  Network detectors score on their own
+        grid (:attr:`~hadinfer.detectors.Detector.native_tile`, 256) whatever it says.
     overwrite, cog : bool
         Replace an existing ``output``; write it as a Cloud-Optimized GeoTIFF.
     creation_options : dict, optional

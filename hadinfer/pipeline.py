@@ -122,7 +122,8 @@ def accumulate_stats(scene: Scene, tile_shape=None, *, precision: str = "float64
 def plan_tiles(info, detector: Detector, tile_size) -> tuple[tuple[int, int], list[Tile]]:
     """The tile shape and the tiles a run of ``detector`` over a scene uses (pure, no I/O).
 
-    Tiles are whole file blocks, no larger than the detector's largest core (a TensorRT
+    Tiles are whole file blocks (or the detector's :attr:`~hadinfer.detectors.Detector.native_tile`,
+    whatever ``tile_size`` asks), no larger than the detector's largest core (a TensorRT
     profile's maximum less the network's context), with read windows of at least its
     smallest input where the image has room: every network input then lies inside the
     runtime's profile.
@@ -133,7 +134,10 @@ def plan_tiles(info, detector: Detector, tile_size) -> tuple[tuple[int, int], li
     tiles : list of Tile
     """
     min_read, max_core = detector.tile_limits()
-    tile_shape = aligned_tile_shape(tile_size, (info.height, info.width), info.block_shape)
+    if detector.native_tile is not None:  # its own grid, not the file's blocks: same tiles for every file layout
+        tile_shape = aligned_tile_shape(detector.native_tile, (info.height, info.width))
+    else:
+        tile_shape = aligned_tile_shape(tile_size, (info.height, info.width), info.block_shape)
     tile_shape = limit_tile_shape(tile_shape, max_core)
     return tile_shape, tile_windows((info.height, info.width), tile_shape, halo=detector.halo, min_read=min_read)
 

@@ -60,12 +60,20 @@ class ArrayLibrary:
         """Elementwise square root."""
         raise NotImplementedError
 
-    def zeros(self, shape) -> Any:
-        """A float64 array of zeros."""
+    def zeros(self, shape, integer: bool = False) -> Any:
+        """An array of zeros: float64, or int64 when ``integer``."""
+        raise NotImplementedError
+
+    def to_fixed(self, values: Any, out: Any, scale: float, limit: float) -> None:
+        """Write ``values * scale``, clipped to ``[-limit, limit]`` and rounded to integers, into int64 ``out``."""
         raise NotImplementedError
 
     def integral_image(self, array: Any) -> Any:
-        """Cumulative sums over axes 0 and 1 (a summed-area table); may overwrite ``array``."""
+        """Cumulative sums over axes 0 and 1 (a summed-area table); may overwrite ``array``.
+
+        int64 arrays wrap around on overflow (two's complement), which leaves every
+        difference of sums whose true value fits in int64 exact.
+        """
         raise NotImplementedError
 
     def solve(self, matrices: Any, vectors: Any) -> Any:

@@ -37,8 +37,14 @@ class NumpyArrays(ArrayLibrary):
     def sqrt(self, array):
         return np.sqrt(array)
 
-    def zeros(self, shape):
-        return np.zeros(shape)
+    def zeros(self, shape, integer=False):
+        return np.zeros(shape, dtype=np.int64 if integer else np.float64)
+
+    def to_fixed(self, values, out, scale, limit):
+        scaled = np.multiply(values, scale)
+        np.clip(scaled, -limit, limit, out=scaled)
+        np.rint(scaled, out=scaled)
+        out[...] = scaled  # integers: the cast is exact
 
     def integral_image(self, array):
         # In place, one slice at a time: several times faster than np.cumsum over a

@@ -111,8 +111,12 @@ class TorchArrays(ArrayLibrary):
     def sqrt(self, array):
         return self._torch.sqrt(array)
 
-    def zeros(self, shape):
-        return self._torch.zeros(shape, dtype=self._torch.float64, device=self._device)
+    def zeros(self, shape, integer=False):
+        dtype = self._torch.int64 if integer else self._torch.float64
+        return self._torch.zeros(shape, dtype=dtype, device=self._device)
+
+    def to_fixed(self, values, out, scale, limit):
+        out.copy_(self._torch.round(values * scale).clamp_(-limit, limit))  # integers: the cast is exact
 
     def integral_image(self, array):
         return array.cumsum(dim=0).cumsum(dim=1)

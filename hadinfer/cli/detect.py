@@ -56,7 +56,8 @@ def write_map_detections(result, path, *, pfa, threshold, overwrite, inputs, oth
               help="Where to compute, as decided by what runs the detector (the array library for RX, the model "
                    "runtime for networks); a device it cannot use is an error, never a silent CPU fallback.")
 @click.option("--tile-size", type=click.IntRange(min=8), default=256, show_default=True,
-              help="Tile edge in pixels (rounded up to the file's blocks); the map does not depend on it.")
+              help="Tile edge in pixels (rounded up to the file's blocks); the map does not depend on it, to the bit. "
+                   "Network detectors (general, adapt, model files) always use 256.")
 @click.option("--cog", is_flag=True, help="Write a Cloud-Optimized GeoTIFF.")
 @click.option("--co", "co_pairs", type=CreationOptionType(), multiple=True,
               help="GDAL creation option of the map, repeatable, as rio's --co: e.g. --co COMPRESS=ZSTD "

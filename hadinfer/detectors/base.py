@@ -44,6 +44,12 @@ class Detector:
     train_report : dict or None
         What training on the scene reported (``train_seconds``, ``prepare_seconds``,
         ...), for detectors that train before scoring (``adapt``); None otherwise.
+    native_tile : int or None
+        A core tile size (a side) the detector always scores with, whatever tile size
+        the run asks for (default None: the run's).  Set by detectors whose kernels round
+        differently with the shape of the window they are given (a network runtime picks
+        its convolution blocking by input shape), so that their map is the same bits for
+        every tile size, file layout and cluster strip layout.
 
     Notes
     -----
@@ -61,6 +67,7 @@ class Detector:
     feature_count = 0
     runtime = None
     train_report = None
+    native_tile = None
 
     def arrays_for(self, device: str = "auto") -> ArrayLibrary:
         """The array library scoring runs with on ``device`` (NumPy on the CPU, PyTorch on CUDA).
@@ -153,5 +160,5 @@ class Detector:
 #: What the pipeline, the API and the cluster paths use of a detector: a registered factory
 #: class that is not a :class:`Detector` subclass must provide every one.
 DETECTOR_HOOKS = ("name", "halo", "tile_parallel", "stats_precision", "feature_pass", "feature_count", "runtime",
-                  "train_report", "arrays_for", "tile_limits", "check_image", "fit", "score", "features",
+                  "train_report", "native_tile", "arrays_for", "tile_limits", "check_image", "fit", "score", "features",
                   "fit_features", "chi2_dof", "params")

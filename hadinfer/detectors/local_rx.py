@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..arrays import NumpyArrays
@@ -221,7 +223,8 @@ def _ring_block(xp, z, mask, block, windows, regularization, memory_budget):
             first = i * k - i * (i - 1) // 2  # index of the pair (i, i)
             lo_p, hi_p = max(g, first), min(stop, first + k - i)
             if lo_p < hi_p:
-                inside[:, :, lo_p - g:hi_p - g] = slab[:, :, i:i + 1] * slab[:, :, i + lo_p - first:i + hi_p - first]
+                ring.fill(inside[:, :, lo_p - g:hi_p - g],
+                          slab[:, :, i:i + 1] * slab[:, :, i + lo_p - first:i + hi_p - first])
         products = xp.integral_image(products)
         for window_pairs, radius in zip(pair_sums, radii):
             ring.ring(products, *radius, out=window_pairs[g:stop])
@@ -298,28 +301,49 @@ def _ring_quadratic_form(xp, pair_sums, sums, count, centre, k, regularization):
     return score * (count - 1.0)
 
 
+#: Fractional bits of the fixed-point ring sums (a resolution of 2**-28 = 3.7e-9 in units
+#: of global standard deviations, or their squares).
+_FIXED_BITS = 28
+
+
 class _RingSums:
-    """Sums of each channel over rings (outer box minus inner box) via integral images.
+    """Exact sums of each channel over rings (outer box minus inner box) via integral images.
 
     The slab is zero-padded by the largest outer radius, so boxes that leave it are
     truncated: correct at image borders, and never reached inside a tile whose halo is
     that radius.  One integral image serves every window pair.
+
+    Values are rounded, each on its own, to fixed point (:data:`_FIXED_BITS` fractional
+    bits) and summed in int64, where a box sum is exact.  A float64 summed-area table
+    would round each box sum according to where the slab starts, and so with the tile
+    and block layout: the map would change in its last bits with ``tile_size``.  int64
+    prefix sums may wrap around; a box sum cannot, because values are clipped to
+    ``±limit``, which keeps the largest box's sum inside int64.  Values beyond it
+    (``|z_i z_j|`` above about 3e7, a component over 5800 global standard deviations)
+    are clipped.
     """
 
     def __init__(self, xp, height, width, radius, rows, cols):
         self.xp, self.height, self.width = xp, height, width
         self.r, self.rows, self.cols = radius, rows, cols
+        box_bits = math.ceil(math.log2((2 * radius + 1) ** 2))
+        self.scale = float(2 ** _FIXED_BITS)
+        self.limit = float(2 ** (62 - box_bits))  # in units of the scale: |box sum| < 2**62
+
+    def fill(self, inside, values):
+        """Write float ``values`` into (part of) the inside of a :meth:`padded` table, in fixed point."""
+        self.xp.to_fixed(values, inside, self.scale, self.limit)
 
     def integral(self, channels):
-        """Summed-area table of the zero-padded (height, width, c) ``channels``."""
+        """Summed-area table of the zero-padded (height, width, c) ``channels``, in fixed point."""
         padded, inside = self.padded(channels.shape[2])
-        inside[...] = channels
+        self.fill(inside, channels)
         return self.xp.integral_image(padded)
 
     def padded(self, channels):
-        """Zeros for an integral image of ``channels`` channels, and the view of its inside to fill."""
+        """int64 zeros for an integral image of ``channels`` channels, and the view of its inside to fill."""
         r = self.r
-        padded = self.xp.zeros((self.height + 2 * r + 1, self.width + 2 * r + 1, channels))
+        padded = self.xp.zeros((self.height + 2 * r + 1, self.width + 2 * r + 1, channels), integer=True)
         return padded, padded[r + 1:r + 1 + self.height, r + 1:r + 1 + self.width]
 
     def _box(self, integral, radius, rows):
@@ -350,6 +374,7 @@ class _RingSums:
             ring -= self._box(integral, inner_radius, part)
             offset = (top - rows.start) * width
             out[:, offset:offset + ring.shape[0] * width] = ring.reshape(-1, integral.shape[2]).T
+        out *= 1.0 / self.scale  # a power of two: exact
         return out
 
 

@@ -50,6 +50,10 @@ class NetworkDetector(Detector):
     """
 
     tile_parallel = False  # the runtimes already use every core
+    #: ONNX Runtime (and TensorRT) choose their convolution kernels and blocking by input
+    #: shape, which moves the last bit of a score with the tile: a fixed grid of 256-pixel
+    #: tiles (the CLI's default size) makes the map the same bits for any ``tile_size``.
+    native_tile = 256
 
     def __init__(self, runtime, name: str = "model"):
         from ..models.input_policy import InputPolicy

@@ -26,9 +26,10 @@ With integer data (int16, uint16...) and ``precision="float64"`` each window's s
 exact too (integers below 2**53), so the statistics are then the exact mean and scatter
 of the pixels, correctly rounded, however they are cut into windows.
 
-Cost: on a 2-core VM (indicative only, shared machine) the exact adds and the final
-integer arithmetic cost a few percent of a statistics pass on a 512 x 512 x 100 scene;
-see ``docs/distributed.md``.
+Cost: the exact adds (:meth:`ExactSum.add`) took 1.6 % of a statistics pass over a
+1024 x 1024 x 100 int16 scene (0.55 s, float32 or float64 windows; cProfile, idle 2-core
+VM, 2026-12-06); the float32 windows' own deflation bases cost more (see
+``docs/distributed.md``).
 """
 
 from __future__ import annotations

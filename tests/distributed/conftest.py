@@ -52,12 +52,28 @@ def scene_path(tmp_path_factory):
                          tiled=True, block=TILE)
 
 
+#: Taller than two of a network detector's native 256-pixel tiles: 3 tile rows, 3 strips.
+TALL_SHAPE = (600, 40, 12)
+
+
+@pytest.fixture(scope="session")
+def tall_scene_path(tmp_path_factory):
+    """A scene with several rows of a network detector's native tiles (which ignore ``tile_size``)."""
+    rng = np.random.default_rng(4)
+    height, width, bands = TALL_SHAPE
+    cube = rng.normal(size=(height, width, 3)) @ rng.normal(size=(3, bands)) * 50 + 1000
+    cube += rng.normal(scale=5, size=cube.shape)
+    cube[300, 20] += np.linspace(-90, 90, bands)
+    return write_geotiff(tmp_path_factory.mktemp("scenes") / "tall.tif", cube.astype(np.int16), tiled=True,
+                         block=TILE)
+
+
 def read_map(path) -> tuple[np.ndarray, dict]:
     """A written map (NaN for nodata) and the georeferencing to compare."""
     with rasterio.open(path) as ds:
         scores = ds.read(1, masked=True).astype(np.float64).filled(np.nan)
         return scores, {"crs": ds.crs, "transform": ds.transform, "shape": ds.shape, "dtype": ds.dtypes[0],
-                        "nodata": ds.nodata}
+                        "nodata": repr(ds.nodata)}  # repr: NaN equals NaN
 
 
 def max_relative_difference(actual: np.ndarray, expected: np.ndarray) -> float:

@@ -29,6 +29,22 @@ def test_two_worker_cluster_map_is_byte_identical_to_one_process(client, scene_p
     assert np.isnan(single).sum() == 12
 
 
+#: The shipped network (``adapt`` trains on the scene and ``model`` takes a file: the same class).
+NETWORKS = ["general"]
+
+
+@pytest.mark.parametrize("detector", NETWORKS)
+def test_a_network_detector_on_several_native_tiles_is_byte_identical_on_the_cluster(client, tall_scene_path,
+                                                                                     detector):
+    pytest.importorskip("onnxruntime", reason="the shipped model runs on ONNX Runtime (extra 'onnx')")
+    single = hadinfer.detect(tall_scene_path, detector=detector, device="cpu", tile_size=TILE)
+    assert single.report["tile_size"] == [256, 40]  # its native tiles, not TILE
+    for strips in (None, 2):  # 3 strips, and 2 uneven ones
+        cluster = detect_strips(tall_scene_path, client=client, detector=detector, device="cpu", tile_size=4096,
+                                strips=strips).scores
+        assert cluster.tobytes() == single.scores.tobytes(), f"{detector}, strips={strips}"
+
+
 def test_a_cluster_map_carries_the_single_process_provenance(client, scene_path, tmp_path):
     import rasterio
 

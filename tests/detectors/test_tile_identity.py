@@ -1,0 +1,82 @@
+"""Issue 21: every registered detector's map is the same bits whatever the tile size."""
+
+import numpy as np
+import pytest
+
+import hadinfer
+from hadinfer.arrays import NumpyArrays
+from hadinfer.detectors.local_rx import _RingSums
+from hadinfer.detectors.registry import registered
+from hadinfer.weights import shipped_model
+
+from ..conftest import write_geotiff
+
+#: ``adapt`` trains on the scene for minutes at its defaults (its map is the network's:
+#: the ``general``/``model`` case covers its tiling); ``model`` runs the shipped ONNX file.
+DETECTORS = [name for name, entry in registered().items() if not entry.needs_scene]
+
+
+@pytest.fixture(scope="module")
+def striped_scene(tmp_path_factory):
+    """300 x 270 x 12, striped (tiles are not cut to any block), with nodata and an anomaly;
+    larger than a network's 256-pixel native tile, so those detectors see four tiles."""
+    rng = np.random.default_rng(7)
+    cube = rng.normal(size=(300, 270, 3)) @ rng.normal(size=(3, 12)) * 40 + rng.normal(size=(300, 270, 12)) * 4 + 900
+    cube[150, 140] += np.linspace(-80, 80, 12)
+    cube[10:13, 200:204] = -9999
+    return write_geotiff(tmp_path_factory.mktemp("identity") / "striped.tif", cube.astype(np.int16), nodata=-9999)
+
+
+def blas_rounds_rows_by_position() -> bool:
+    """Whether this BLAS rounds a product's row differently with its place in the product.
+
+    The maps' identity rests on it not doing so (``docs/distributed.md``): OpenBLAS's
+    Haswell kernels do not; it is a property of the library stack, not a guarantee.
+    """
+    rng = np.random.default_rng(9)
+    pixels = rng.normal(size=(1100, 64)).astype(np.float32)
+    projection = rng.normal(size=(64, 64)).astype(np.float32)
+    whole = pixels @ projection
+    return any((pixels[shift:shift + rows] @ projection).tobytes() != whole[shift:shift + rows].tobytes()
+               for shift in (1, 5, 17) for rows in (37, 256, 1000))
+
+
+@pytest.mark.parametrize("detector", DETECTORS)
+def test_the_map_is_the_same_bits_for_tile_sizes_32_100_4096(striped_scene, detector):
+    if blas_rounds_rows_by_position():
+        pytest.skip("this BLAS rounds a product's rows by their position, so float32 maps move by ulps with the tile")
+    entry = registered()[detector]
+    if entry.missing_modules():
+        pytest.skip(f"{detector} needs {', '.join(entry.missing_modules())} (extra {entry.extra!r})")
+    params = {"path": shipped_model("general")} if detector == "model" else {}
+    maps = [hadinfer.detect(striped_scene, detector=detector, device="cpu", tile_size=tile, **params).scores
+            for tile in (32, 100, 4096)]
+    assert maps[0].tobytes() == maps[1].tobytes() == maps[2].tobytes()
+    assert np.isnan(maps[0]).sum() == 12 and np.isfinite(maps[0]).sum() == 300 * 270 - 12
+
+
+def test_ring_sums_are_exact_whatever_the_slab_origin():
+    # The same pixels' ring sums from two slabs that start at different places: float64
+    # summed-area tables would round them differently (values of 1e3 beside 1e-3).
+    rng = np.random.default_rng(8)
+    values = rng.normal(size=(60, 50, 3)) * np.array([1e3, 1.0, 1e-3])
+    radius, xp = 4, NumpyArrays()
+
+    def ring_sums(top, left):
+        slab = values[top:, left:]
+        height, width = slab.shape[:2]
+        rows, cols = slice(20 - top, 40 - top), slice(15 - left, 35 - left)
+        ring = _RingSums(xp, height, width, radius, rows, cols)
+        return ring.ring(ring.integral(slab), radius, 1)
+
+    whole, shifted = ring_sums(0, 0), ring_sums(9, 7)
+    assert whole.tobytes() == shifted.tobytes()
+    # and they are the sums of the fixed-point values, exactly
+    fixed = np.rint(values * 2.0 ** 28)
+    padded = np.pad(fixed, ((radius, radius), (radius, radius), (0, 0)))
+    expected = np.empty_like(whole)
+    for n, (r, c) in enumerate((r, c) for r in range(20, 40) for c in range(15, 35)):
+        outer = padded[r:r + 2 * radius + 1, c:c + 2 * radius + 1].sum(axis=(0, 1))
+        inner = padded[r + radius - 1:r + radius + 2, c + radius - 1:c + radius + 2].sum(axis=(0, 1))
+        expected[:, n] = (outer - inner) / 2.0 ** 28
+    np.testing.assert_array_equal(whole, expected)
