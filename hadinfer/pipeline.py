@@ -27,6 +27,12 @@ from .tiling import Tile, aligned_tile_shape, limit_tile_shape, tile_windows
 ProgressCallback = Callable[[str, int, int], None]
 
 
+#: Largest feature image (at 8 bytes a value) :func:`run_detector` keeps from a detector's
+#: feature pass for scoring: 256 MiB, 2 megapixels of 16 features; larger scenes compute
+#: the features again tile by tile, so memory stays flat.
+FEATURE_KEEP_BYTES = 256 * 2**20
+
+
 def _no_progress(stage: str, done: int, total: int) -> None:
     pass
 
@@ -183,11 +189,16 @@ def run_detector(scene: Scene, detector: Detector, *, sink: Callable[[Tile, np.n
     timer = _Timer()
     detector.fit(accumulate_stats(scene, precision=detector.stats_precision, timer=timer, progress=progress,
                                   arrays=arrays))
+    kept = None
     if detector.feature_pass:  # statistics of what it computes from the spectra
-        features = DerivedScene(scene, detector.features, detector.feature_count)
+        # Features kept from this pass, when they fit the budget, spare scoring a second
+        # evaluation of the network (per pixel, so the same bits either way).
+        keep = info.height * info.width * detector.feature_count * 8 <= FEATURE_KEEP_BYTES
+        features = DerivedScene(scene, detector.features, detector.feature_count, keep=keep)
         detector.fit_features(accumulate_stats(features, timer=timer,
                                                progress=lambda _, done, total: progress("feature statistics",
                                                                                         done, total)))
+        kept = features.kept
 
     def consume(item):
         tile, scores = item
@@ -197,7 +208,10 @@ def run_detector(scene: Scene, detector: Detector, *, sink: Callable[[Tile, np.n
 
     def score(tile, cube, valid):
         start = time.perf_counter()
-        scores = detector.score(cube, valid, tile.core_in_read, arrays=arrays)
+        if kept is None:
+            scores = detector.score(cube, valid, tile.core_in_read, arrays=arrays)
+        else:
+            scores = detector.score(cube, valid, tile.core_in_read, arrays=arrays, features=kept[tile.read.toslices()])
         arrays.synchronize()
         timer.add("compute", start)
         return tile, scores

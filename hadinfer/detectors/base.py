@@ -34,8 +34,9 @@ class Detector:
     feature_pass : bool
         Whether :func:`hadinfer.pipeline.run_detector` runs a second statistics pass
         over :meth:`features` (``feature_count`` bands) and gives it to
-        :meth:`fit_features` (default False; the ``learned`` detector sets it).  The
-        cluster paths refuse such detectors.
+        :meth:`fit_features` (default False; the ``learned`` detector sets it).  Its
+        :meth:`score` must also take ``features=``: the read window's :meth:`features`,
+        which the pipeline passes when it kept them from that pass (or None).
     feature_count : int
         Bands of :meth:`features` (default 0: no feature pass).
     runtime : ModelRuntime or None
@@ -126,7 +127,7 @@ class Detector:
         return self.score(cube, valid, arrays=arrays)
 
     def features(self, cube: np.ndarray, valid: np.ndarray) -> np.ndarray:
-        """The per-pixel features of a window, (h, w, ``feature_count``) float64, for the second statistics pass.
+        """The per-pixel features of a window, (h, w, ``feature_count``) floats, for the second statistics pass.
 
         Only called when ``feature_pass`` is set.
         """

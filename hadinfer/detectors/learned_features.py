@@ -86,23 +86,26 @@ class LearnedFeatureRX(Detector):
         if stats.mean_.size < 2:
             raise ParameterError("learned: the canonical band grid needs at least 2 bands")
         self.affine_ = canonical_affine(stats.mean_, stats.covariance())
+        self.network_ = self.feature_model_.fused(*self.affine_)
         self.features_ = None
         return self
 
     def features(self, cube: np.ndarray, valid: np.ndarray) -> np.ndarray:
-        """The learned features of a window, (h, w, features) float64, 0 where invalid."""
-        weight, offset = self.affine_
-        out = np.zeros(valid.shape + (self.feature_model_.features,))
+        """The learned features of a window, (h, w, features) float32, 0 where invalid.
+
+        The scene's standardisation is folded into the network's first layer
+        (:meth:`~hadinfer.models.feature_model.FeatureModel.fused`), which runs in float32.
+        """
+        out = np.zeros(valid.shape + (self.feature_model_.features,), dtype=np.float32)
         spectra, mask, flat = cube.reshape(-1, cube.shape[-1]), valid.reshape(-1), out.reshape(-1, out.shape[-1])
-        # A few thousand pixels at a time: the float64 copy of the spectra and the network's
-        # temporaries stay in cache and never grow with the tile (a whole 296 x 296 x 200
-        # tile in float64 is 140 MB per worker).
+        # A few thousand pixels at a time: the float32 copy of the spectra and the network's
+        # temporaries stay in cache and never grow with the tile.
         for start in range(0, mask.size, _CHUNK_PIXELS):
             rows = slice(start, start + _CHUNK_PIXELS)
             keep = mask[rows]
-            pixels = spectra[rows][keep].astype(np.float64)
+            pixels = spectra[rows][keep]
             if pixels.size:
-                flat[rows][keep] = self.feature_model_.embed(pixels @ weight + offset)
+                flat[rows][keep] = self.network_(pixels)
         return out
 
     def fit_features(self, stats: BackgroundStats) -> "LearnedFeatureRX":
@@ -110,11 +113,14 @@ class LearnedFeatureRX(Detector):
         self.features_ = self._features.fit(stats)
         return self
 
-    def score(self, cube, valid, core=None, arrays=None):
+    def score(self, cube, valid, core=None, arrays=None, features=None):
+        """Scores of the core; ``features``: the window's :meth:`features`, when already computed."""
         if getattr(self, "features_", None) is None:
             raise ParameterError("learned: fit_features (the second statistics pass) has not run")
         spectra = self.spectra_.score(cube, valid, core, arrays=arrays)
-        features = self.features_.score(self.features(cube, valid), valid, core, arrays=arrays)
+        if features is None:
+            features = self.features(cube, valid)
+        features = self.features_.score(features, valid, core, arrays=arrays)
         with np.errstate(invalid="ignore", divide="ignore"):
             logs = np.log(np.maximum(spectra.astype(np.float64), _FLOOR)) + np.log(
                 np.maximum(features.astype(np.float64), _FLOOR))

@@ -26,17 +26,33 @@ class DerivedScene(Scene):
         per pixel (a window's values may not depend on where the window lies).
     bands : int
         What ``transform`` returns per pixel.
+    keep : bool
+        Also keep every window's values in :attr:`kept`, a whole (H, W, bands) image, so
+        a later pass can read them instead of computing them again.
+
+    Attributes
+    ----------
+    kept : ndarray or None
+        With ``keep``, the values of every window read so far (of ``transform``'s dtype).
     """
 
-    def __init__(self, scene: Scene, transform: Callable[[np.ndarray, np.ndarray], np.ndarray], bands: int):
+    def __init__(self, scene: Scene, transform: Callable[[np.ndarray, np.ndarray], np.ndarray], bands: int,
+                 keep: bool = False):
         self.source = scene
         self.transform = transform
+        self.keep = keep
+        self.kept = None
         self.info = dataclasses.replace(scene.info, band_count=bands, bands=tuple(range(1, bands + 1)),
                                         dtype="float64", wavelengths=None, bad_bands=())
 
     def read_window(self, window: Window) -> tuple[np.ndarray, np.ndarray]:
         cube, valid = self.source.read_window(window)
-        return self.transform(cube, valid), valid
+        values = self.transform(cube, valid)
+        if self.keep:
+            if self.kept is None:  # the transform's own dtype: kept values are the same bits
+                self.kept = np.zeros((self.info.height, self.info.width, values.shape[2]), dtype=values.dtype)
+            self.kept[window.toslices()] = values
+        return values, valid
 
     def close(self) -> None:
         """Nothing to release: the source scene belongs to the caller."""

@@ -74,3 +74,15 @@ def test_cli_runs_a_trained_feature_model_and_records_it(small_tif, tmp_path):
     bad = runner.invoke(cli, ["detect", str(small_tif), "-o", str(tmp_path / "m2.tif"), "--detector", "learned",
                               "--feature-model", str(small_tif)])
     assert bad.exit_code != 0 and "feature model" in bad.output and "Traceback" not in bad.output
+
+
+def test_features_kept_from_the_feature_pass_give_the_same_bits_as_computing_them_again(monkeypatch):
+    import hadinfer.pipeline
+
+    rng = np.random.default_rng(11)
+    cube = (rng.normal(size=(70, 90, 3)) @ rng.normal(size=(3, 30)) * 40 + rng.normal(size=(70, 90, 30)) * 4
+            + 900).astype(np.float32)
+    kept = hadinfer.detect(cube, detector="learned", device="cpu", tile_size=32, layout="bands-last").scores
+    monkeypatch.setattr(hadinfer.pipeline, "FEATURE_KEEP_BYTES", 0)
+    computed = hadinfer.detect(cube, detector="learned", device="cpu", tile_size=32, layout="bands-last").scores
+    assert kept.tobytes() == computed.tobytes()

@@ -36,6 +36,22 @@ def test_numpy_network_matches_pytorch_and_survives_a_file(tmp_path):
     np.testing.assert_allclose(loaded.embed(pixels), expected, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("depth", [0, 1, 2])
+def test_the_fused_float32_network_equals_the_reference_after_the_affine_map(depth):
+    from hadinfer.models.spectral_features import FeatureNetConfig, SpectralFeatureNet
+
+    torch.manual_seed(depth)
+    model = FeatureModel.from_torch(SpectralFeatureNet(FeatureNetConfig(width=24, features=8, depth=depth)).eval())
+    rng = np.random.default_rng(2)
+    spectra = rng.normal(size=(700, 37)) * 300 + 2000  # raw radiances, 37 bands
+    mean, spread = spectra.mean(axis=0), np.cov(spectra, rowvar=False)
+    weight, offset = canonical_affine(mean, spread)
+    fused = model.fused(weight, offset)(spectra.astype(np.float32))
+    assert fused.dtype == np.float32
+    expected = model.embed(spectra @ weight + offset)
+    np.testing.assert_allclose(fused, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+
+
 @pytest.mark.parametrize("content", [b"", b"not a zip", None])
 def test_bad_feature_files_are_one_line_errors(tmp_path, content):
     path = tmp_path / "bad.npz"
