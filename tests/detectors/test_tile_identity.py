@@ -11,9 +11,10 @@ from hadinfer.weights import shipped_model
 
 from ..conftest import write_geotiff
 
-#: ``adapt`` trains on the scene for minutes at its defaults (its map is the network's:
-#: the ``general``/``model`` case covers its tiling); ``model`` runs the shipped ONNX file.
-DETECTORS = [name for name, entry in registered().items() if not entry.needs_scene]
+#: Every registered detector: ``model`` runs the shipped ONNX file, ``adapt`` trains a few
+#: seeded steps on the scene before each run (its defaults take minutes).
+DETECTORS = list(registered())
+PARAMS = {"model": lambda: {"path": shipped_model("general")}, "adapt": lambda: {"steps": 4}}
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +49,7 @@ def test_the_map_is_the_same_bits_for_tile_sizes_32_100_4096(striped_scene, dete
     entry = registered()[detector]
     if entry.missing_modules():
         pytest.skip(f"{detector} needs {', '.join(entry.missing_modules())} (extra {entry.extra!r})")
-    params = {"path": shipped_model("general")} if detector == "model" else {}
+    params = PARAMS.get(detector, dict)()
     maps = [hadinfer.detect(striped_scene, detector=detector, device="cpu", tile_size=tile, **params).scores
             for tile in (32, 100, 4096)]
     assert maps[0].tobytes() == maps[1].tobytes() == maps[2].tobytes()
