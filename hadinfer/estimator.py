@@ -20,8 +20,8 @@ from __future__ import annotations
 import numpy as np
 
 from .detectors.global_rx import GlobalRX
-from .detectors.stats import BackgroundStats
 from .errors import ParameterError
+from .kernels.statistics import BackgroundStats
 from .thresholds import check_rate, choose_threshold
 
 

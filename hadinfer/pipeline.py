@@ -16,10 +16,10 @@ import numpy as np
 
 from .arrays import ArrayLibrary
 from .detectors import BackgroundStats, Detector
-from .detectors.stats import statistics_windows
 from .errors import AllNodataError
 from .io.derived_scene import DerivedScene
 from .io.scene import Scene
+from .kernels.statistics import statistics_windows
 from .prefetch import BackgroundSink, prefetch
 from .tiling import Tile, aligned_tile_shape, limit_tile_shape, tile_windows
 
@@ -82,7 +82,7 @@ def accumulate_stats(scene: Scene, tile_shape=None, *, precision: str = "float64
     """Global background statistics of every valid pixel, read window by window.
 
     The windows are the scene's canonical statistics windows
-    (:func:`~hadinfer.detectors.stats.statistics_windows`), never the scoring tiles, so
+    (:func:`~hadinfer.kernels.statistics.statistics_windows`), never the scoring tiles, so
     the statistics, and every map fitted on them, are the same bits whatever the tile size.
 
     Parameters

@@ -32,7 +32,7 @@ class ArrayLibrary:
     def window_moments(self, cube: np.ndarray, valid: np.ndarray):
         """One window's background moments computed on the device (only when ``moments_on_device``).
 
-        Returns what :meth:`hadinfer.detectors.stats.BackgroundStats.merge_moments` takes.
+        Returns what :meth:`hadinfer.kernels.statistics.BackgroundStats.merge_moments` takes.
         """
         raise NotImplementedError(f"{type(self).__name__} computes no moments on its device")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..kernels.statistics import BackgroundStats, whitening_basis
 from . import builtin  # noqa: F401  (registers the shipped detectors)
 from .base import Detector
 from .fusion_rx import FusionRX
@@ -9,7 +10,6 @@ from .global_rx import GlobalRX
 from .local_rx import LocalRX
 from .network import NetworkDetector
 from .registry import SceneRef, build, registered
-from .stats import BackgroundStats, whitening_basis
 
 #: What ``hadinfer detect`` and :func:`hadinfer.detect` run when no detector is named:
 #: the detector that won on scenes it was not chosen on (``benchmarks/results/unseen/``).

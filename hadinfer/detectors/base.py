@@ -7,7 +7,7 @@ import inspect
 import numpy as np
 
 from ..arrays import ArrayLibrary, NumpyArrays
-from .stats import BackgroundStats
+from ..kernels.statistics import BackgroundStats
 
 
 class Detector:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ParameterError
+from ..kernels.ring_sums import ring_rx, whitened_components
+from ..kernels.statistics import BackgroundStats
 from .base import Detector
 from .global_rx import GlobalRX
-from .local_rx import LocalRX, ring_rx, whitened_components
-from .stats import BackgroundStats
+from .local_rx import LocalRX
 
 #: The default windows and components, chosen by nested leave-one-scene-out on the labelled
 #: dev scenes among 1-4 windows from {3-9, 3-11, 5-15, 5-21, 7-21, 7-29, 9-31, 11-41} and

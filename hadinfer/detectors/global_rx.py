@@ -6,8 +6,9 @@ import numpy as np
 
 from ..arrays import NumpyArrays
 from ..errors import ParameterError
+from ..kernels.statistics import PRECISIONS, BackgroundStats, float32_scale, whitening_basis
+from ..kernels.whitened_energy import whitened_energy
 from .base import Detector
-from .stats import PRECISIONS, BackgroundStats, centred_blocks, float32_scale, whitening_basis
 
 
 class GlobalRX(Detector):
@@ -113,34 +114,3 @@ class GlobalRX(Detector):
             scores = xp.to_numpy(xp.sum(whitened * whitened, axis=1)).reshape(height, width).astype(np.float32)
         scores[~valid] = np.nan
         return scores
-
-
-def whitened_energy(cube: np.ndarray, mean: np.ndarray, projection: np.ndarray,
-                    scale: np.ndarray | None = None) -> np.ndarray:
-    """``||(x - mean) @ projection||^2`` per pixel, in the projection's dtype, a few rows at a time.
-
-    Each block of rows is centred (:func:`~hadinfer.detectors.stats.centred_blocks`),
-    projected and reduced while still in cache: no array as large as the window is
-    allocated and the window is never widened.
-
-    Parameters
-    ----------
-    cube : ndarray, shape (h, w, B)
-        Any real dtype.
-    mean : ndarray of float64, shape (B,)
-    projection : ndarray, shape (B, k)
-        float32 for single-precision scoring.
-    scale : ndarray of float64, shape (B,), optional
-        Powers of two the centred spectra are multiplied by first (``projection`` is
-        then already divided by them); see :attr:`GlobalRX.scale_`.
-
-    Returns
-    -------
-    ndarray of float32, shape (h, w)
-    """
-    height, width, _ = cube.shape
-    out = np.empty((height, width), dtype=np.float32)
-    for top, rows, centred in centred_blocks(cube, mean, projection.dtype, scale):
-        whitened = centred @ projection
-        out[top:top + rows] = np.einsum("ij,ij->i", whitened, whitened).reshape(rows, width)
-    return out

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ParameterError
+from ..kernels.statistics import BackgroundStats
 from ..models.canonical_spectra import canonical_affine
 from .base import Detector
 from .fusion_rx import DEFAULT_COMPONENTS, DEFAULT_WINDOWS, FusionRX
-from .stats import BackgroundStats
 
 #: Scores are clipped here before the logarithm of the geometric mean.
 _FLOOR = 1e-300

@@ -6,9 +6,9 @@ import numpy as np
 
 from ..arrays import NumpyArrays
 from ..errors import WindowTooLargeError
+from ..kernels.statistics import BackgroundStats
 from ..tiling import grow_span
 from .base import Detector
-from .stats import BackgroundStats
 
 
 class NetworkArrays(NumpyArrays):

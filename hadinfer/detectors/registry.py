@@ -50,7 +50,7 @@ import inspect
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from ..errors import MissingDependencyError, ParameterError
 from .base import DETECTOR_HOOKS, Detector

@@ -16,10 +16,10 @@ from typing import TypeVar
 import numpy as np
 
 from ..detectors import BackgroundStats
-from ..detectors.stats import statistics_windows
 from ..errors import ParameterError
-from ..tiling import Tile
 from ..io.derived_scene import DerivedScene
+from ..kernels.statistics import statistics_windows
+from ..tiling import Tile
 from .specs import DetectorSpec, SceneSource
 
 T = TypeVar("T")
@@ -107,7 +107,7 @@ def statistics_runs(info, parts: int) -> list[list[Tile]]:
     Returns
     -------
     list of list of Tile
-        Non-empty, in row-major order; together, :func:`~hadinfer.detectors.stats.statistics_windows`.
+        Non-empty, in row-major order; together, :func:`~hadinfer.kernels.statistics.statistics_windows`.
     """
     if parts < 1:
         raise ParameterError(f"parts: expected >= 1, got {parts}")

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..arrays import NumpyArrays
-from ..detectors.local_rx import REGULARIZATION, ring_rx, whitened_components
-from ..detectors.stats import BackgroundStats, centred_blocks, pca_whitening
 from ..errors import ModelFileError
+from ..kernels.ring_sums import REGULARIZATION, ring_rx, whitened_components
+from ..kernels.statistics import BackgroundStats, centred_blocks, pca_whitening
 
 POLICY = "pca-whiten+rx"
 POLICY_EVIDENCE = "pca-whiten+rx+lrx"
@@ -111,7 +111,7 @@ class SceneInputs:
     :meth:`features` is the runtime's hot path (a few times the network's own cost on a
     CPU), so it shares work across channels: spectra are centred once per block of rows,
     the pointwise channels come from one float32 projection, and every local RX channel
-    comes from one set of integral images (:func:`~hadinfer.detectors.local_rx.ring_rx`)
+    comes from one set of integral images (:func:`~hadinfer.kernels.ring_sums.ring_rx`)
     over the leading components, which are the same for every window.
     """
 

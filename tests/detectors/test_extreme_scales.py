@@ -5,8 +5,8 @@ import pytest
 
 import hadinfer
 from hadinfer.detectors import BackgroundStats, GlobalRX
-from hadinfer.detectors.stats import float32_scale
 from hadinfer.errors import ValueRangeError
+from hadinfer.kernels.statistics import float32_scale
 
 
 def _scores(cube, detector, **params):

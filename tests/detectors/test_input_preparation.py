@@ -6,7 +6,7 @@ import pytest
 import hadinfer
 from hadinfer.arrays import NumpyArrays
 from hadinfer.detectors import BackgroundStats, LocalRX
-from hadinfer.detectors.local_rx import ring_rx, whitened_components
+from hadinfer.kernels.ring_sums import ring_rx, whitened_components
 from hadinfer.models.input_policy import InputPolicy, network_input
 
 POLICY = InputPolicy(4, ((3, 7), (5, 11), (1, 9)), 3)
@@ -26,7 +26,7 @@ def _scene(holes=True):
 def _reference(policy, stats, cube, valid, region):
     """The definition, channel by channel: the pre-fusion implementation."""
     rows, cols = region
-    mean, projection = hadinfer.detectors.stats.pca_whitening(stats, None)
+    mean, projection = hadinfer.kernels.statistics.pca_whitening(stats, None)
     channels = [network_input(cube[rows, cols], mean, projection, policy.components)]
     grx = channels[0][..., -1]
     for inner, outer in policy.lrx_windows:

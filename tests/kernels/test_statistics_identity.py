@@ -7,7 +7,7 @@ import pytest
 
 import hadinfer
 from hadinfer.detectors import BackgroundStats
-from hadinfer.detectors.stats import ExactSum, statistics_windows
+from hadinfer.kernels.statistics import ExactSum, statistics_windows
 from hadinfer.pipeline import accumulate_stats
 
 from ..conftest import write_geotiff

@@ -1,0 +1,11 @@
+"""The numeric kernels detectors and the network's input share.
+
+- :mod:`~hadinfer.kernels.statistics`: streaming background statistics and their exact
+  merge, float32 scaling, whitening and PCA;
+- :mod:`~hadinfer.kernels.whitened_energy`: global RX's per-pixel energy;
+- :mod:`~hadinfer.kernels.ring_sums`: whitened components, exact ring sums from integral
+  images, and the batched per-pixel solves of dual-window RX.
+
+They import nothing from :mod:`hadinfer.detectors` or :mod:`hadinfer.models`; both import
+from here.
+"""
