@@ -19,6 +19,7 @@ from .detectors import BackgroundStats, Detector
 from .errors import AllNodataError
 from .io.derived_scene import DerivedScene
 from .io.scene import Scene
+from .kernels.ring_sums import compiled_kernels
 from .kernels.statistics import statistics_windows
 from .prefetch import BackgroundSink, prefetch
 from .tiling import Tile, aligned_tile_shape, limit_tile_shape, tile_windows
@@ -242,6 +243,7 @@ def run_detector(scene: Scene, detector: Detector, *, sink: Callable[[Tile, np.n
         "params": detector.params(),
         "device": arrays.device,
         "arrays": arrays.name,
+        "ring_kernel": "compiled" if compiled_kernels() else "numpy",
         **({"runtime": detector.runtime.name} if detector.runtime is not None else {}),
         "tile_size": list(tile_shape),
         "halo": detector.halo,

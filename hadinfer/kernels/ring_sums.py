@@ -8,7 +8,9 @@ same code.
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import os
 
 import numpy as np
 
@@ -90,7 +92,10 @@ def ring_rx(xp, z, mask, valid, windows, regularization, core=None, memory_budge
     for r0 in range(rows.start, rows.stop, edge):
         for c0 in range(cols.start, cols.stop, edge):
             block = (slice(r0, min(rows.stop, r0 + edge)), slice(c0, min(cols.stop, c0 + edge)))
-            scores = _ring_block(xp, z, mask, block, windows, regularization, memory_budget)
+            if k <= _SMALL_K and isinstance(xp, NumpyArrays) and compiled_kernels():
+                scores = _ring_block_compiled(z, mask, block, windows, regularization)
+            else:
+                scores = _ring_block(xp, z, mask, block, windows, regularization, memory_budget)
             for out, part in zip(outs, scores):
                 out[r0 - rows.start:block[0].stop - rows.start,
                     c0 - cols.start:block[1].stop - cols.start] = xp.to_numpy(part)
@@ -99,13 +104,41 @@ def ring_rx(xp, z, mask, valid, windows, regularization, core=None, memory_budge
     return outs
 
 
+def compiled_kernels() -> bool:
+    """Whether the compiled ring kernel runs (Numba installed, extra ``fast``, and not turned
+    off with ``HADINFER_COMPILED=0``); otherwise NumPy does the same arithmetic, slower."""
+    return os.environ.get("HADINFER_COMPILED", "1") != "0" and importlib.util.find_spec("numba") is not None
+
+
+def _slab(shape, block, radius):
+    """The block plus ``radius`` each side, clipped to the window: ``(lo, hi, left, right)``."""
+    (r0, r1), (c0, c1) = (block[0].start, block[0].stop), (block[1].start, block[1].stop)
+    return max(0, r0 - radius), min(shape[0], r1 + radius), max(0, c0 - radius), min(shape[1], c1 + radius)
+
+
+def _ring_block_compiled(z, mask, block, windows, regularization):
+    """:func:`_ring_block` for NumPy arrays in one compiled pass (:mod:`.ring_sums_compiled`)."""
+    from .ring_sums_compiled import ring_block_scores, summed_area_table
+
+    r = max(outer for _, outer in windows) // 2
+    lo, hi, left, right = _slab(z.shape, block, r)
+    slab = np.ascontiguousarray(z[lo:hi, left:right], dtype=np.float64)
+    scale, limit = fixed_point(r)
+    table = summed_area_table(slab, np.ascontiguousarray(mask[lo:hi, left:right], dtype=np.float64), scale, limit)
+    rows, cols = block[0].stop - block[0].start, block[1].stop - block[1].start
+    out = np.empty((len(windows), rows, cols))
+    ring_block_scores(table, slab, block[0].start - lo, block[1].start - left, rows, cols,
+                      np.array([outer // 2 for _, outer in windows], dtype=np.int64),
+                      np.array([inner // 2 for inner, _ in windows], dtype=np.int64), regularization, scale, out)
+    return list(out)
+
+
 def _ring_block(xp, z, mask, block, windows, regularization, memory_budget):
     """Scores of the read-window pixels in ``block`` (row slice, column slice), one array per window pair."""
     k = z.shape[2]
     r = max(outer for _, outer in windows) // 2
     (r0, r1), (c0, c1) = (block[0].start, block[0].stop), (block[1].start, block[1].stop)
-    lo, hi = max(0, r0 - r), min(z.shape[0], r1 + r)
-    left, right = max(0, c0 - r), min(z.shape[1], c1 + r)
+    lo, hi, left, right = _slab(z.shape, block, r)
     slab, slab_mask = z[lo:hi, left:right], mask[lo:hi, left:right]
     ring = _RingSums(xp, hi - lo, right - left, r, rows=slice(r0 - lo, r1 - lo), cols=slice(c0 - left, c1 - left))
     n_pix = (r1 - r0) * (c1 - c0)
@@ -213,6 +246,13 @@ def _ring_quadratic_form(xp, pair_sums, sums, count, centre, k, regularization):
 _FIXED_BITS = 28
 
 
+def fixed_point(radius: int) -> tuple[float, float]:
+    """``(scale, limit)`` of the fixed-point ring sums for boxes up to ``radius``: values are
+    ``rint(clip(v * scale, -limit, limit))``, so the largest box's sum stays below 2**62."""
+    box_bits = math.ceil(math.log2((2 * radius + 1) ** 2))
+    return float(2 ** _FIXED_BITS), float(2 ** (62 - box_bits))
+
+
 class _RingSums:
     """Exact sums of each channel over rings (outer box minus inner box) via integral images.
 
@@ -233,9 +273,7 @@ class _RingSums:
     def __init__(self, xp, height, width, radius, rows, cols):
         self.xp, self.height, self.width = xp, height, width
         self.r, self.rows, self.cols = radius, rows, cols
-        box_bits = math.ceil(math.log2((2 * radius + 1) ** 2))
-        self.scale = float(2 ** _FIXED_BITS)
-        self.limit = float(2 ** (62 - box_bits))  # in units of the scale: |box sum| < 2**62
+        self.scale, self.limit = fixed_point(radius)
 
     def fill(self, inside, values):
         """Write float ``values`` into (part of) the inside of a :meth:`padded` table, in fixed point."""

@@ -52,3 +52,11 @@ def test_the_map_is_the_same_bits_for_tile_sizes_32_100_4096(striped_scene, dete
             for tile in (32, 100, 4096)]
     assert maps[0].tobytes() == maps[1].tobytes() == maps[2].tobytes()
     assert np.isnan(maps[0]).sum() == 12 and np.isfinite(maps[0]).sum() == 300 * 270 - 12
+
+
+@pytest.mark.parametrize("detector", ["lrx", "fusion"])
+def test_the_numpy_ring_kernel_is_the_same_bits_for_tile_sizes_32_100_4096(striped_scene, detector, monkeypatch):
+    monkeypatch.setenv("HADINFER_COMPILED", "0")  # the test above runs the compiled one where numba is installed
+    maps = [hadinfer.detect(striped_scene, detector=detector, device="cpu", tile_size=tile).scores
+            for tile in (32, 100, 4096)]
+    assert maps[0].tobytes() == maps[1].tobytes() == maps[2].tobytes()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from hadinfer.arrays import NumpyArrays
-from hadinfer.kernels.ring_sums import _RingSums, ring_rx
+from hadinfer.kernels.ring_sums import _RingSums, compiled_kernels, ring_rx
 
 
 def ring_rx_by_definition(z, valid, inner, outer, regularization):
@@ -29,8 +29,18 @@ def ring_rx_by_definition(z, valid, inner, outer, regularization):
     return out
 
 
+@pytest.fixture(params=["numpy", "compiled"])
+def ring_kernel(request, monkeypatch):
+    """Run a test with the NumPy ring kernel, then with the compiled one (extra ``fast``)."""
+    if request.param == "compiled":
+        pytest.importorskip("numba", reason="the compiled kernel needs numba (extra 'fast')")
+    monkeypatch.setenv("HADINFER_COMPILED", "1" if request.param == "compiled" else "0")
+    assert compiled_kernels() == (request.param == "compiled")
+    return request.param
+
+
 @pytest.mark.parametrize("k", [1, 3])
-def test_ring_rx_equals_its_definition(k):
+def test_ring_rx_equals_its_definition(k, ring_kernel):
     rng = np.random.default_rng(12)
     z = rng.normal(size=(17, 13, k))
     valid = rng.random((17, 13)) > 0.15
@@ -69,3 +79,22 @@ def test_ring_sums_are_exact_whatever_the_slab_origin():
         inner = padded[r + radius - 1:r + radius + 2, c + radius - 1:c + radius + 2].sum(axis=(0, 1))
         expected[:, n] = (outer - inner) / 2.0 ** 28
     np.testing.assert_array_equal(whole, expected)
+
+
+@pytest.mark.parametrize("k", [1, 4, 10])
+def test_the_compiled_kernel_gives_the_numpy_kernels_bits(k, monkeypatch):
+    pytest.importorskip("numba", reason="the compiled kernel needs numba (extra 'fast')")
+    rng = np.random.default_rng(14)
+    z = rng.normal(size=(61, 47, k)) * np.logspace(-2, 2, k)
+    valid = rng.random((61, 47)) > 0.1
+    valid[20:30, 10:25] = False  # a hole wider than the inner window
+    z[~valid] = 0.0
+    windows, core = ((5, 15), (11, 41)), (slice(3, 58), slice(0, 40))
+    maps = {}
+    for flag in ("0", "1"):
+        monkeypatch.setenv("HADINFER_COMPILED", flag)
+        maps[flag] = ring_rx(NumpyArrays(), z, valid.astype(np.float64), valid, windows, 1e-3, core,
+                             memory_budget=2**20)  # several blocks
+    for numpy_map, compiled_map in zip(maps["0"], maps["1"]):
+        assert np.isfinite(numpy_map).sum() > 0.8 * numpy_map.size
+        assert numpy_map.tobytes() == compiled_map.tobytes()
