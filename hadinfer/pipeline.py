@@ -19,7 +19,7 @@ from .detectors import BackgroundStats, Detector
 from .errors import AllNodataError
 from .io.derived_scene import DerivedScene
 from .io.scene import Scene
-from .kernels.ring_sums import compiled_kernels
+from .kernels.compiled import compiled_kernels
 from .kernels.statistics import statistics_windows
 from .prefetch import BackgroundSink, prefetch
 from .tiling import Tile, aligned_tile_shape, limit_tile_shape, tile_windows

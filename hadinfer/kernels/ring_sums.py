@@ -8,13 +8,12 @@ same code.
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import os
 
 import numpy as np
 
 from ..arrays import NumpyArrays
+from .compiled import compiled_kernels
 from .statistics import centred_blocks
 
 #: The default ridge of each ring covariance, in units of global variance per component.
@@ -102,12 +101,6 @@ def ring_rx(xp, z, mask, valid, windows, regularization, core=None, memory_budge
     for out in outs:
         out[~valid[rows, cols]] = np.nan
     return outs
-
-
-def compiled_kernels() -> bool:
-    """Whether the compiled ring kernel runs (Numba installed, extra ``fast``, and not turned
-    off with ``HADINFER_COMPILED=0``); otherwise NumPy does the same arithmetic, slower."""
-    return os.environ.get("HADINFER_COMPILED", "1") != "0" and importlib.util.find_spec("numba") is not None
 
 
 def _slab(shape, block, radius):

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from hadinfer.arrays import NumpyArrays
-from hadinfer.kernels.ring_sums import _RingSums, compiled_kernels, ring_rx
+from hadinfer.kernels.compiled import compiled_kernels
+from hadinfer.kernels.ring_sums import _RingSums, ring_rx
 
 
 def ring_rx_by_definition(z, valid, inner, outer, regularization):
