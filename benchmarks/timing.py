@@ -43,6 +43,8 @@ from pathlib import Path
 
 from machine import cpu_model, gpu_model, machine_label  # benchmarks/machine.py, beside this script
 
+from hadinfer.kernels.compiled import compiled_kernels
+
 ROOT = Path(__file__).resolve().parents[1]
 
 #: Rows of one 256x256 tile: the granularity the pipeline and the BLAS floors work at.
@@ -500,7 +502,8 @@ def chart(results: dict, path: Path, title: str) -> None:
 def markdown(meta: dict, results: dict, ratio: dict) -> str:
     contention = any("contended" in r for r in results.values())
     lines = [f"# Timing: {meta['scene_desc']}", "",
-             f"{meta['date']} on {meta['machine']} ({meta['cpus']} CPUs, device {meta['device']}), "
+             f"{meta['date']} on {meta['machine']} ({meta['cpus']} CPUs, device {meta['device']}, "
+             f"{meta.get('ring_kernel', 'numpy')} ring kernel), "
              f"command: `{meta['command']}`", "",
              "| case | what | s (min) | s (median) | MP/s | µs/pixel | peak MiB | × floor |"
              + (" s beside a busy process | slow-down |" if contention else ""),
@@ -667,6 +670,7 @@ def main(argv=None) -> int:
     date = dt.datetime.now(dt.timezone.utc)
     meta = {"date": date.isoformat(timespec="seconds"), "machine": machine_label(), "host": socket.gethostname(),
             "cpu": cpu_model(), "gpu": gpu_model(), "cpus": os.cpu_count(), "device": args.device,
+            "ring_kernel": "compiled" if compiled_kernels() else "numpy",
             "platform": platform.platform(), "python": platform.python_version(), "scene_desc": desc,
             "command": "python benchmarks/timing.py " + " ".join(argv if argv is not None else sys.argv[1:]),
             "openblas_env": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")},
