@@ -78,6 +78,31 @@ def _read_tiles(scene: Scene, tiles: list[Tile], timer: _Timer):
         yield tile, cube, valid
 
 
+def tile_batches(items, size: int):
+    """Group ``(tile, ...)`` items, in order, ``size`` at a time and never across a row of tiles.
+
+    Batches are then the same whether a run covers the whole scene or a cluster strip
+    (whole rows of tiles), so a network that rounds a tile differently inside a batch
+    still gives the cluster the single-process map.
+
+    Examples
+    --------
+    >>> from hadinfer.tiling import tile_windows
+    >>> tiles = tile_windows((20, 30), 10)
+    >>> [len(batch) for batch in tile_batches(((t, None) for t in tiles), 2)]
+    [2, 1, 2, 1]
+    """
+    batch, row = [], None
+    for item in items:
+        if batch and (len(batch) == size or item[0].core.row_off != row):
+            yield batch
+            batch = []
+        batch.append(item)
+        row = item[0].core.row_off
+    if batch:
+        yield batch
+
+
 def accumulate_stats(scene: Scene, tile_shape=None, *, precision: str = "float64", timer: _Timer | None = None,
                      progress: ProgressCallback = _no_progress, arrays: ArrayLibrary | None = None) -> BackgroundStats:
     """Global background statistics of every valid pixel, read window by window.
@@ -207,33 +232,48 @@ def run_detector(scene: Scene, detector: Detector, *, sink: Callable[[Tile, np.n
         sink(tile, scores)
         timer.add("write", start)
 
-    def score(tile, cube, valid):
+    def score(group):
+        """Scores of a group of ``(tile, prepared)``: one tile, or ``batch_tiles`` of a network."""
         start = time.perf_counter()
         if kept is None:
-            scores = detector.score(cube, valid, tile.core_in_read, arrays=arrays)
-        else:
-            scores = detector.score(cube, valid, tile.core_in_read, arrays=arrays, features=kept[tile.read.toslices()])
+            maps = detector.score_prepared([prepared for _, prepared in group], arrays=arrays)
+        else:  # a feature-pass detector: one tile, its features kept from that pass
+            (tile, (cube, valid, core)), = group
+            maps = [detector.score(cube, valid, core, arrays=arrays, features=kept[tile.read.toslices()])]
         arrays.synchronize()
         timer.add("compute", start)
-        return tile, scores
+        return [(tile, scores) for (tile, _), scores in zip(group, maps)]
+
+    def prepared():
+        """Tiles as they are read, prepared (a network's input)."""
+        for tile, cube, valid in prefetch(lambda: _read_tiles(scene, tiles, timer), depth=workers + 1):
+            start = time.perf_counter()
+            item = (tile, detector.prepare(cube, valid, tile.core_in_read, arrays=arrays))
+            timer.add("compute", start)
+            yield item
 
     if workers is None:
         workers = (os.cpu_count() or 1) if arrays.device == "cpu" and detector.tile_parallel else 1
+    batch = 1 if kept is not None else max(1, detector.batch_tiles)
     writer = BackgroundSink(consume)
     done = 0
+
+    def emit(results):
+        nonlocal done
+        for item in results:
+            writer.put(item)
+            done += 1
+            progress("scoring", done, len(tiles))
+
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hadinfer-score") as pool:
             pending: deque = deque()
-            for tile, cube, valid in prefetch(lambda: _read_tiles(scene, tiles, timer), depth=workers + 1):
-                pending.append(pool.submit(score, tile, cube, valid))
+            for group in tile_batches(prepared(), batch):
+                pending.append(pool.submit(score, group))
                 while len(pending) >= workers or (pending and pending[0].done()):
-                    writer.put(pending.popleft().result())
-                    done += 1
-                    progress("scoring", done, len(tiles))
+                    emit(pending.popleft().result())
             while pending:
-                writer.put(pending.popleft().result())
-                done += 1
-                progress("scoring", done, len(tiles))
+                emit(pending.popleft().result())
     finally:
         writer.close()
     total = time.perf_counter() - started

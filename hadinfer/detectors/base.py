@@ -45,6 +45,9 @@ class Detector:
     train_report : dict or None
         What training on the scene reported (``train_seconds``, ``prepare_seconds``,
         ...), for detectors that train before scoring (``adapt``); None otherwise.
+    batch_tiles : int
+        Tiles :func:`hadinfer.pipeline.run_detector` hands :meth:`score_prepared` at once
+        (default 1).  Network detectors stack the tiles' inputs into one runtime call.
     native_tile : int or None
         A core tile size (a side) the detector always scores with, whatever tile size
         the run asks for (default None: the run's).  Set by detectors whose kernels round
@@ -69,6 +72,7 @@ class Detector:
     runtime = None
     train_report = None
     native_tile = None
+    batch_tiles = 1
 
     def arrays_for(self, device: str = "auto") -> ArrayLibrary:
         """The array library scoring runs with on ``device`` (NumPy on the CPU, PyTorch on CUDA).
@@ -111,6 +115,16 @@ class Detector:
         ndarray of float32, shape of the core
         """
         raise NotImplementedError
+
+    def prepare(self, cube: np.ndarray, valid: np.ndarray, core=None, arrays: ArrayLibrary | None = None):
+        """What :meth:`score_prepared` needs of a tile, made as soon as it is read (default: the
+        tile itself).  Network detectors compute their input here, so a batch holds inputs,
+        not spectra."""
+        return cube, valid, core
+
+    def score_prepared(self, items: list, arrays: ArrayLibrary | None = None) -> list:
+        """Scores of several :meth:`prepare`\ d tiles (default: :meth:`score` of each, in turn)."""
+        return [self.score(cube, valid, core, arrays=arrays) for cube, valid, core in items]
 
     def fit_score(self, cube: np.ndarray, valid: np.ndarray | None = None,
                   arrays: ArrayLibrary | None = None) -> np.ndarray:
@@ -161,5 +175,5 @@ class Detector:
 #: What the pipeline, the API and the cluster paths use of a detector: a registered factory
 #: class that is not a :class:`Detector` subclass must provide every one.
 DETECTOR_HOOKS = ("name", "halo", "tile_parallel", "stats_precision", "feature_pass", "feature_count", "runtime",
-                  "train_report", "native_tile", "arrays_for", "tile_limits", "check_image", "fit", "score", "features",
-                  "fit_features", "chi2_dof", "params")
+                  "train_report", "native_tile", "batch_tiles", "arrays_for", "tile_limits", "check_image", "fit",
+                  "score", "prepare", "score_prepared", "features", "fit_features", "chi2_dof", "params")

@@ -54,6 +54,11 @@ class NetworkDetector(Detector):
     #: shape, which moves the last bit of a score with the tile: a fixed grid of 256-pixel
     #: tiles (the CLI's default size) makes the map the same bits for any ``tile_size``.
     native_tile = 256
+    #: Interior tiles of that grid share one input shape: on a GPU, up to four go to the
+    #: runtime as one (4, C, h, w) batch (one call, one transfer each way); on the CPU they
+    #: run one by one (:meth:`score_prepared`).  Inputs, not spectra, wait for the batch:
+    #: 4 x 21 channels x 316 x 316 float32 is 34 MB.
+    batch_tiles = 4
 
     def __init__(self, runtime, name: str = "model"):
         from ..models.input_policy import InputPolicy
@@ -151,21 +156,48 @@ class NetworkDetector(Detector):
 
         Without ``arrays`` it runs on the CPU; other arrays name the device to bind to.
         """
-        if not isinstance(arrays, NetworkArrays):
-            arrays = self.arrays_for(arrays.device if arrays is not None else "cpu")
+        return self.score_prepared([self.prepare(cube, valid, core)], arrays)[0]
+
+    def prepare(self, cube, valid, core=None, arrays=None):
+        """The network's input for a tile: ``(input (C, h, w) float32, core within it, core validity)``."""
         height, width = cube.shape[:2]
         rows, cols = core if core is not None else (slice(0, height), slice(0, width))
         # The evidence channels need their own halo around the network's window, which the
         # rest of the read window provides.
         region = self.network_window((rows, cols), (height, width))
-        features = self.inputs_.features(cube, valid, region)
-        batch = np.ascontiguousarray(features.transpose(2, 0, 1)[None], dtype=np.float32)
-        logits = arrays.runtime.run(batch)[0]
+        features = np.ascontiguousarray(self.inputs_.features(cube, valid, region).transpose(2, 0, 1),
+                                        dtype=np.float32)
         inner = (slice(rows.start - region[0].start, rows.stop - region[0].start),
                  slice(cols.start - region[1].start, cols.stop - region[1].start))
-        out = np.logaddexp(0.0, np.asarray(logits[inner], dtype=np.float64)).astype(np.float32)
-        out[~valid[rows, cols]] = np.nan
-        return out
+        return features, inner, valid[rows, cols]
+
+    def score_prepared(self, items, arrays=None):
+        """Scores of prepared tiles; on a GPU, consecutive inputs of one shape go to the runtime as
+        one batch (up to its profile's largest).
+
+        On the CPU each tile runs alone: ONNX Runtime's CPU kernels round a sample inside a
+        batch differently (2.8e-6 relative, a third of the pixels of a 600x1100 scene) and
+        batching gained nothing there (2.89 s against 2.92 s), so the CPU map stays the
+        tile-by-tile one.
+        """
+        if not isinstance(arrays, NetworkArrays):
+            arrays = self.arrays_for(arrays.device if arrays is not None else "cpu")
+        largest = 1 if arrays.device == "cpu" else arrays.runtime.profile.max_batch or len(items)
+        logits, start = [], 0
+        while start < len(items):
+            stop = start + 1
+            while (stop < len(items) and stop - start < largest
+                   and items[stop][0].shape == items[start][0].shape):
+                stop += 1
+            batch = np.stack([features for features, _, _ in items[start:stop]])
+            logits += list(arrays.runtime.run(batch))
+            start = stop
+        maps = []
+        for (_, inner, valid_core), logit in zip(items, logits):
+            out = np.logaddexp(0.0, np.asarray(logit[inner], dtype=np.float64)).astype(np.float32)
+            out[~valid_core] = np.nan
+            maps.append(out)
+        return maps
 
     @property
     def metadata(self) -> dict:

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..detectors import BackgroundStats
 from ..errors import ParameterError
+from ..pipeline import tile_batches
 from ..tiling import Tile
 from .specs import DetectorSpec, SceneSource
 
@@ -110,10 +111,12 @@ def score_strip(source: SceneSource, spec: DetectorSpec, stats: BackgroundStats,
     top, rows = strip_extent(tiles)
     with source.open() as scene:
         out = np.full((rows, scene.info.width), np.nan, dtype=np.float32)
-        for tile in tiles:
-            cube, valid = scene.read_window(tile.read)
-            scores = detector.score(cube, valid, tile.core_in_read, arrays=library)
-            rows, cols = tile.core.toslices()
-            out[rows.start - top:rows.stop - top, cols] = scores
+        # Batched as one process batches them (whole rows of tiles): the same network calls.
+        reads = ((tile, detector.prepare(*scene.read_window(tile.read), tile.core_in_read, arrays=library))
+                 for tile in tiles)
+        for batch in tile_batches(reads, max(1, detector.batch_tiles)):
+            for (tile, _), scores in zip(batch, detector.score_prepared([item for _, item in batch], library)):
+                rows, cols = tile.core.toslices()
+                out[rows.start - top:rows.stop - top, cols] = scores
     library.synchronize()
     return StripScores(top, out, library.device, library.name, time.perf_counter() - started)
