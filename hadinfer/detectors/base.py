@@ -123,7 +123,7 @@ class Detector:
         return cube, valid, core
 
     def score_prepared(self, items: list, arrays: ArrayLibrary | None = None) -> list:
-        """Scores of several :meth:`prepare`\ d tiles (default: :meth:`score` of each, in turn)."""
+        """Scores of several tiles, each as :meth:`prepare` made it (default: :meth:`score` of each)."""
         return [self.score(cube, valid, core, arrays=arrays) for cube, valid, core in items]
 
     def fit_score(self, cube: np.ndarray, valid: np.ndarray | None = None,
