@@ -8,6 +8,8 @@ from hadinfer.arrays import array_library
 from hadinfer.detectors import BackgroundStats, GlobalRX, LocalRX, make_detector
 from hadinfer.errors import DeviceUnavailableError, ParameterError, WindowTooLargeError
 
+from ..kernels.test_ring_sums import reference_ring_rx
+
 try:
     import torch
 except ImportError:
@@ -60,26 +62,8 @@ def test_torch_equals_numpy(spec, small_cube):
 
 
 def reference_lrx(cube, valid, inner, outer, projection, mean, delta):
-    """Slow, obviously-correct dual-window RX: a loop over pixels and ring pixels."""
-    z = (cube - mean) @ projection
-    height, width, k = z.shape
-    ro, ri = outer // 2, inner // 2
-    out = np.full((height, width), np.nan)
-    for y in range(height):
-        for x in range(width):
-            if not valid[y, x]:
-                continue
-            ring = [z[v, u] for v in range(max(0, y - ro), min(height, y + ro + 1))
-                    for u in range(max(0, x - ro), min(width, x + ro + 1))
-                    if valid[v, u] and (abs(v - y) > ri or abs(u - x) > ri)]
-            if len(ring) < 2:
-                continue
-            ring = np.array(ring)
-            mu = ring.mean(axis=0)
-            cov = np.cov(ring, rowvar=False, ddof=1).reshape(k, k) + delta * np.eye(k)
-            d = z[y, x] - mu
-            out[y, x] = d @ np.linalg.solve(cov, d)
-    return out
+    """Slow, obviously-correct dual-window RX on the whitened components of ``cube``."""
+    return reference_ring_rx((cube - mean) @ projection, valid, inner, outer, delta)
 
 
 @pytest.mark.parametrize("inner,outer,k", [(1, 5, None), (3, 9, 4), (5, 11, 3)])

@@ -8,25 +8,24 @@ from hadinfer.kernels.compiled import compiled_kernels
 from hadinfer.kernels.ring_sums import _RingSums, ring_rx
 
 
-def ring_rx_by_definition(z, valid, inner, outer, regularization):
-    """Each pixel's ring (outer box minus inner box, valid pixels, clipped at the borders):
-    mean, sample covariance plus the ridge, and the quadratic form, pixel by pixel."""
+def reference_ring_rx(z, valid, inner, outer, delta):
+    """Slow, obviously-correct dual-window RX of components ``z``: a loop over pixels and ring pixels."""
     height, width, k = z.shape
+    ro, ri = outer // 2, inner // 2
     out = np.full((height, width), np.nan)
-    a, b = inner // 2, outer // 2
-    for r in range(height):
-        for c in range(width):
-            if not valid[r, c]:
+    for y in range(height):
+        for x in range(width):
+            if not valid[y, x]:
                 continue
-            ring = [z[i, j] for i in range(max(0, r - b), min(height, r + b + 1))
-                    for j in range(max(0, c - b), min(width, c + b + 1))
-                    if valid[i, j] and not (abs(i - r) <= a and abs(j - c) <= a)]
+            ring = [z[v, u] for v in range(max(0, y - ro), min(height, y + ro + 1))
+                    for u in range(max(0, x - ro), min(width, x + ro + 1))
+                    if valid[v, u] and (abs(v - y) > ri or abs(u - x) > ri)]
             if len(ring) < 2:
                 continue
             ring = np.array(ring)
-            diff = z[r, c] - ring.mean(axis=0)
-            cov = np.cov(ring, rowvar=False).reshape(k, k) + regularization * np.eye(k)
-            out[r, c] = diff @ np.linalg.solve(cov, diff)
+            cov = np.cov(ring, rowvar=False, ddof=1).reshape(k, k) + delta * np.eye(k)
+            d = z[y, x] - ring.mean(axis=0)
+            out[y, x] = d @ np.linalg.solve(cov, d)
     return out
 
 
@@ -50,7 +49,7 @@ def test_ring_rx_equals_its_definition(k, ring_kernel):
     windows = ((1, 5), (3, 7))
     got = ring_rx(NumpyArrays(), z, mask, valid, windows, 1e-3)
     for scores, (inner, outer) in zip(got, windows):
-        expected = ring_rx_by_definition(z, valid, inner, outer, 1e-3)
+        expected = reference_ring_rx(z, valid, inner, outer, 1e-3)
         np.testing.assert_array_equal(np.isnan(scores), np.isnan(expected))
         np.testing.assert_allclose(scores[valid], expected[valid], rtol=2e-5, equal_nan=True)
 
