@@ -157,3 +157,16 @@ def test_the_engine_is_bound_to_one_device_once_per_run_and_run_takes_no_device(
         bound.run(np.zeros((1, bound.metadata["channels"], 32, 32), np.float32), "cuda:0")
     with pytest.raises(hadinfer.errors.ParameterError, match="bound to no device"):
         detector.runtime.run(np.zeros((1, bound.metadata["channels"], 32, 32), np.float32))
+
+
+def test_tiles_of_one_shape_share_a_batched_call_inside_the_profile(trt, tmp_path):
+    engine = build(trt, tmp_path, min_tile=32, opt_tile=64, max_tile=160, max_batch=2)
+    cube = np.random.default_rng(6).normal(size=(100, 500, 12))
+    cube[50, 222] += 8
+    detector, _ = engine_detector(engine)
+    got = hadinfer.detect(cube, detector=detector, device="cuda")
+    want = hadinfer.detect(cube, detector="general", device="cpu").scores  # one ORT call per tile
+    shapes = [detail["shape"] for what, detail in trt.calls if what == "execute"]
+    assert sorted(s[0] for s in shapes) == [1, 1, 2]  # the two interior tiles' inputs are (100, 160)
+    assert all(s[0] <= 2 and s[3] <= 160 for s in shapes)
+    np.testing.assert_allclose(got.scores, want, rtol=1e-5, atol=1e-5)
