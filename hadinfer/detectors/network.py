@@ -18,11 +18,34 @@ class NetworkArrays(NumpyArrays):
     ----------
     runtime : ModelRuntime
         Bound (:meth:`~hadinfer.runtimes.ModelRuntime.bind`); its device labels the run.
+    evidence : ArrayLibrary, optional
+        Where the input's local RX channels are computed (default: NumPy on the host).
+
+    Attributes
+    ----------
+    evidence : ArrayLibrary
     """
 
-    def __init__(self, runtime):
+    def __init__(self, runtime, evidence=None):
         super().__init__(device=runtime.device)
         self.runtime = runtime
+        self.evidence = evidence if evidence is not None else NumpyArrays()
+        self.name = self.evidence.name  # the run report's "arrays": where the evidence ran
+
+
+def evidence_arrays(device: str):
+    """The array library for a network's local evidence on ``device``: PyTorch on that GPU
+    when the run is on CUDA and PyTorch sees it, else NumPy on the host (the network still
+    runs where its runtime is bound; only this preparation stays on the host)."""
+    if device == "cpu" or not device.startswith("cuda"):
+        return NumpyArrays()
+    from ..arrays import torch_sees_cuda
+
+    if not torch_sees_cuda():
+        return NumpyArrays()
+    from ..arrays.torch_arrays import TorchArrays
+
+    return TorchArrays(device)
 
 
 class NetworkDetector(Detector):
@@ -130,7 +153,8 @@ class NetworkDetector(Detector):
         ModelFileError
             The model cannot be loaded on that device.
         """
-        return NetworkArrays(self.runtime.bind(device))
+        runtime = self.runtime.bind(device)
+        return NetworkArrays(runtime, evidence_arrays(runtime.device))
 
     def fit(self, stats: BackgroundStats) -> "NetworkDetector":
         """Whitening (and local evidence) from the scene's own statistics (the input policy)."""
@@ -156,16 +180,23 @@ class NetworkDetector(Detector):
 
         Without ``arrays`` it runs on the CPU; other arrays name the device to bind to.
         """
-        return self.score_prepared([self.prepare(cube, valid, core)], arrays)[0]
+        if not isinstance(arrays, NetworkArrays):
+            arrays = self.arrays_for(arrays.device if arrays is not None else "cpu")
+        return self.score_prepared([self.prepare(cube, valid, core, arrays)], arrays)[0]
 
     def prepare(self, cube, valid, core=None, arrays=None):
-        """The network's input for a tile: ``(input (C, h, w) float32, core within it, core validity)``."""
+        """The network's input for a tile: ``(input (C, h, w) float32, core within it, core validity)``.
+
+        Its local evidence is computed with ``arrays.evidence`` (PyTorch on the network's
+        GPU when there is one, :func:`evidence_arrays`).
+        """
         height, width = cube.shape[:2]
         rows, cols = core if core is not None else (slice(0, height), slice(0, width))
         # The evidence channels need their own halo around the network's window, which the
         # rest of the read window provides.
         region = self.network_window((rows, cols), (height, width))
-        features = np.ascontiguousarray(self.inputs_.features(cube, valid, region).transpose(2, 0, 1),
+        evidence = arrays.evidence if isinstance(arrays, NetworkArrays) else None
+        features = np.ascontiguousarray(self.inputs_.features(cube, valid, region, evidence).transpose(2, 0, 1),
                                         dtype=np.float32)
         inner = (slice(rows.start - region[0].start, rows.stop - region[0].start),
                  slice(cols.start - region[1].start, cols.stop - region[1].start))

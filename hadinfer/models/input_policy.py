@@ -126,7 +126,7 @@ class SceneInputs:
         """(..., B) spectra -> (..., components + 1): the channels that need no neighbours."""
         return network_input(spectra, self.mean, self.projection, self.policy.components)
 
-    def features(self, cube: np.ndarray, valid: np.ndarray, region=None) -> np.ndarray:
+    def features(self, cube: np.ndarray, valid: np.ndarray, region=None, arrays=None) -> np.ndarray:
         """Network channels of ``region`` of a window.
 
         Parameters
@@ -137,6 +137,9 @@ class SceneInputs:
         valid : ndarray of bool, shape (h, w)
         region : (slice, slice), optional
             Default the whole window.
+        arrays : ArrayLibrary, optional
+            Where the local RX channels (the costly part) are computed: default NumPy on
+            the host; PyTorch arrays on the network's GPU keep that work there.
 
         Returns
         -------
@@ -161,7 +164,7 @@ class SceneInputs:
         grx = out[..., components]
         if self.policy.lrx_windows:
             k = self._local_projection.shape[1]
-            arrays = NumpyArrays()
+            arrays = arrays if arrays is not None else NumpyArrays()
             z, mask = whitened_components(arrays, cube, valid, self.mean, self._local_projection)
             maps = ring_rx(arrays, z, mask, valid, self.policy.lrx_windows, REGULARIZATION, (rows, cols))
             for channel, scores in enumerate(maps, start=components + 1):

@@ -76,7 +76,18 @@ def test_general_on_onnx_runtime(machine, monkeypatch, torch_cuda, ort_cuda, dev
     def no_torch():
         raise AssertionError("ONNX Runtime on any device must not need PyTorch")
 
-    monkeypatch.setattr("hadinfer.arrays.torch_arrays.import_torch", no_torch)
+    evidence = []
+    if torch_cuda:  # PyTorch sees the GPU: the input's local evidence is computed there
+        from hadinfer.arrays.torch_arrays import TorchArrays
+
+        class RecordingTorchArrays(TorchArrays):
+            def __init__(self, device):
+                evidence.append(device)
+                super().__init__("cpu")  # this machine has no GPU: the same code on the CPU
+
+        monkeypatch.setattr("hadinfer.arrays.torch_arrays.TorchArrays", RecordingTorchArrays)
+    else:  # without it, nothing may need PyTorch
+        monkeypatch.setattr("hadinfer.arrays.torch_arrays.import_torch", no_torch)
     cube = np.random.default_rng(0).normal(size=(24, 20, 8))
     expected = {"auto": "cuda:0" if ort_cuda else "cpu", "cuda": "cuda:0", "cuda:1": "cuda:1"}[device]
     if not ort_cuda and device != "auto":
@@ -85,6 +96,8 @@ def test_general_on_onnx_runtime(machine, monkeypatch, torch_cuda, ort_cuda, dev
         return
     result = hadinfer.detect(cube, detector="general", device=device)
     assert result.report["device"] == expected and np.isfinite(result.scores).all()
+    assert evidence == ([expected] if torch_cuda and expected != "cpu" else [])
+    assert result.report["arrays"] == ("torch" if evidence else "numpy")
     session = fake.sessions[-1]
     if expected == "cpu":
         assert session.providers == [CPU] and not fake.preloaded
