@@ -4,7 +4,9 @@
   merge, float32 scaling, whitening and PCA;
 - :mod:`~hadinfer.kernels.whitened_energy`: global RX's per-pixel energy;
 - :mod:`~hadinfer.kernels.ring_sums`: whitened components, exact ring sums from integral
-  images, and the batched per-pixel solves of dual-window RX.
+  images, and the batched per-pixel solves of dual-window RX;
+- :mod:`~hadinfer.kernels.ring_sums_compiled`: the same for one block in one compiled pass
+  (Numba, extra ``fast``), chosen by :func:`~hadinfer.kernels.compiled.compiled_kernels`.
 
 They import nothing from :mod:`hadinfer.detectors` or :mod:`hadinfer.models`; both import
 from here.
