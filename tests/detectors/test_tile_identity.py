@@ -60,3 +60,21 @@ def test_the_numpy_ring_kernel_is_the_same_bits_for_tile_sizes_32_100_4096(strip
     maps = [hadinfer.detect(striped_scene, detector=detector, device="cpu", tile_size=tile).scores
             for tile in (32, 100, 4096)]
     assert maps[0].tobytes() == maps[1].tobytes() == maps[2].tobytes()
+
+
+@pytest.mark.parametrize("detector", ["grx", "fusion", "learned"])
+def test_the_map_is_the_same_bits_for_one_or_several_scoring_threads(striped_scene, detector):
+    from hadinfer.detectors import build
+    from hadinfer.pipeline import run_detector
+
+    maps = []
+    for workers in (1, 3):
+        with hadinfer.open_scene(striped_scene) as scene:
+            out = np.full((scene.info.height, scene.info.width), np.nan, dtype=np.float32)
+
+            def sink(tile, scores, out=out):
+                out[tile.core.toslices()] = scores
+
+            run_detector(scene, build(detector), sink=sink, tile_size=64, device="cpu", workers=workers)
+        maps.append(out)
+    assert maps[0].tobytes() == maps[1].tobytes()
