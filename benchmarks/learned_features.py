@@ -111,9 +111,12 @@ def main() -> None:
     parser.add_argument("--design", choices=("rx-loss", "reconstruction"), default="rx-loss",
                         help="rx-loss: design B (the shipped one); reconstruction: design D, results in "
                              "reconstruction-<stage>.json")
+    parser.add_argument("--objective", choices=("features", "combined"), default="features",
+                        help="design B's loss on RX of the features (shipped) or on its geometric mean with RX of "
+                             "the spectra; results in combined-<stage>.json")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    recipe = FeatureRecipe(steps=args.steps)
+    recipe = FeatureRecipe(steps=args.steps, objective=args.objective)
     scenes = labelled_scenes(DATA)
     unlabelled = unlabelled_scenes(DATA)
     tuning = [s for s in scenes if s["group"] in TUNING_GROUPS]
@@ -121,6 +124,7 @@ def main() -> None:
     if args.stage == "shipped":
         return score_shipped([s for s in scenes if s["group"] not in TUNING_GROUPS], args.out)
     prefix = "" if args.design == "rx-loss" else f"{args.design}-"
+    prefix += "" if args.objective == "features" else f"{args.objective}-"
     path = args.out / f"{prefix}{args.stage}.json"
     results = json.loads(path.read_text()) if path.exists() else {"recipe": recipe.__dict__, "rows": {}}
     held = tuning if args.stage == "tuning" else confirmation
@@ -197,7 +201,8 @@ def score_shipped(confirmation: list, out: Path) -> None:
 def write_table(results: dict, held: list, args) -> None:
     rows = results["rows"]
     labels = sorted({k.split("/")[0] for r in rows.values() for k in r if "/" in k})
-    design = "" if args.design == "rx-loss" else f" --design {args.design}"
+    design = ("" if args.design == "rx-loss" else f" --design {args.design}") + (
+        "" if args.objective == "features" else f" --objective {args.objective}")
     lines = [f"# Learned features ({args.design}), {args.stage} scenes", "",
              f"`python benchmarks/learned_features.py --stage {args.stage} --seeds {args.seeds}{design}`", "",
              "AUC(D,F); learned columns are mean ± sd over seeds.", ""]
@@ -229,6 +234,7 @@ def write_table(results: dict, held: list, args) -> None:
             lines.append(f"- {v} ({lab}): " + ", ".join(f"{m:.4f}" for m in seeds)
                          + f" (sd {np.std(seeds):.4f})")
     prefix = "" if args.design == "rx-loss" else f"{args.design}-"
+    prefix += "" if args.objective == "features" else f"{args.objective}-"
     (args.out / f"{prefix}{args.stage}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -50,6 +50,10 @@ class FeatureRecipe:
         each with its own implants.
     features, width, depth : int
         The network's size (:class:`~hadinfer.models.spectral_features.FeatureNetConfig`).
+    objective : {"features", "combined"}
+        What the pairwise loss ranks: RX on the features alone, or the geometric mean of
+        RX on the features and RX on the (canonical) spectra, as the detector combines its
+        two views at run time; then the features are asked for what the spectra miss.
     """
 
     steps: int = 1500
@@ -59,6 +63,7 @@ class FeatureRecipe:
     features: int = 16
     width: int = 64
     depth: int = 2
+    objective: str = "features"
 
 
 @dataclass
@@ -68,6 +73,15 @@ class FeatureScene:
     name: str
     pixels: np.ndarray  # (P, CANONICAL_BANDS) float32
     implanted: np.ndarray  # (P,) bool
+
+    def spectral_log_rx(self) -> np.ndarray:
+        """log of global RX of the canonical spectra with their own statistics, (P,) float32."""
+        pixels = self.pixels.astype(np.float64)
+        centred = pixels - pixels.mean(axis=0)
+        covariance = centred.T @ centred / max(len(pixels) - 1, 1)
+        covariance += RIDGE * np.trace(covariance) / len(covariance) * np.eye(len(covariance))
+        scores = np.einsum("ij,ij->i", centred @ np.linalg.inv(covariance), centred)
+        return np.log(np.maximum(scores, 0.0) + 1e-6).astype(np.float32)
 
 
 def canonical_pixels(cube: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -129,11 +143,12 @@ def rx_scores(features, ridge: float = RIDGE):
     return (white * white).sum(dim=0)
 
 
-def pairwise_auc_loss(scores, positive, rng: np.random.Generator):
-    """Logistic surrogate of 1 - AUC between implants and sampled background, on log scores."""
+def pairwise_auc_loss(scores, positive, rng: np.random.Generator, logs=None):
+    """Logistic surrogate of 1 - AUC between implants and sampled background, on log scores
+    (or on ``logs`` directly)."""
     import torch
 
-    logs = torch.log(scores + 1e-6)
+    logs = torch.log(scores + 1e-6) if logs is None else logs
     pos, neg = logs[positive], logs[~positive]
     neg = neg[torch.from_numpy(rng.integers(0, neg.shape[0], NEGATIVES_PER_STEP))]
     return torch.nn.functional.softplus((neg[None, :] - pos[:, None]) * PAIR_SLOPE).mean()
@@ -161,12 +176,20 @@ def train_feature_net(scenes: list[FeatureScene], recipe: FeatureRecipe = Featur
     net = SpectralFeatureNet(FeatureNetConfig(width=recipe.width, features=recipe.features, depth=recipe.depth))
     optimiser = torch.optim.Adam(net.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     rng = np.random.default_rng(seed)
-    tensors = [(torch.from_numpy(s.pixels), torch.from_numpy(s.implanted)) for s in scenes]
+    combined = recipe.objective == "combined"
+    if recipe.objective not in ("features", "combined"):
+        from hadinfer.errors import ParameterError
+
+        raise ParameterError(f"objective: expected features or combined, got {recipe.objective!r}")
+    tensors = [(torch.from_numpy(s.pixels), torch.from_numpy(s.implanted),
+                torch.from_numpy(s.spectral_log_rx()) if combined else None) for s in scenes]
     started, losses = time.perf_counter(), []
     net.train()
     for step in range(recipe.steps):
-        pixels, positive = tensors[rng.integers(len(tensors))]
-        loss = pairwise_auc_loss(rx_scores(net.embed(pixels)), positive, rng)
+        pixels, positive, spectral = tensors[rng.integers(len(tensors))]
+        scores = rx_scores(net.embed(pixels))
+        logs = 0.5 * (torch.log(scores + 1e-6) + spectral) if combined else None
+        loss = pairwise_auc_loss(scores, positive, rng, logs)
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()

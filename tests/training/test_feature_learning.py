@@ -84,3 +84,32 @@ def test_training_refuses_scenes_without_implants():
     scene = FeatureScene("empty", np.zeros((50, 64), np.float32), np.zeros(50, bool))
     with pytest.raises(ParameterError, match="implants"):
         train_feature_net([scene], TINY)
+
+
+def test_the_combined_objective_raises_implants_under_the_two_views_together():
+    from hadinfer.models.spectral_features import FeatureNetConfig, SpectralFeatureNet
+
+    recipe = FeatureRecipe(steps=300, versions=2, width=16, features=4, depth=1, objective="combined")
+    cube, _ = make_cube(48, 48, 40, seed=3)
+    train = feature_corpus({"s": cube, "t": np.ascontiguousarray(cube[:, ::-1])}, recipe, seed=0)
+    test = feature_corpus({"u": np.ascontiguousarray(cube[::-1])}, recipe, seed=5)[0]
+    net, report = train_feature_net(train, recipe, seed=0)
+    torch.manual_seed(0)
+    untrained = SpectralFeatureNet(FeatureNetConfig(width=16, features=4, depth=1)).eval()
+
+    def combined_auc(model):
+        with torch.no_grad():
+            features = rx_scores(model.embed(torch.from_numpy(test.pixels)).double()).numpy()
+        scores = 0.5 * (np.log(features + 1e-6) + test.spectral_log_rx())
+        pos, neg = scores[test.implanted], scores[~test.implanted]
+        return (pos[:, None] > neg[None, :]).mean()
+
+    assert report["recipe"]["objective"] == "combined" and report["loss_last_100"] < report["loss_first_100"]
+    assert combined_auc(net) > combined_auc(untrained)
+
+
+def test_an_unknown_objective_is_refused():
+    scene = FeatureScene("one", np.random.default_rng(0).normal(size=(200, 64)).astype(np.float32),
+                         np.arange(200) < 5)
+    with pytest.raises(ParameterError, match="objective"):
+        train_feature_net([scene], FeatureRecipe(steps=1, objective="mystery"))
