@@ -88,10 +88,11 @@ def ring_rx(xp, z, mask, valid, windows, regularization, core=None, memory_budge
     pairs = k * (k + 1) // 2
     per_pixel = 8 * (len(windows) * (pairs + k + 2) + 2 * pairs + 4 * k + 8 + (0 if k <= _SMALL_K else 12 * k * k))
     edge = max(1, int(np.sqrt(memory_budget / per_pixel)))
+    compiled = k <= _SMALL_K and isinstance(xp, NumpyArrays) and compiled_kernels()  # decided once per window
     for r0 in range(rows.start, rows.stop, edge):
         for c0 in range(cols.start, cols.stop, edge):
             block = (slice(r0, min(rows.stop, r0 + edge)), slice(c0, min(cols.stop, c0 + edge)))
-            if k <= _SMALL_K and isinstance(xp, NumpyArrays) and compiled_kernels():
+            if compiled:
                 scores = _ring_block_compiled(z, mask, block, windows, regularization)
             else:
                 scores = _ring_block(xp, z, mask, block, windows, regularization, memory_budget)
