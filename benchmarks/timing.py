@@ -394,8 +394,10 @@ def run_child(case: str, scene: str, args, contended: bool = False) -> dict:
 
 
 def child_main(case: str, scene: str, args) -> None:
+    from hadinfer import limit_malloc_arenas
     from hadinfer.pipeline import peak_memory_mb
 
+    limit_malloc_arenas()  # as the hadinfer command does
     result = CASES[case](scene, args)
     result["peak_memory_mb"] = peak_memory_mb()
     print(json.dumps(result))

@@ -14,10 +14,11 @@ from .api import DetectionResult, detect, evaluate
 from .detectors import BackgroundStats, GlobalRX, LocalRX, make_detector
 from .errors import HadinferError
 from .io import ArrayScene, open_scene, read_mask
+from .process_memory import limit_malloc_arenas
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ArrayScene", "BackgroundStats", "DetectionResult", "GlobalRX", "HadinferError", "LocalRX",
-    "__version__", "detect", "evaluate", "make_detector", "open_scene", "read_mask",
+    "__version__", "detect", "evaluate", "limit_malloc_arenas", "make_detector", "open_scene", "read_mask",
 ]

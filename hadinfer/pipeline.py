@@ -22,6 +22,7 @@ from .io.scene import Scene
 from .kernels.compiled import compiled_kernels
 from .kernels.statistics import statistics_windows
 from .prefetch import BackgroundSink, prefetch
+from .process_memory import release_free_memory
 from .tiling import Tile, aligned_tile_shape, limit_tile_shape, tile_windows
 
 #: ``progress(stage, done, total)``: called after each tile of each pass.
@@ -32,6 +33,10 @@ ProgressCallback = Callable[[str, int, int], None]
 #: feature pass for scoring: 256 MiB, 2 megapixels of 16 features; larger scenes compute
 #: the features again tile by tile, so memory stays flat.
 FEATURE_KEEP_BYTES = 256 * 2**20
+
+#: Tiles scored between two :func:`~hadinfer.process_memory.release_free_memory` calls, so
+#: the scratch freed by scoring threads does not pile up as the scene grows.
+RELEASE_EVERY_TILES = 4
 
 
 def _no_progress(stage: str, done: int, total: int) -> None:
@@ -264,6 +269,8 @@ def run_detector(scene: Scene, detector: Detector, *, sink: Callable[[Tile, np.n
             writer.put(item)
             done += 1
             progress("scoring", done, len(tiles))
+            if done % RELEASE_EVERY_TILES == 0:
+                release_free_memory()
 
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hadinfer-score") as pool:

@@ -11,6 +11,7 @@ import click
 
 from .. import __version__
 from ..errors import HadinferError, one_line, wrap_library_error
+from ..process_memory import limit_malloc_arenas
 from .logs import configure_logging
 from .options import verbosity_options
 
@@ -131,7 +132,10 @@ def main() -> None:
     a dropped ssh connection) are turned into :class:`Terminated` and :class:`HungUp`,
     both ``KeyboardInterrupt``, so they remove hidden temporary files exactly as Ctrl-C
     does, then exit 143 and 129.  A signal the caller ignores (``nohup``) stays ignored.
+    The command owns its process, so it also limits glibc's malloc arenas before any
+    thread starts (:mod:`hadinfer.process_memory`: peak memory stays flat as scenes grow).
     """
+    limit_malloc_arenas()
     if threading.current_thread() is threading.main_thread():
         for name, handler in (("SIGTERM", _raise_terminated), ("SIGHUP", _raise_hung_up)):
             number = getattr(signal, name, None)
