@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import os
 import resource
 import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .arrays import ArrayLibrary
+from .cpu_threads import blas_threads, tile_workers
 from .detectors import BackgroundStats, Detector
 from .errors import AllNodataError
 from .io.derived_scene import DerivedScene
 from .io.scene import Scene
 from .kernels.compiled import compiled_kernels
 from .kernels.statistics import statistics_windows
-from .prefetch import BackgroundSink, prefetch
+from .prefetch import BackgroundSink, ordered_map, prefetch
 from .process_memory import release_free_memory
 from .tiling import Tile, aligned_tile_shape, limit_tile_shape, tile_windows
 
@@ -109,7 +107,8 @@ def tile_batches(items, size: int):
 
 
 def accumulate_stats(scene: Scene, tile_shape=None, *, precision: str = "float64", timer: _Timer | None = None,
-                     progress: ProgressCallback = _no_progress, arrays: ArrayLibrary | None = None) -> BackgroundStats:
+                     progress: ProgressCallback = _no_progress, arrays: ArrayLibrary | None = None,
+                     workers: int = 1) -> BackgroundStats:
     """Global background statistics of every valid pixel, read window by window.
 
     The windows are the scene's canonical statistics windows
@@ -131,6 +130,10 @@ def accumulate_stats(scene: Scene, tile_shape=None, *, precision: str = "float64
         With PyTorch arrays (``moments_on_device``: a GPU run), each window's moments are computed on the
         device in float64 from the tile in its storage dtype, and only the (B, B) result
         comes back; otherwise NumPy on the host, in ``precision``.
+    workers : int
+        Windows whose moments are computed at once on the host (threads).  Each window's
+        sums are a function of that window alone and are added exactly, so the
+        statistics are the same bits for any number.
 
     Raises
     ------
@@ -141,16 +144,30 @@ def accumulate_stats(scene: Scene, tile_shape=None, *, precision: str = "float64
     info = scene.info
     tiles = (statistics_windows((info.height, info.width), info.block_shape) if tile_shape is None
              else tile_windows((info.height, info.width), tile_shape))
-    stats = BackgroundStats(len(info.bands))
+    bands = len(info.bands)
+    stats = BackgroundStats(bands)
     on_device = arrays is not None and arrays.moments_on_device
-    for done, (_, cube, valid) in enumerate(prefetch(lambda: _read_tiles(scene, tiles, timer)), 1):
-        start = time.perf_counter()
-        if on_device:
-            stats.merge_moments(*arrays.window_moments(cube, valid))
-        else:
-            stats.update_window(cube, valid, precision=precision)
-        timer.add("fit", start)
-        progress("statistics", done, len(tiles))
+    windows = prefetch(lambda: _read_tiles(scene, tiles, timer), depth=max(2, workers + 1))
+    if on_device or workers <= 1:
+        for done, (_, cube, valid) in enumerate(windows, 1):
+            start = time.perf_counter()
+            if on_device:
+                stats.merge_moments(*arrays.window_moments(cube, valid))
+            else:
+                stats.update_window(cube, valid, precision=precision)
+            timer.add("fit", start)
+            progress("statistics", done, len(tiles))
+    else:
+        def window_stats(item):
+            start = time.perf_counter()
+            _, cube, valid = item
+            part = BackgroundStats(bands).update_window(cube, valid, precision=precision)
+            timer.add("fit", start)
+            return part
+
+        for done, part in enumerate(ordered_map(window_stats, windows, workers, "hadinfer-stats"), 1):
+            stats.merge(part)
+            progress("statistics", done, len(tiles))
     if stats.count_ == 0:
         raise AllNodataError(f"{info.path}: every pixel is nodata or not finite; nothing to score")
     return stats
@@ -202,8 +219,11 @@ def run_detector(scene: Scene, detector: Detector, *, sink: Callable[[Tile, np.n
         when ``arrays`` is given.
     arrays : ArrayLibrary, optional
     workers : int, optional
-        Tiles scored at once.  Default: one per core on the CPU for detectors whose
-        kernels are elementwise (``tile_parallel``), else one.
+        Tiles scored at once.  Default (:func:`~hadinfer.cpu_threads.tile_workers`): one
+        per core on the CPU for detectors whose tiles are independent (``tile_parallel``)
+        when threadpoolctl can hold BLAS to one thread per worker, else one.  With more
+        than one on the CPU, BLAS runs one thread per worker for the whole run
+        (:func:`~hadinfer.cpu_threads.blas_threads`; report key ``blas_threads_limited``).
     progress : callable, optional
         ``progress(stage, done, total)``.
 
@@ -217,9 +237,26 @@ def run_detector(scene: Scene, detector: Detector, *, sink: Callable[[Tile, np.n
     info = scene.info
     detector.check_image(info.height, info.width)
     tile_shape, tiles = plan_tiles(info, detector, tile_size)
+    if workers is None:
+        workers = tile_workers(arrays.device, detector.tile_parallel)
+    # Tiles scored one per core already: one BLAS thread each (hadinfer.cpu_threads).
+    with blas_threads(1 if arrays.device == "cpu" and workers > 1 else None) as limited:
+        report = _run(scene, detector, sink, arrays, tile_shape, tiles, workers, progress)
+    report["blas_threads_limited"] = limited
+    report["seconds"]["total"] = round(time.perf_counter() - started, 4)
+    megapixels = info.height * info.width / 1e6
+    report["megapixels_per_second"] = round(megapixels / report["seconds"]["total"], 4) \
+        if report["seconds"]["total"] > 0 else None
+    return report
+
+
+def _run(scene: Scene, detector: Detector, sink, arrays: ArrayLibrary, tile_shape, tiles: list[Tile],
+         workers: int, progress: ProgressCallback) -> dict:
+    """:func:`run_detector`'s passes, once the tiles, the device and the workers are known."""
+    info = scene.info
     timer = _Timer()
     detector.fit(accumulate_stats(scene, precision=detector.stats_precision, timer=timer, progress=progress,
-                                  arrays=arrays))
+                                  arrays=arrays, workers=workers))
     kept = None
     if detector.feature_pass:  # statistics of what it computes from the spectra
         # Features kept from this pass, when they fit the budget, spare scoring a second
@@ -257,8 +294,6 @@ def run_detector(scene: Scene, detector: Detector, *, sink: Callable[[Tile, np.n
             timer.add("compute", start)
             yield item
 
-    if workers is None:
-        workers = (os.cpu_count() or 1) if arrays.device == "cpu" and detector.tile_parallel else 1
     batch = 1 if kept is not None else max(1, detector.batch_tiles)
     writer = BackgroundSink(consume)
     done = 0
@@ -273,18 +308,10 @@ def run_detector(scene: Scene, detector: Detector, *, sink: Callable[[Tile, np.n
                 release_free_memory()
 
     try:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hadinfer-score") as pool:
-            pending: deque = deque()
-            for group in tile_batches(prepared(), batch):
-                pending.append(pool.submit(score, group))
-                while len(pending) >= workers or (pending and pending[0].done()):
-                    emit(pending.popleft().result())
-            while pending:
-                emit(pending.popleft().result())
+        for results in ordered_map(score, tile_batches(prepared(), batch), workers, "hadinfer-score"):
+            emit(results)
     finally:
         writer.close()
-    total = time.perf_counter() - started
-    megapixels = info.height * info.width / 1e6
     return {
         "detector": detector.name,
         "params": detector.params(),
@@ -298,7 +325,6 @@ def run_detector(scene: Scene, detector: Detector, *, sink: Callable[[Tile, np.n
         "workers": workers,
         "scene": {"path": info.path, "height": info.height, "width": info.width,
                   "bands": len(info.bands), "dtype": info.dtype},
-        "seconds": {**{k: round(v, 4) for k, v in timer.seconds.items()}, "total": round(total, 4)},
-        "megapixels_per_second": round(megapixels / total, 4) if total > 0 else None,
+        "seconds": {k: round(v, 4) for k, v in timer.seconds.items()},
         "peak_memory_mb": round(peak_memory_mb(), 1),
     }

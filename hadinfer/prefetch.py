@@ -5,10 +5,13 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 T = TypeVar("T")
+R = TypeVar("R")
 _DONE = object()
 
 
@@ -52,6 +55,22 @@ def prefetch(produce: Callable[[], Iterable[T]], depth: int = 2) -> Iterator[T]:
     finally:
         stop.set()
         _join(thread, timeout=5.0)
+
+
+def ordered_map(function: Callable[[T], R], items: Iterable[T], workers: int, name: str) -> Iterator[R]:
+    """Yield ``function(item)`` for each item, in order, computed in ``workers`` threads.
+
+    At most ``workers`` items are in flight, so memory stays bounded; each result is
+    yielded as soon as it and those before it are done.
+    """
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name) as pool:
+        pending: deque = deque()
+        for item in items:
+            pending.append(pool.submit(function, item))
+            while len(pending) >= workers or (pending and pending[0].done()):
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def _join(thread: threading.Thread, timeout: float) -> None:

@@ -54,6 +54,7 @@ class GlobalRX(Detector):
 
     name = "grx"
     halo = 0
+    tile_parallel = True
 
     def __init__(self, rcond: float | None = None, shrinkage: float = 0.0, precision: str = "float32"):
         if precision not in PRECISIONS:

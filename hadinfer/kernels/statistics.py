@@ -581,7 +581,7 @@ def _sums32(pixels, valid, centre, sample):
     u32 = basis.astype(np.float32)
     r = basis.shape[1]
     size = min(CHUNK_ROWS, pixels.shape[0])
-    wide = chunk_buffer(pixels, size, np.float64)
+    wide = None if direct else chunk_buffer(pixels, size, np.float64)
     augmented = chunk_buffer(pixels, size, np.float32, columns=bands + r + 1)
     augmented[:, -1] = 1.0  # its Gram column holds the chunk's sums
     leading = chunk_buffer(pixels, size, np.float32)
@@ -591,8 +591,7 @@ def _sums32(pixels, valid, centre, sample):
         z = augmented[:stop - start]
         d, a = z[:, :bands], z[:, bands:bands + r]
         if direct:  # int16, uint16, float32...: exact in float32, so x - shift rounds once
-            d[...] = pixels[start:stop]
-            d -= shift
+            np.subtract(pixels[start:stop], shift, out=d)  # converted inside the ufunc's loop
         else:  # subtract in float64, round once (a float64-loop ufunc writing float32 is slower)
             centred = np.subtract(pixels[start:stop], centre, out=wide[:stop - start])
             if scale is not None:
@@ -696,9 +695,7 @@ def centred_blocks(cube: np.ndarray, mean: np.ndarray, dtype=np.float32, scale: 
         block = cube[top:top + step]
         rows = block.shape[0]
         if direct:  # exact conversion, then x - mean with two roundings, no float64 pass
-            centred = narrow[:rows]
-            centred[...] = block
-            centred -= high
+            centred = np.subtract(block, high, out=narrow[:rows])  # converted inside the ufunc's loop
             centred -= low
         else:
             centred = np.subtract(block, mean, out=wide[:rows])

@@ -1,0 +1,80 @@
+"""Tile-parallel scoring on the CPU: one BLAS thread per worker, the same statistics for any number of workers."""
+
+import numpy as np
+import pytest
+
+from hadinfer import cpu_threads
+from hadinfer.cpu_threads import blas_threads, tile_workers
+from hadinfer.detectors import make_detector
+from hadinfer.io import open_scene
+from hadinfer.pipeline import accumulate_stats, run_detector
+from hadinfer.prefetch import ordered_map
+from hadinfer.synthetic import make_cube
+
+from .conftest import write_geotiff
+
+threadpoolctl = pytest.importorskip("threadpoolctl", reason="the BLAS limit needs threadpoolctl (the fast extra)")
+
+
+def blas_counts() -> list[int]:
+    return [pool["num_threads"] for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
+
+
+def test_blas_limit_holds_inside_and_is_lifted_after():
+    before = blas_counts()
+    if not before:
+        pytest.skip("threadpoolctl finds no BLAS in this NumPy")
+    with blas_threads(1) as limited:
+        assert limited and blas_counts() == [1] * len(before)
+    assert blas_counts() == before
+    with blas_threads(None) as limited:
+        assert not limited and blas_counts() == before
+
+
+def test_workers_need_a_cpu_a_tile_parallel_detector_and_a_blas_limit(monkeypatch):
+    monkeypatch.setattr(cpu_threads, "cpu_cores", lambda: 8)
+    assert tile_workers("cpu", True) == 8
+    assert tile_workers("cpu", False) == 1
+    assert tile_workers("cuda:0", True) == 1
+    monkeypatch.setattr(cpu_threads, "can_limit_blas", lambda: False)  # oversubscribed BLAS: one worker was faster
+    assert tile_workers("cpu", True) == 1
+
+
+@pytest.fixture
+def scene(tmp_path):
+    cube, _ = make_cube(96, 80, 12, seed=3)
+    return write_geotiff(tmp_path / "s.tif", (cube * 1000).astype(np.int16), tiled=True, block=16)
+
+
+@pytest.mark.parametrize("precision", ["float32", "float64"])
+def test_statistics_are_the_same_bits_for_any_number_of_workers(scene, precision):
+    one = accumulate_stats(open_scene(scene), precision=precision)
+    for workers in (2, 3):
+        many = accumulate_stats(open_scene(scene), precision=precision, workers=workers)
+        assert many.count_ == one.count_
+        assert np.array_equal(many.mean_, one.mean_) and np.array_equal(many.scatter_, one.scatter_)
+
+
+def test_run_reports_its_workers_and_the_blas_limit(scene, monkeypatch):
+    monkeypatch.setattr(cpu_threads, "cpu_cores", lambda: 2)
+    report = run_detector(open_scene(scene), make_detector("grx"), sink=lambda tile, scores: None, tile_size=16,
+                          device="cpu")
+    assert report["workers"] == 2 and report["blas_threads_limited"] is True
+    report = run_detector(open_scene(scene), make_detector("grx"), sink=lambda tile, scores: None, tile_size=16,
+                          device="cpu", workers=1)
+    assert report["workers"] == 1 and report["blas_threads_limited"] is False
+
+
+def test_ordered_map_keeps_order_and_bounds_what_is_in_flight():
+    started = []
+
+    def items():
+        for i in range(20):
+            started.append(i)
+            yield i
+
+    out = []
+    for value in ordered_map(lambda i: i * i, items(), workers=3, name="test"):
+        out.append(value)
+        assert len(started) - len(out) <= 3  # never more than `workers` submitted and not yet yielded
+    assert out == [i * i for i in range(20)]
