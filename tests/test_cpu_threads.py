@@ -78,3 +78,25 @@ def test_ordered_map_keeps_order_and_bounds_what_is_in_flight():
         out.append(value)
         assert len(started) - len(out) <= 3  # never more than `workers` submitted and not yet yielded
     assert out == [i * i for i in range(20)]
+
+
+def test_derived_scene_statistics_and_kept_values_are_the_same_for_any_number_of_workers(scene):
+    from hadinfer.io.derived_scene import DerivedScene
+
+    def features(cube, valid):
+        return np.tanh(cube[:, :, :4].astype(np.float64) / 1000.0) * valid[:, :, None]
+
+    runs = []
+    for workers in (1, 2):
+        derived = DerivedScene(open_scene(scene), features, 4, keep=True)
+        runs.append((accumulate_stats(derived, workers=workers), derived.kept))
+    (one, kept_one), (two, kept_two) = runs
+    assert np.array_equal(one.scatter_, two.scatter_) and np.array_equal(one.mean_, two.mean_)
+    assert np.array_equal(kept_one, kept_two)
+
+
+def test_a_network_scores_alone_but_its_input_is_prepared_a_tile_per_core(scene, monkeypatch):
+    pytest.importorskip("onnxruntime", reason="general runs on ONNX Runtime (the onnx extra)")
+    monkeypatch.setattr(cpu_threads, "cpu_cores", lambda: 2)
+    report = run_detector(open_scene(scene), make_detector("general"), sink=lambda tile, scores: None, device="cpu")
+    assert (report["workers"], report["preparers"], report["blas_threads_limited"]) == (1, 2, True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Callable
 
 import numpy as np
@@ -42,15 +43,28 @@ class DerivedScene(Scene):
         self.transform = transform
         self.keep = keep
         self.kept = None
+        self._lock = threading.Lock()
         self.info = dataclasses.replace(scene.info, band_count=bands, bands=tuple(range(1, bands + 1)),
                                         dtype="float64", wavelengths=None, bad_bands=())
 
     def read_window(self, window: Window) -> tuple[np.ndarray, np.ndarray]:
-        cube, valid = self.source.read_window(window)
+        return self.derive(window, *self.read_source(window))
+
+    def read_source(self, window: Window) -> tuple[np.ndarray, np.ndarray]:
+        """The source scene's window (the I/O half of :meth:`read_window`)."""
+        return self.source.read_window(window)
+
+    def derive(self, window: Window, cube: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The values of a window read by :meth:`read_source` (the compute half of :meth:`read_window`).
+
+        Windows may be derived in several threads at once: each writes its own part of
+        :attr:`kept`.
+        """
         values = self.transform(cube, valid)
         if self.keep:
-            if self.kept is None:  # the transform's own dtype: kept values are the same bits
-                self.kept = np.zeros((self.info.height, self.info.width, values.shape[2]), dtype=values.dtype)
+            with self._lock:
+                if self.kept is None:  # the transform's own dtype: kept values are the same bits
+                    self.kept = np.zeros((self.info.height, self.info.width, values.shape[2]), dtype=values.dtype)
             self.kept[window.toslices()] = values
         return values, valid
 
