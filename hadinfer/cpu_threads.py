@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -50,22 +51,38 @@ def tile_workers(device: str, tile_parallel: bool) -> int:
     return cpu_cores()
 
 
+#: Runs inside :func:`blas_threads` now, and the limiter the first of them set.
+_HOLDERS = {"count": 0, "limiter": None}
+_LOCK = threading.Lock()
+
+
 @contextmanager
 def blas_threads(limit: int | None) -> Iterator[bool]:
     """Limit BLAS to ``limit`` threads inside the block; ``None`` leaves it alone.
+
+    Runs in several threads of one process (a service calling :func:`hadinfer.detect`
+    concurrently) share one limit: the first to enter sets it and the last to leave
+    restores what was there before, so no run can leave BLAS limited after the others.
 
     Yields
     ------
     bool
         Whether a limit is in force (False without threadpoolctl or with ``None``).
     """
-    if limit is None:
+    if limit is None or not can_limit_blas():
         yield False
         return
+    from threadpoolctl import threadpool_limits
+
+    with _LOCK:
+        if _HOLDERS["count"] == 0:
+            _HOLDERS["limiter"] = threadpool_limits(limits=limit, user_api="blas")
+        _HOLDERS["count"] += 1
     try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        yield False
-        return
-    with threadpool_limits(limits=limit, user_api="blas"):
         yield True
+    finally:
+        with _LOCK:
+            _HOLDERS["count"] -= 1
+            if _HOLDERS["count"] == 0:
+                limiter, _HOLDERS["limiter"] = _HOLDERS["limiter"], None
+                limiter.restore_original_limits()

@@ -100,3 +100,16 @@ def test_a_network_scores_alone_but_its_input_is_prepared_a_tile_per_core(scene,
     monkeypatch.setattr(cpu_threads, "cpu_cores", lambda: 2)
     report = run_detector(open_scene(scene), make_detector("general"), sink=lambda tile, scores: None, device="cpu")
     assert (report["workers"], report["preparers"], report["blas_threads_limited"]) == (1, 2, True)
+
+
+def test_overlapping_runs_share_one_limit_and_the_last_restores_it():
+    before = blas_counts()
+    if not before:
+        pytest.skip("threadpoolctl finds no BLAS in this NumPy")
+    first, second = blas_threads(1), blas_threads(1)
+    first.__enter__()
+    second.__enter__()  # a second run starts while the first holds the limit
+    first.__exit__(None, None, None)  # the first ends: the second still runs limited
+    assert blas_counts() == [1] * len(before)
+    second.__exit__(None, None, None)
+    assert blas_counts() == before  # not left at 1
