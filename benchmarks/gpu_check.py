@@ -91,7 +91,7 @@ def read_floor(path: str) -> float:
     from rasterio.windows import Window
 
     start = time.perf_counter()
-    with rasterio.Env(GDAL_CACHEMAX=256), rasterio.open(path) as ds:
+    with rasterio.Env(GDAL_CACHEMAX=2**20), rasterio.open(path) as ds:
         for row in range(0, ds.height, 256):
             for col in range(0, ds.width, 256):
                 ds.read(window=Window(col, row, min(256, ds.width - col), min(256, ds.height - row)))

@@ -67,7 +67,7 @@ def _as_scene(source, key, bands) -> tuple[Scene, bool]:
 def detect(source, output=None, *, detector: str | Detector | DetectorChoice = DEFAULT_DETECTOR, key: str | None = None,
            bands: str | None = None, device: str = "auto", tile_size=256, overwrite: bool = False,
            cog: bool = False, creation_options: dict[str, str] | None = None, wavelengths=None,
-           progress: ProgressCallback = _no_progress, gdal_cache_mb: int | None = 256,
+           progress: ProgressCallback = _no_progress, gdal_cache_mb: float | None = 1,
            layout: str | None = None, pfa: float | None = None, threshold: float | None = None,
            detections=None, threshold_rule: str = "tail", **detector_params) -> DetectionResult:
     """Run an anomaly detector over a scene.
@@ -118,9 +118,14 @@ def detect(source, output=None, *, detector: str | Detector | DetectorChoice = D
         only; see :func:`hadinfer.io.open_scene`).
     progress : callable, optional
         ``progress(stage, done, total)`` after each tile.
-    gdal_cache_mb : int or None
-        GDAL block cache for this call.  GDAL's default (5 % of RAM) would let memory
-        grow with the scene; a few hundred MB holds a row of tiles and their halo.
+    gdal_cache_mb : float or None
+        GDAL block cache for this call, in MiB.  The default, 1, keeps no file block
+        from one tile to the next, so memory stays flat (GDAL's own default, 5 % of RAM,
+        would let it grow with the scene).  A detector with a halo reads each block of a
+        *compressed* file again for every tile whose halo touches it; a cache holding
+        two rows of file blocks spares that: ``fusion`` on a DEFLATE 1000 x 1000 x 200
+        GeoTIFF took 6.2 s instead of 10.9 with 256 MiB, at a peak of 993 MiB instead
+        of 442 (2-core VM).  Uncompressed files gain little (3.5 s against 3.75).
         Ignored when the ``GDAL_CACHEMAX`` environment variable is set; None keeps GDAL's.
     layout : {"bands-last", "bands-first"}, optional
         Axis order of a plain array: ``bands-first`` for rasterio's ``dataset.read()``.
@@ -189,7 +194,10 @@ def detect(source, output=None, *, detector: str | Detector | DetectorChoice = D
             raise ParameterError("wavelengths= needs a file path; select an array's bands yourself")
         bands = wavelength_band_spec(source, wavelengths, key=key, bands=bands)
     model, train_report = _resolve_detector(choice or detector, source, key, bands, detector_params)
-    cache = {} if gdal_cache_mb is None or "GDAL_CACHEMAX" in os.environ else {"GDAL_CACHEMAX": int(gdal_cache_mb)}
+    # rasterio hands an integer GDAL_CACHEMAX to GDALSetCacheMax64: bytes, not MB.  (This
+    # passed the MiB count until 2026-12-06, so every run had a cache of 256 bytes.)
+    cache = ({} if gdal_cache_mb is None or "GDAL_CACHEMAX" in os.environ
+             else {"GDAL_CACHEMAX": _cache_bytes(gdal_cache_mb)})
     frame = RunFrame.begin(model, source, writes)  # hashes the model and scene files: once per run
     with rasterio.Env(**cache):
         result = _detect(source, model=model, frame=frame, key=key, bands=bands, device=device,
@@ -247,6 +255,17 @@ def _threshold_scene(result: DetectionResult, scene: Scene, wanted, frame: RunFr
                          others=() if result.path is None else (result.path,))
         entry["path"] = os.fspath(path)
     result.report["detections"] = entry
+
+
+def _cache_bytes(megabytes) -> int:
+    """``gdal_cache_mb`` in bytes, checked."""
+    try:
+        value = float(megabytes)
+    except (TypeError, ValueError):
+        raise ParameterError(f"gdal_cache_mb: expected a number of MiB, got {megabytes!r}") from None
+    if not (np.isfinite(value) and value >= 0):
+        raise ParameterError(f"gdal_cache_mb: expected a number of MiB >= 0, got {megabytes!r}")
+    return int(value * 2**20)
 
 
 def model_inputs(detector, params) -> tuple:
