@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from .detectors.registry import DetectorChoice, choose, model_files
 from .errors import ParameterError
 from .io import ArrayScene, Scene, open_scene, read_mask, wavelength_band_spec
 from .io.bands import format_band_spec
+from .io.block_cache import DEFAULT_MB, halo_cache_bytes
 from .io.writer import check_output_path
 from .io.xarray_scene import (check_plain_array_layout, dataarray_scene, is_dataarray, is_dataset,
                               scores_as_dataarray)
@@ -67,7 +69,7 @@ def _as_scene(source, key, bands) -> tuple[Scene, bool]:
 def detect(source, output=None, *, detector: str | Detector | DetectorChoice = DEFAULT_DETECTOR, key: str | None = None,
            bands: str | None = None, device: str = "auto", tile_size=256, overwrite: bool = False,
            cog: bool = False, creation_options: dict[str, str] | None = None, wavelengths=None,
-           progress: ProgressCallback = _no_progress, gdal_cache_mb: float | None = 1,
+           progress: ProgressCallback = _no_progress, gdal_cache_mb: float | str | None = "auto",
            layout: str | None = None, pfa: float | None = None, threshold: float | None = None,
            detections=None, threshold_rule: str = "tail", **detector_params) -> DetectionResult:
     """Run an anomaly detector over a scene.
@@ -118,15 +120,16 @@ def detect(source, output=None, *, detector: str | Detector | DetectorChoice = D
         only; see :func:`hadinfer.io.open_scene`).
     progress : callable, optional
         ``progress(stage, done, total)`` after each tile.
-    gdal_cache_mb : float or None
-        GDAL block cache for this call, in MiB.  The default, 1, keeps no file block
-        from one tile to the next, so memory stays flat (GDAL's own default, 5 % of RAM,
-        would let it grow with the scene).  A detector with a halo reads each block of a
-        *compressed* file again for every tile whose halo touches it; a cache holding
-        two rows of file blocks spares that: ``fusion`` on a DEFLATE 1000 x 1000 x 200
-        GeoTIFF took 6.2 s instead of 10.9 with 256 MiB, at a peak of 993 MiB instead
-        of 442 (2-core VM).  Uncompressed files gain little (3.5 s against 3.75).
-        Ignored when the ``GDAL_CACHEMAX`` environment variable is set; None keeps GDAL's.
+    gdal_cache_mb : "auto", float or None
+        GDAL block cache for this call, in MiB.  ``"auto"`` (default): 1 MiB, which keeps
+        no file block from one tile to the next, so memory stays flat (GDAL's own
+        default, 5 % of RAM, would let it grow with the scene); but for a detector with a
+        halo on a *compressed* file, whose blocks every neighbouring tile would decompress
+        again, three rows of the file's blocks when that fits in 512 MiB and a sixteenth
+        of the memory (:func:`hadinfer.io.block_cache.halo_cache_bytes`; ``fusion`` on a
+        DEFLATE 1000 x 1000 x 200 GeoTIFF: 5.9 s instead of 11.5, peak 1114 MiB instead
+        of 469).  The report's ``gdal_cache_mb`` says what ran.  Ignored when the
+        ``GDAL_CACHEMAX`` environment variable is set; None keeps GDAL's.
     layout : {"bands-last", "bands-first"}, optional
         Axis order of a plain array: ``bands-first`` for rasterio's ``dataset.read()``.
         Required when the last axis is not the shortest (the order is then ambiguous).
@@ -196,11 +199,12 @@ def detect(source, output=None, *, detector: str | Detector | DetectorChoice = D
     model, train_report = _resolve_detector(choice or detector, source, key, bands, detector_params)
     # rasterio hands an integer GDAL_CACHEMAX to GDALSetCacheMax64: bytes, not MB.  (This
     # passed the MiB count until 2026-12-06, so every run had a cache of 256 bytes.)
+    auto_cache = gdal_cache_mb == "auto" and "GDAL_CACHEMAX" not in os.environ
     cache = ({} if gdal_cache_mb is None or "GDAL_CACHEMAX" in os.environ
-             else {"GDAL_CACHEMAX": _cache_bytes(gdal_cache_mb)})
+             else {"GDAL_CACHEMAX": _cache_bytes(DEFAULT_MB if auto_cache else gdal_cache_mb)})
     frame = RunFrame.begin(model, source, writes)  # hashes the model and scene files: once per run
     with rasterio.Env(**cache):
-        result = _detect(source, model=model, frame=frame, key=key, bands=bands, device=device,
+        result = _detect(source, model=model, frame=frame, key=key, bands=bands, device=device, auto_cache=auto_cache,
                          tile_size=tile_size, progress=progress, wanted=wanted)
     if template is not None and result.scores is not None:
         result.scores = scores_as_dataarray(result.scores, template, spatial, attrs={
@@ -257,6 +261,16 @@ def _threshold_scene(result: DetectionResult, scene: Scene, wanted, frame: RunFr
     result.report["detections"] = entry
 
 
+def _gdal_cache_mb() -> float | None:
+    """GDAL's block cache in force now, in MiB (None if GDAL does not say)."""
+    from rasterio._env import get_gdal_config
+
+    value = get_gdal_config("GDAL_CACHEMAX")
+    if isinstance(value, int):
+        return round(value / 2**20, 3)
+    return None
+
+
 def _cache_bytes(megabytes) -> int:
     """``gdal_cache_mb`` in bytes, checked."""
     try:
@@ -290,7 +304,7 @@ def _resolve_detector(detector: Detector | DetectorChoice, source, key, bands,
 
 
 def _detect(source, *, model: Detector, frame: RunFrame, key, bands, device, tile_size,
-            progress: ProgressCallback, wanted=None) -> DetectionResult:
+            progress: ProgressCallback, wanted=None, auto_cache: bool = False) -> DetectionResult:
     """Score ``source`` with the fitted-here ``model`` into the frame's output; the report framed and finished."""
     scene, owned = _as_scene(source, key, bands)
     try:
@@ -301,21 +315,26 @@ def _detect(source, *, model: Detector, frame: RunFrame, key, bands, device, til
             check_not_gcp_georeferenced(scene.info.gcps, scene.info.path)
             if wanted[2] is not None:  # GeoJSON of pixel coordinates
                 check_detections_path(wanted[2], has_crs=scene.info.crs is not None)
-        if frame.output.path is None:
-            info = scene.info
-            scores = np.full((info.height, info.width), np.nan, dtype=np.float32)
+        halo_cache = halo_cache_bytes(scene.info, model.halo) if auto_cache else None
+        with rasterio.Env(GDAL_CACHEMAX=halo_cache) if halo_cache else contextlib.nullcontext():
+            if frame.output.path is None:
+                info = scene.info
+                scores = np.full((info.height, info.width), np.nan, dtype=np.float32)
 
-            def keep(tile, block):
-                scores[tile.core.toslices()] = block
+                def keep(tile, block):
+                    scores[tile.core.toslices()] = block
 
-            report = run_detector(scene, model, sink=keep, tile_size=tile_size, device=device, progress=progress)
-            result = DetectionResult(scores, frame.start_report(report), detector=model)
-        else:
-            with frame.open_writer(scene.info) as writer:
-                report = run_detector(
-                    scene, model, tile_size=tile_size, device=device, progress=progress,
-                    sink=lambda tile, block: writer.write(tile.core.row_off, tile.core.col_off, block))
-            result = DetectionResult(None, frame.start_report(report, writer.path), writer.path, detector=model)
+                report = run_detector(scene, model, sink=keep, tile_size=tile_size, device=device,
+                                      progress=progress)
+                result = DetectionResult(scores, frame.start_report(report), detector=model)
+            else:
+                with frame.open_writer(scene.info) as writer:
+                    report = run_detector(
+                        scene, model, tile_size=tile_size, device=device, progress=progress,
+                        sink=lambda tile, block: writer.write(tile.core.row_off, tile.core.col_off, block))
+                result = DetectionResult(None, frame.start_report(report, writer.path), writer.path,
+                                         detector=model)
+            report["gdal_cache_mb"] = _gdal_cache_mb()
         if wanted is not None:
             _threshold_scene(result, scene, wanted, frame)
         frame.finish(result.report)

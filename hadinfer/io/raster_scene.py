@@ -89,6 +89,7 @@ class RasterioScene(Scene):
             bands=tuple(selected), dtype=ds.dtypes[0], interleave=interleave,
             block_shape=tuple(ds.block_shapes[0]), crs=ds.crs, transform=ds.transform,
             nodata=ds.nodata, driver=ds.driver, gcps=tuple(gcps), gcp_crs=gcp_crs if gcps else None,
+            compression=None if ds.compression is None else ds.compression.value.lower(),
             bad_bands=tuple(i + 1 for i, ok in enumerate(good or []) if not ok),
             wavelengths=None if band_wavelengths is None else tuple(band_wavelengths[b - 1] for b in selected))
         log.debug("%s: %s, %dx%d, %d of %d bands read, %s, blocks %s, %s%s", path, ds.driver, ds.height, ds.width,

@@ -52,6 +52,9 @@ class SceneInfo:
         them, so GIS software places a map where it places its scene.
     gcp_crs : rasterio.crs.CRS or None
         The CRS of ``gcps``.
+    compression : str or None
+        The file's compression as GDAL names it (``"deflate"``, ``"lzw"``...); None when
+        it stores pixels as they are, or does not say.
     """
 
     path: str
@@ -70,6 +73,7 @@ class SceneInfo:
     wavelengths: tuple[float, ...] | None = None
     gcps: tuple = ()
     gcp_crs: Any = None
+    compression: str | None = None
 
     @property
     def shape(self) -> tuple[int, int, int]:
