@@ -28,7 +28,7 @@ def _wavelength_summary(wavelengths) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (with every band's wavelength).")
 @verbosity_options
 def command(scene, key, as_json):
-    """Describe SCENE: shape, bands, dtype, interleave, blocks, CRS, nodata, bad bands, wavelengths.
+    """Describe SCENE: shape, bands, dtype, interleave, blocks, compression, CRS, nodata, bad bands, wavelengths.
 
     Wavelengths (band centres, in nm) come from an ENVI header or GDAL band metadata,
     for the bands used (bad bands dropped).
@@ -38,7 +38,7 @@ def command(scene, key, as_json):
     fields = {
         "path": info.path, "driver": info.driver, "height": info.height, "width": info.width,
         "bands": info.band_count, "bands_used": _ranges(info.bands), "dtype": info.dtype,
-        "interleave": info.interleave, "block_shape": info.block_shape,
+        "interleave": info.interleave, "block_shape": info.block_shape, "compression": info.compression,
         "crs": info.crs.to_string() if info.crs else None, "transform": list(info.transform)[:6],
         "nodata": info.nodata, "bad_bands": _ranges(info.bad_bands) if info.bad_bands else "none",
         "wavelengths": _wavelength_summary(info.wavelengths),

@@ -50,6 +50,7 @@ def test_info_describes_a_geotiff(example):
     assert fields["crs"] == "EPSG:32633" and fields["interleave"] == "band" and fields["bad_bands"] == "none"
     with rasterio.open(example / "scene.tif") as ds:
         assert fields["block_shape"] == list(ds.block_shapes[0])
+        assert fields["compression"] == (ds.compression.value.lower() if ds.compression else None)
 
 
 def test_lrx_from_cli_on_band_subset(example, tmp_path):
