@@ -3,13 +3,15 @@
 Why
 ---
 Tiles are read with their detector's halo, so each file block is read by every tile whose
-window touches it (up to nine).  An uncompressed block costs a copy from the page cache
-each time, and GDAL keeping blocks only makes memory grow with the scene; a compressed
-block is decompressed each time.  ``fusion`` (a 20-pixel halo) on a DEFLATE 1000 x 1000 x
-200 GeoTIFF took 11.5 s with a 1 MiB cache and 5.9 s with this module's 307 MiB, at a peak
-of 469 and 1114 MiB; uncompressed, 3.7 s either way (2-core VM, 2026-12-06).  Tiles go row by row,
-so three rows of file blocks (the halo's row above, the tiles' own, the halo's row below)
-is what a cache must hold for every block to be decompressed once.
+window touches it (nine, for 256-pixel tiles on 256-pixel blocks).  An uncompressed block
+costs a copy from the page cache each time, and GDAL keeping blocks only makes memory grow
+with the scene; a compressed block is decompressed each time.  A cache holding the blocks
+of one read window lets the next tile along the row find most of its own there (6 of 9),
+and its size does not depend on the scene.  ``fusion`` (a 20-pixel halo) on DEFLATE
+GeoTIFFs of 200 bands in 256-pixel blocks, 2-core VM, 2026-12-06: 1000 x 1000, 11.5 s with
+a 1 MiB cache, 6.1 s with 240 MiB (a window's nine block columns of every band), 5.9 s with
+three whole rows of blocks (307 MiB); 2000 x 2000, 45.9 s and 24.8 s (240 MiB), peak 470
+and 778 MiB.  Uncompressed, 3.7 s either way.
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ from .scene import SceneInfo
 DEFAULT_MB = 1
 
 #: The most an automatic cache may take, and at most a sixteenth of the machine's memory:
-#: the process grows by about twice the cache (GDAL allocates block by block; 307 MiB of
-#: cache raised the DEFLATE run's peak from 469 to 1114 MiB).  A scene whose three rows of
-#: blocks need more keeps :data:`DEFAULT_MB` (and its speed).
+#: the process grows by up to twice the cache (GDAL allocates block by block; 240 MiB of
+#: cache raised a DEFLATE run's peak from 470 to 778 MiB, 307 MiB from 469 to 1114).  A
+#: scene whose window of blocks needs more keeps :data:`DEFAULT_MB` (and its speed).
 AUTO_LIMIT_BYTES = 512 * 2**20
 
 
@@ -40,8 +42,8 @@ def physical_memory() -> int | None:
         return None
 
 
-def halo_cache_bytes(info: SceneInfo, halo: int) -> int | None:
-    """Bytes of block cache that hold three rows of a compressed file's blocks, or None.
+def halo_cache_bytes(info: SceneInfo, halo: int, tile: int = 256) -> int | None:
+    """Bytes of block cache that hold every block of one tile's read window of a compressed file, or None.
 
     None when nothing would be read twice (no halo), nothing is decompressed, the file's
     blocks are unknown, or the cache would exceed :data:`AUTO_LIMIT_BYTES` or a sixteenth
@@ -52,13 +54,15 @@ def halo_cache_bytes(info: SceneInfo, halo: int) -> int | None:
     info : SceneInfo
     halo : int
         The detector's halo in pixels.
+    tile : int
+        The core tile's side in pixels.
 
     Examples
     --------
     >>> info = SceneInfo("s.tif", 1000, 1000, 200, tuple(range(1, 201)), "int16", "band", (256, 256),
     ...                  compression="deflate")
-    >>> halo_cache_bytes(info, 20) // 2**20
-    307
+    >>> halo_cache_bytes(info, 20) // 2**20  # 3 x 3 blocks of 200 bands, 128 KiB each
+    240
     >>> halo_cache_bytes(info, 0) is None
     True
     """
@@ -67,8 +71,11 @@ def halo_cache_bytes(info: SceneInfo, halo: int) -> int | None:
     rows, cols = info.block_shape
     # A pixel-interleaved block holds every band of the file; a band-interleaved one, one band.
     bands = info.band_count if info.interleave == "pixel" else len(info.bands)
-    row_bytes = math.ceil(info.width / cols) * rows * cols * bands * np.dtype(info.dtype).itemsize
-    need = 3 * row_bytes + row_bytes // 16 + 2**20  # GDAL's own bookkeeping per block, and a margin
+    side = tile + 2 * halo  # a read window, at the worst alignment on the blocks
+    spanned = min(math.ceil(side / rows) + 1, math.ceil(info.height / rows)) * \
+        min(math.ceil(side / cols) + 1, math.ceil(info.width / cols))
+    window_bytes = spanned * rows * cols * bands * np.dtype(info.dtype).itemsize
+    need = window_bytes + window_bytes // 16 + 2**20  # GDAL's own bookkeeping per block, and a margin
     memory = physical_memory()
     limit = AUTO_LIMIT_BYTES if memory is None else min(AUTO_LIMIT_BYTES, memory // 16)
     return need if need <= limit else None

@@ -32,26 +32,28 @@ def test_only_a_halo_on_a_compressed_file_asks_for_a_cache(tmp_path, cube):
     compressed = open_scene(write_deflate(tmp_path / "c.tif", cube)).info
     plain = open_scene(write_geotiff(tmp_path / "p.tif", cube, tiled=True, block=32)).info
     assert compressed.compression == "deflate" and plain.compression is None
-    # three rows of 32 x 32 blocks, 3 block columns (80 px), 8 bands of int16, and a margin
-    row = 3 * 32 * 32 * 8 * 2
-    assert halo_cache_bytes(compressed, 20) == 3 * row + row // 16 + 2**20
+    # a 32 + 2 x 20 pixel read window spans up to 4 x 4 blocks of 32, but the image has only
+    # 3 x 3 (96 x 80 px); 8 bands of int16, and a margin
+    window = 3 * 3 * 32 * 32 * 8 * 2
+    assert halo_cache_bytes(compressed, 20, tile=32) == window + window // 16 + 2**20
+    assert halo_cache_bytes(compressed, 20, tile=8) == 3 * 3 * 32 * 32 * 8 * 2 * 17 // 16 + 2**20  # 8 + 40: 3 x 3
     assert halo_cache_bytes(compressed, 0) is None and halo_cache_bytes(plain, 20) is None
 
 
 def test_a_cache_larger_than_its_limit_is_not_asked_for(tmp_path, cube, monkeypatch):
     info = open_scene(write_deflate(tmp_path / "c.tif", cube)).info
     monkeypatch.setattr(block_cache, "AUTO_LIMIT_BYTES", 2**20)
-    assert halo_cache_bytes(info, 20) is None
+    assert halo_cache_bytes(info, 20, tile=32) is None
     monkeypatch.setattr(block_cache, "AUTO_LIMIT_BYTES", 2**30)
     monkeypatch.setattr(block_cache, "physical_memory", lambda: 16 * 2**20)  # a sixteenth: 1 MiB
-    assert halo_cache_bytes(info, 20) is None
+    assert halo_cache_bytes(info, 20, tile=32) is None
 
 
 def test_the_run_reports_its_cache_and_the_map_does_not_depend_on_it(tmp_path, cube, monkeypatch):
     monkeypatch.delenv("GDAL_CACHEMAX", raising=False)
     scene = write_deflate(tmp_path / "c.tif", cube)
     auto = hadinfer.detect(scene, detector="fusion", tile_size=32)
-    assert auto.report["gdal_cache_mb"] == round(halo_cache_bytes(open_scene(scene).info, 20) / 2**20, 3)
+    assert auto.report["gdal_cache_mb"] == round(halo_cache_bytes(open_scene(scene).info, 20, 32) / 2**20, 3)
     small = hadinfer.detect(scene, detector="fusion", tile_size=32, gdal_cache_mb=1)
     assert small.report["gdal_cache_mb"] == 1.0
     assert np.array_equal(auto.scores, small.scores, equal_nan=True)
