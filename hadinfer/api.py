@@ -20,6 +20,7 @@ from .io.writer import check_output_path
 from .io.xarray_scene import (check_plain_array_layout, dataarray_scene, is_dataarray, is_dataset,
                               scores_as_dataarray)
 from .metrics import detection_metrics
+from .pairs import as_pair
 from .pipeline import ProgressCallback, _no_progress, run_detector
 from .run_frame import OutputSpec, RunFrame
 
@@ -315,8 +316,8 @@ def _detect(source, *, model: Detector, frame: RunFrame, key, bands, device, til
             check_not_gcp_georeferenced(scene.info.gcps, scene.info.path)
             if wanted[2] is not None:  # GeoJSON of pixel coordinates
                 check_detections_path(wanted[2], has_crs=scene.info.crs is not None)
-        tile = model.native_tile or max(np.atleast_1d(tile_size))
-        halo_cache = halo_cache_bytes(scene.info, model.halo, int(tile)) if auto_cache else None
+        tile = model.native_tile or max(as_pair(tile_size, "tile_size"))
+        halo_cache = halo_cache_bytes(scene.info, model.halo, tile) if auto_cache else None
         with rasterio.Env(GDAL_CACHEMAX=halo_cache) if halo_cache else contextlib.nullcontext():
             if frame.output.path is None:
                 info = scene.info

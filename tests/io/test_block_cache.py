@@ -58,3 +58,10 @@ def test_the_run_reports_its_cache_and_the_map_does_not_depend_on_it(tmp_path, c
     assert small.report["gdal_cache_mb"] == 1.0
     assert np.array_equal(auto.scores, small.scores, equal_nan=True)
     assert hadinfer.detect(scene, detector="grx").report["gdal_cache_mb"] == 1.0  # no halo: nothing read twice
+
+
+@pytest.mark.parametrize("bad", [None, "x", -5])
+def test_a_bad_tile_size_is_still_a_one_line_error_on_a_compressed_file(tmp_path, cube, bad):
+    scene = write_deflate(tmp_path / "c.tif", cube)
+    with pytest.raises(hadinfer.HadinferError, match="^tile_size: "):
+        hadinfer.detect(scene, detector="fusion", tile_size=bad)
