@@ -95,11 +95,26 @@ def test_derived_scene_statistics_and_kept_values_are_the_same_for_any_number_of
     assert np.array_equal(kept_one, kept_two)
 
 
-def test_a_network_scores_alone_but_its_input_is_prepared_a_tile_per_core(scene, monkeypatch):
+def test_onnx_networks_score_a_tile_per_core_and_torch_ones_alone_with_inputs_prepared_per_core(scene, monkeypatch):
     pytest.importorskip("onnxruntime", reason="general runs on ONNX Runtime (the onnx extra)")
     monkeypatch.setattr(cpu_threads, "cpu_cores", lambda: 2)
     report = run_detector(open_scene(scene), make_detector("general"), sink=lambda tile, scores: None, device="cpu")
+    assert (report["workers"], report["preparers"], report["blas_threads_limited"]) == (2, 2, True)
+    pytest.importorskip("torch", reason="the PyTorch runtime needs the torch extra")
+    report = run_detector(open_scene(scene), make_detector("general", runtime="torch"),
+                          sink=lambda tile, scores: None, device="cpu")
     assert (report["workers"], report["preparers"], report["blas_threads_limited"]) == (1, 2, True)
+
+
+def test_onnx_runtime_uses_one_thread_per_call_only_where_calls_run_a_tile_per_core(monkeypatch):
+    ort = pytest.importorskip("onnxruntime", reason="the onnx extra")
+    from hadinfer.runtimes.onnx_runtime import session_options
+
+    monkeypatch.setattr(cpu_threads, "cpu_cores", lambda: 2)
+    assert session_options(ort, "cpu").intra_op_num_threads == 1
+    monkeypatch.setattr(cpu_threads, "can_limit_blas", lambda: False)  # one call at a time: every core
+    assert session_options(ort, "cpu").intra_op_num_threads >= 1
+    assert session_options(ort, "cpu").intra_op_num_threads == session_options(ort, "cuda:0").intra_op_num_threads
 
 
 def test_overlapping_runs_share_one_limit_and_the_last_restores_it():

@@ -28,8 +28,9 @@ class Detector:
         Whether tiles may be scored several at once on a CPU, each with one BLAS
         thread (:func:`hadinfer.cpu_threads.tile_workers`): True for NumPy and BLAS
         kernels (one worker per core beat one worker with every BLAS thread: ``grx``
-        2.0 s against 2.2, ``fusion`` 3.6 against 5.0 on 1024 x 1024 x 200, 2 cores);
-        False for network runtimes, which manage their own threads.
+        2.0 s against 2.2, ``fusion`` 3.6 against 5.0 on 1024 x 1024 x 200, 2 cores) and
+        ONNX Runtime networks (one thread per call); False for runtimes that manage their
+        own threads (PyTorch) or device.
     stats_precision : {"float64", "float32"}
         Arithmetic the statistics pass forms each window's scatter in (default
         ``float64``; :class:`GlobalRX` follows its ``precision``).

@@ -72,7 +72,12 @@ class NetworkDetector(Detector):
         Registry name for reports (``general``, ``adapt``, ``model``).
     """
 
-    tile_parallel = False  # the runtimes already use every core
+    @property
+    def tile_parallel(self) -> bool:
+        """ONNX Runtime: yes, one call per core, each on one thread (its session options);
+        PyTorch and TensorRT manage their own threads or device: no."""
+        return getattr(self.runtime, "name", None) == "onnxruntime"
+
     #: ONNX Runtime (and TensorRT) choose their convolution kernels and blocking by input
     #: shape, which moves the last bit of a score with the tile: a fixed grid of 256-pixel
     #: tiles (the CLI's default size) makes the map the same bits for any ``tile_size``.
