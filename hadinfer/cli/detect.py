@@ -165,9 +165,12 @@ def command(ctx, scenes, output, output_dir, detector, key, bands, wavelengths, 
         report = result.report
         report["output"] = str(output)
         report["request"] = request
-        log.debug("%s: %d tile(s) of %s px, halo %d px, %d worker(s), device %s (%s arrays%s)", scene,
+        log.debug("%s: %d tile(s) of %s px, halo %d px, %d worker(s) and %d preparer(s)%s, GDAL cache %s MiB, "
+                  "device %s (%s arrays%s)", scene,
                   report.get("tiles", 0), "x".join(map(str, report.get("tile_size", []))), report.get("halo", 0),
-                  report.get("workers", 1), report.get("device"), report.get("arrays"),
+                  report.get("workers", 1), report.get("preparers", 1),
+                  " with one BLAS thread each" if report.get("blas_threads_limited") else "",
+                  report.get("gdal_cache_mb"), report.get("device"), report.get("arrays"),
                   f", {report['runtime']} runtime" if "runtime" in report else "")
         if wavelengths is not None:
             report["band_selection"] = {"wavelengths_nm": wavelengths, "bands": scene_bands}
