@@ -245,8 +245,10 @@ def run_detector(scene: Scene, detector: Detector, *, sink: Callable[[Tile, np.n
     tile_shape, tiles = plan_tiles(info, detector, tile_size)
     if workers is None:
         workers = tile_workers(arrays.device, detector.tile_parallel)
-    # A network's runtime manages its own threads, but its input (local RX evidence, NumPy)
-    # is prepared a tile per core: general 8.9 s -> 6.1 on 1024 x 1024 x 200, 2 cores.
+    # A detector that scores one tile at a time (a PyTorch network: its runtime manages its
+    # own threads) still has its input (local RX evidence, NumPy) prepared a tile per core:
+    # general went from 8.9 s to 6.1 so on 1024 x 1024 x 200, 2 cores, before its ONNX calls
+    # too ran a tile per core.
     preparers = workers if detector.tile_parallel else tile_workers(arrays.device, True)
     # Tiles handled one per core already: one BLAS thread each (hadinfer.cpu_threads).
     with blas_threads(1 if arrays.device == "cpu" and max(workers, preparers) > 1 else None) as limited:
