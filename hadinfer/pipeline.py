@@ -152,28 +152,26 @@ def accumulate_stats(scene: Scene, tile_shape=None, *, precision: str = "float64
     derived = isinstance(scene, DerivedScene) and workers > 1 and not on_device
     windows = prefetch(lambda: _read_tiles(scene, tiles, timer, scene.read_source if derived else None),
                        depth=max(2, workers + 1))
-    if on_device or workers <= 1:
-        for done, (_, cube, valid) in enumerate(windows, 1):
-            start = time.perf_counter()
-            if on_device:
-                stats.merge_moments(*arrays.window_moments(cube, valid))
-            else:
-                stats.update_window(cube, valid, precision=precision)
-            timer.add("fit", start)
-            progress("statistics", done, len(tiles))
-    else:
-        def window_stats(item):
-            start = time.perf_counter()
-            tile, cube, valid = item
-            if derived:
-                cube, valid = scene.derive(tile.read, cube, valid)
-            part = BackgroundStats(bands).update_window(cube, valid, precision=precision)
-            timer.add("fit", start)
-            return part
 
-        for done, part in enumerate(ordered_map(window_stats, windows, workers, "hadinfer-stats"), 1):
-            stats.merge(part)
-            progress("statistics", done, len(tiles))
+    def window_stats(item):
+        """One window's moments, as an accumulator of their own (merged exactly, so in any order)."""
+        start = time.perf_counter()
+        tile, cube, valid = item
+        if derived:
+            cube, valid = scene.derive(tile.read, cube, valid)
+        part = BackgroundStats(bands)
+        if on_device:
+            part.merge_moments(*arrays.window_moments(cube, valid))
+        else:
+            part.update_window(cube, valid, precision=precision)
+        timer.add("fit", start)
+        return part
+
+    parts = (map(window_stats, windows) if on_device or workers <= 1
+             else ordered_map(window_stats, windows, workers, "hadinfer-stats"))
+    for done, part in enumerate(parts, 1):
+        stats.merge(part)
+        progress("statistics", done, len(tiles))
     if stats.count_ == 0:
         raise AllNodataError(f"{info.path}: every pixel is nodata or not finite; nothing to score")
     return stats
