@@ -14,6 +14,7 @@ which is what lets the learned features serve a sensor nobody trained on.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -155,13 +156,15 @@ def pairwise_auc_loss(scores, positive, rng: np.random.Generator, logs=None):
 
 
 def train_feature_net(scenes: list[FeatureScene], recipe: FeatureRecipe = FeatureRecipe(), *, seed: int = 0,
-                      progress: Callable[[str, int, int], None] | None = None):
+                      progress: Callable[[str, int, int], None] | None = None, init=None):
     """Train a :class:`SpectralFeatureNet` on ``scenes``; returns (network in eval mode, report).
 
     Each step takes one scene (drawn with the seed's generator), embeds all its pixels,
     and lowers :func:`pairwise_auc_loss` of :func:`rx_scores`.  Deterministic for a seed
     on one machine and library stack (single-threaded torch is not required, but the
-    scene order, negatives and initialisation all come from ``seed``).
+    scene order, negatives and initialisation all come from ``seed``).  ``init``, a trained
+    :class:`SpectralFeatureNet`, is copied and trained further instead of a fresh network
+    (its size then overrides the recipe's).
     """
     import torch
 
@@ -173,7 +176,10 @@ def train_feature_net(scenes: list[FeatureScene], recipe: FeatureRecipe = Featur
 
         raise ParameterError("scenes: none has both implants and enough background pixels to train on")
     torch.manual_seed(seed)
-    net = SpectralFeatureNet(FeatureNetConfig(width=recipe.width, features=recipe.features, depth=recipe.depth))
+    if init is None:
+        net = SpectralFeatureNet(FeatureNetConfig(width=recipe.width, features=recipe.features, depth=recipe.depth))
+    else:
+        net = copy.deepcopy(init)
     optimiser = torch.optim.Adam(net.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     rng = np.random.default_rng(seed)
     combined = recipe.objective == "combined"

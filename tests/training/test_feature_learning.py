@@ -113,3 +113,16 @@ def test_an_unknown_objective_is_refused():
                          np.arange(200) < 5)
     with pytest.raises(ParameterError, match="objective"):
         train_feature_net([scene], FeatureRecipe(steps=1, objective="mystery"))
+
+
+def test_training_from_a_network_continues_it_and_leaves_it_untouched():
+    cube, _ = make_cube(48, 48, 40, seed=3)
+    scenes = feature_corpus({"s": cube}, TINY, seed=0)
+    start, _ = train_feature_net(scenes, TINY, seed=0)
+    before = [p.detach().clone() for p in start.parameters()]
+    short = FeatureRecipe(steps=5, versions=2, width=99, features=99, depth=3)  # size comes from init
+    tuned, _ = train_feature_net(scenes, short, seed=1, init=start)
+    assert all(torch.equal(a, b) for a, b in zip(before, start.parameters()))
+    assert [p.shape for p in tuned.parameters()] == [p.shape for p in start.parameters()]
+    moved = max(float((a - b).abs().max()) for a, b in zip(before, tuned.parameters()))
+    assert 0 < moved < 0.1  # a few small steps from the trained weights, not a fresh network
