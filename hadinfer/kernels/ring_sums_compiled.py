@@ -10,6 +10,13 @@ the same fixed-point values and exact int64 box sums, the same factorisation of
 ``S - t t^T + (n - 1) delta I`` in the same order, so scores agree with it to float64
 rounding and the map is, as there, the same bits whatever the tiles.
 
+The summed-area table is never held whole: rows are built as the scoring reaches them,
+into a ring of ``2 * outer radius + 2`` rows (every row a pixel's boxes can touch).  A
+whole table of a 308 x 308 read window on 10 components is 50 MB of int64 (66 channels),
+written once and read back once per window pair; building and scoring it took 86 ms a
+tile on one thread for two window pairs, the ring of rows 43 ms (it stays in cache, and
+no 50 MB of fresh pages is faulted in per tile), the same bits (Intel VM, 2026-12-06).
+
 Compiled with ``nogil`` and without Numba's own threads: the pipeline already scores one
 tile per core, and the GIL is released while a block is scored.  Compiled functions are
 cached on disk (``cache=True``), so only the first run on a machine pays the compilation
@@ -31,79 +38,84 @@ def _fixed(value, scale, limit):
 
 
 @numba.njit(nogil=True, cache=True)
-def summed_area_table(slab, mask, scale, limit):
-    """int64 summed-area table of (count, z, z_i z_j for i <= j) per pixel, with a zero first row and column.
+def _table_row(slab, mask, r, scale, limit, previous, here, prefix):
+    """Summed-area table row ``r`` (``here``) from row ``r - 1`` (``previous``) and slab row ``r - 1``.
 
-    Parameters
-    ----------
-    slab : ndarray of float64, shape (h, w, k)
-    mask : ndarray of float64, shape (h, w)
-    scale, limit : float
-        Fixed-point scale and clip (:class:`~hadinfer.kernels.ring_sums._RingSums`).
-
-    Returns
-    -------
-    ndarray of int64, shape (h + 1, w + 1, 1 + k + k (k + 1) / 2)
+    A row holds, per column boundary, the int64 sums of (count, z, z_i z_j for i <= j) in
+    fixed point over every pixel above and to the left; ``prefix`` is scratch of one row's
+    running sums.  int64 wraps around; box sums (differences) stay exact.
     """
-    height, width, k = slab.shape
-    channels = 1 + k + k * (k + 1) // 2
-    table = np.zeros((height + 1, width + 1, channels), dtype=np.int64)
-    row = np.zeros(channels, dtype=np.int64)
-    for i in range(height):
-        row[:] = 0
-        for j in range(width):
-            row[0] += _fixed(mask[i, j], scale, limit)
-            c = 1 + k
-            for a in range(k):
-                za = slab[i, j, a]
-                row[1 + a] += _fixed(za, scale, limit)
-                for b in range(a, k):
-                    row[c] += _fixed(za * slab[i, j, b], scale, limit)
-                    c += 1
-            for c in range(channels):  # int64 wraps around; box sums stay exact
-                table[i + 1, j + 1, c] = table[i, j + 1, c] + row[c]
-    return table
+    width, k = slab.shape[1], slab.shape[2]
+    channels = prefix.shape[0]
+    prefix[:] = 0
+    here[0, :] = 0
+    i = r - 1
+    for j in range(width):
+        prefix[0] += _fixed(mask[i, j], scale, limit)
+        c = 1 + k
+        for a in range(k):
+            za = slab[i, j, a]
+            prefix[1 + a] += _fixed(za, scale, limit)
+            for b in range(a, k):
+                prefix[c] += _fixed(za * slab[i, j, b], scale, limit)
+                c += 1
+        for c in range(channels):
+            here[j + 1, c] = previous[j + 1, c] + prefix[c]
 
 
 @numba.njit(nogil=True, cache=True)
-def _box(table, top, bottom, left, right, c):
-    return table[bottom, right, c] - table[top, right, c] - table[bottom, left, c] + table[top, left, c]
-
-
-@numba.njit(nogil=True, cache=True)
-def ring_block_scores(table, slab, rows0, cols0, n_rows, n_cols, outer, inner, regularization, scale, out):
+def ring_block_scores(slab, mask, rows0, cols0, n_rows, n_cols, outer, inner, regularization, scale, limit, out):
     """Dual-window RX of ``n_rows x n_cols`` slab pixels from ``(rows0, cols0)``, one map per window pair.
 
     Parameters
     ----------
-    table : from :func:`summed_area_table` of the slab
     slab : ndarray of float64, shape (h, w, k)
+        Whitened components, zero where invalid, reaching the largest outer radius beyond
+        the block where the image has room.
+    mask : ndarray of float64, shape (h, w)
+        1 where valid.
     outer, inner : ndarray of int64, shape (windows,)
         Radii of each pair's boxes.
+    scale, limit : float
+        Fixed-point scale and clip (:class:`~hadinfer.kernels.ring_sums._RingSums`).
     out : ndarray of float64, shape (windows, n_rows, n_cols)
         NaN where the ring holds fewer than 2 valid pixels.
     """
     height, width, k = slab.shape
-    pairs = k * (k + 1) // 2
-    ring = np.empty(1 + k + pairs)
+    channels = 1 + k + k * (k + 1) // 2
+    reach = 0
+    for w in range(outer.shape[0]):
+        reach = max(reach, outer[w])
+    size = 2 * reach + 2  # table rows a pixel's boxes can touch: i - reach .. i + reach + 1
+    rows = np.empty((size, width + 1, channels), dtype=np.int64)
+    prefix = np.empty(channels, dtype=np.int64)
+    # Box sums are differences of table rows, so the table may start from zero at the first
+    # row any box touches rather than at the slab's top: the same sums.
+    filled = max(0, rows0 - reach)
+    rows[filled % size] = 0
+    ring = np.empty(channels)
     t = np.empty(k)
     d = np.empty(k)
     y = np.empty(k)
     lower = np.empty((k, k))
     unit = 1.0 / scale
-    for w in range(outer.shape[0]):
-        ro, ri = outer[w], inner[w]
-        for p in range(n_rows):
-            i = rows0 + p
-            o_top, o_bottom = max(0, i - ro), min(height, i + ro + 1)
-            i_top, i_bottom = max(0, i - ri), min(height, i + ri + 1)
+    for p in range(n_rows):
+        i = rows0 + p
+        while filled < min(height, i + reach + 1):
+            filled += 1
+            _table_row(slab, mask, filled, scale, limit, rows[(filled - 1) % size], rows[filled % size], prefix)
+        for w in range(outer.shape[0]):
+            ro, ri = outer[w], inner[w]
+            outer_top, outer_bottom = rows[max(0, i - ro) % size], rows[min(height, i + ro + 1) % size]
+            inner_top, inner_bottom = rows[max(0, i - ri) % size], rows[min(height, i + ri + 1) % size]
             for q in range(n_cols):
                 j = cols0 + q
                 o_left, o_right = max(0, j - ro), min(width, j + ro + 1)
                 i_left, i_right = max(0, j - ri), min(width, j + ri + 1)
-                for c in range(1 + k + pairs):
-                    ring[c] = (_box(table, o_top, o_bottom, o_left, o_right, c)
-                               - _box(table, i_top, i_bottom, i_left, i_right, c)) * unit
+                ob_r, ot_r, ob_l, ot_l = outer_bottom[o_right], outer_top[o_right], outer_bottom[o_left], outer_top[o_left]
+                ib_r, it_r, ib_l, it_l = inner_bottom[i_right], inner_top[i_right], inner_bottom[i_left], inner_top[i_left]
+                for c in range(channels):
+                    ring[c] = ((ob_r[c] - ot_r[c] - ob_l[c] + ot_l[c]) - (ib_r[c] - it_r[c] - ib_l[c] + it_l[c])) * unit
                 count = ring[0]
                 if not count > 1.5:
                     out[w, p, q] = np.nan
