@@ -78,5 +78,17 @@ def test_portable_asinh_equals_asinh_over_float32_range():
     torch = pytest.importorskip("torch", reason="needs torch")
     from hadinfer.models.anomaly_fcn import portable_asinh
 
-    z = torch.tensor([0.0, 1e-30, -1e-8, 0.5, -1.0, 1.0, 1.0001, 3.0, -7e4, 1e19, -3e38], dtype=torch.float32)
-    np.testing.assert_allclose(portable_asinh(z).numpy(), torch.asinh(z.double()).numpy(), rtol=2e-6, atol=1e-30)
+    z = torch.tensor([0.0, 1e-30, -1e-8, 1e-4, 0.5, -1.0, 1.0, 1.0001, 3.0, -7e4, 1e17, 2.0 ** 60, 1.2e18, 1e19,
+                      -3e38, 3.4e38], dtype=torch.float32)
+    # Relative to float32 rounding, and in absolute terms within float32's step at 1 near zero.
+    np.testing.assert_allclose(portable_asinh(z).numpy(), torch.asinh(z.double()).numpy(), rtol=2e-6, atol=1.2e-7)
+
+
+def test_portable_asinh_keeps_order_across_its_split():
+    torch = pytest.importorskip("torch", reason="needs torch")
+    from hadinfer.models.anomaly_fcn import portable_asinh
+
+    z = torch.logspace(-3, 38.5, 4000, dtype=torch.float64).float()
+    out = portable_asinh(z)
+    assert torch.isfinite(out).all() and (out[1:] >= out[:-1]).all()
+    assert torch.equal(portable_asinh(-z), -out)
