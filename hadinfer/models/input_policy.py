@@ -17,7 +17,7 @@ import numpy as np
 
 from ..arrays import NumpyArrays
 from ..errors import ModelFileError
-from ..kernels.ring_sums import REGULARIZATION, ring_rx, whitened_components
+from ..kernels.ring_sums import REGULARIZATION, ring_rx
 from ..kernels.statistics import BackgroundStats, centred_blocks, pca_whitening
 
 POLICY = "pca-whiten+rx"
@@ -120,7 +120,7 @@ class SceneInputs:
         self.mean, self.projection = pca_whitening(stats, None)
         self._projection32 = self.projection.astype(np.float32)
         # LocalRX.fit keeps the leading lrx_components columns of this same whitening.
-        self._local_projection = self.projection[:, :policy.lrx_components]
+        self._local_projection32 = np.ascontiguousarray(self._projection32[:, :policy.lrx_components])
 
     def pointwise(self, spectra: np.ndarray) -> np.ndarray:
         """(..., B) spectra -> (..., components + 1): the channels that need no neighbours."""
@@ -145,28 +145,42 @@ class SceneInputs:
         -------
         ndarray of float32, shape (region rows, region cols, channels)
             Zero on invalid pixels.  A local channel whose ring holds too few valid pixels
-            takes the global RX channel's value.  The pointwise channels are computed in
-            float32 (as :class:`~hadinfer.detectors.GlobalRX` scores by default), the local
-            ones in float64 and then rounded.
+            takes the global RX channel's value.  The spectra are centred and projected in
+            float32 (as :class:`~hadinfer.detectors.GlobalRX` scores by default), for the
+            pointwise channels and for the components the local ones are built on; the
+            local statistics are exact sums of those, solved in float64 and then rounded.
         """
         rows, cols = region if region is not None else (slice(0, cube.shape[0]), slice(0, cube.shape[1]))
-        inner_cube, inner_valid = cube[rows, cols], valid[rows, cols]
-        height, width, _ = inner_cube.shape
+        inner_valid = valid[rows, cols]
+        height, width = rows.stop - rows.start, cols.stop - cols.start
         components = self.policy.components
         out = np.zeros((height, width, self.policy.channels), dtype=np.float32)
         leading = min(components, self.projection.shape[1])
         rank = max(self.projection.shape[1], 1)
-        for top, block_rows, centred in centred_blocks(inner_cube, self.mean, np.float32):
-            z = centred @ self._projection32
-            block = out[top:top + block_rows].reshape(block_rows * width, -1)  # a view: out is contiguous
-            block[:, :leading] = z[:, :leading]
-            block[:, components] = np.einsum("ij,ij->i", z, z) / rank
+        windows = self.policy.lrx_windows
+        # One float32 centring of the whole window serves both kinds of channel: the local
+        # ones need the leading components of every pixel of the window (halo included), the
+        # pointwise ones every component of the region's pixels.  Each pixel's components come
+        # from the same product whichever tile it lies in, so the map stays tile-invariant.
+        local = np.empty(cube.shape[:2] + (self._local_projection32.shape[1],)) if windows else None
+        for top, block_rows, centred in centred_blocks(cube, self.mean, np.float32):
+            if windows:
+                local[top:top + block_rows] = (centred @ self._local_projection32).reshape(block_rows, cube.shape[1], -1)
+            first, last = max(top, rows.start), min(top + block_rows, rows.stop)
+            if first < last:  # rows of the region in this block, all the window's columns
+                z = centred[(first - top) * cube.shape[1]:(last - top) * cube.shape[1]] @ self._projection32
+                z = z.reshape(last - first, cube.shape[1], -1)[:, cols]
+                block = out[first - rows.start:last - rows.start]
+                block[..., :leading] = z[..., :leading]
+                block[..., components] = np.einsum("ijk,ijk->ij", z, z) / rank
         grx = out[..., components]
-        if self.policy.lrx_windows:
-            k = self._local_projection.shape[1]
+        if windows:
+            k = self._local_projection32.shape[1]
             arrays = arrays if arrays is not None else NumpyArrays()
-            z, mask = whitened_components(arrays, cube, valid, self.mean, self._local_projection)
-            maps = ring_rx(arrays, z, mask, valid, self.policy.lrx_windows, REGULARIZATION, (rows, cols))
+            mask = valid.astype(np.float64)
+            local *= mask[:, :, None]  # ring sums skip invalid pixels by their zero weight and value
+            maps = ring_rx(arrays, arrays.asarray(local), arrays.asarray(mask), valid, windows, REGULARIZATION,
+                           (rows, cols))
             for channel, scores in enumerate(maps, start=components + 1):
                 with np.errstate(divide="ignore", invalid="ignore"):
                     ratio = scores / np.float32(k)
