@@ -50,3 +50,26 @@ def test_evidence_network_map_does_not_depend_on_the_tile_size(small_cube):
     whole = hadinfer.detect(small_cube, detector=detector, device="cpu", tile_size=64).scores
     tiled = hadinfer.detect(small_cube, detector=detector, device="cpu", tile_size=8).scores
     np.testing.assert_allclose(tiled, whole, rtol=1e-4, atol=1e-6)
+
+
+def test_local_channels_come_from_the_float32_components_of_the_whole_window(small_cube):
+    # The local channels are ring RX of the leading components as the pointwise channels
+    # form them (float32 centring and projection of every pixel of the window), so a pixel's
+    # components do not depend on whether it lies in a tile's core or its halo.
+    from hadinfer.arrays import NumpyArrays
+    from hadinfer.kernels.ring_sums import REGULARIZATION, ring_rx
+
+    cube = small_cube.astype(np.float64)
+    valid = np.ones(cube.shape[:2], bool)
+    valid[3, 4] = False
+    cube[3, 4] = 0.0
+    inputs = EVIDENCE.fit(hadinfer.BackgroundStats(12).update(cube.reshape(-1, 12)))
+    region = (slice(5, 30), slice(6, 33))
+    got = inputs.features(cube, valid, region)
+    z = ((cube.reshape(-1, 12) - inputs.mean).astype(np.float32) @ inputs._local_projection32).astype(np.float64)
+    z = z.reshape(cube.shape[:2] + (-1,)) * valid[..., None]
+    expected = ring_rx(NumpyArrays(), z, valid.astype(np.float64), valid, EVIDENCE.lrx_windows, REGULARIZATION, region)
+    for channel, scores in zip((5, 6), expected):
+        keep = valid[region]
+        # float64 components would differ by about 4e-7 here
+        np.testing.assert_allclose(got[..., channel][keep], (scores[keep] / 3).astype(np.float32), rtol=1e-7)
