@@ -33,7 +33,7 @@ import numpy as np
 
 from hadinfer.training.feature_learning import FeatureRecipe, feature_corpus, train_feature_net
 from hadinfer.training.scene_data import read_cube
-from learned_features import OUT, TUNING_GROUPS, auc, classical_maps, feature_fusion, train
+from learned_features import OUT, TUNING_GROUPS, auc, classical_maps, feature_fusion, protocol_runs, train
 from unseen import DATA, labelled_scenes, unlabelled_scenes
 
 #: Fine-tuning candidates: (steps, learning rate); three implant versions of the scene.
@@ -83,13 +83,7 @@ def main() -> None:
         results["rows"].setdefault(s["name"], {}).update({k: auc(m, s) for k, m in maps.items()})
     recipe = FeatureRecipe()
     for seed in (int(v) for v in args.seeds.split(",")):
-        runs = []
-        if args.stage == "tuning":
-            for group in sorted({s["group"] for s in held}):
-                sources = {**unlabelled, **{s["name"]: s["path"] for s in tuning if s["group"] != group}}
-                runs.append(("cv", sources, [s for s in held if s["group"] == group]))
-        else:
-            runs.append(("file", {**unlabelled, **{s["name"]: s["path"] for s in tuning}}, held))
+        runs = protocol_runs(args.stage, held, tuning, scenes, unlabelled, cv=args.stage == "tuning")
         for label, sources, test in runs:
             tag = f"{label}/seed{seed}"
             if all(tag in results["rows"][s["name"]] for s in test):

@@ -78,6 +78,25 @@ def auc(scores: np.ndarray, scene: dict) -> float:
     return hadinfer.evaluate(scores, scene["path"], key=scene["truth_key"])["auc_df"]
 
 
+def protocol_runs(stage: str, held: list, tuning: list, scenes: list, unlabelled: dict, *, cv: bool = True) -> list:
+    """The networks a stage trains, as ``(label, training sources, scenes scored)``.
+
+    ``cv``: one per held-out group, trained on the unlabelled scenes and every other group of
+    the pool (the tuning scenes at the tuning stage, all labelled scenes at confirmation);
+    ``file``, at the confirmation stage only: the network as shipped, trained on the
+    unlabelled and tuning scenes, scored on every confirmation scene.
+    """
+    runs = []
+    if cv:
+        pool = tuning if stage == "tuning" else scenes
+        for group in sorted({s["group"] for s in held}):
+            sources = {**unlabelled, **{s["name"]: s["path"] for s in pool if s["group"] != group}}
+            runs.append(("cv", sources, [s for s in held if s["group"] == group]))
+    if stage == "confirmation":
+        runs.append(("file", {**unlabelled, **{s["name"]: s["path"] for s in tuning}}, held))
+    return runs
+
+
 def classical_maps(scene: dict) -> dict:
     kinds = {"grx": {"detector": "grx"}, "lrx": {"detector": "lrx", "inner": 5, "outer": 21, "n_components": 10},
              "fusion": {"detector": "fusion"}}
@@ -134,14 +153,7 @@ def main() -> None:
         results["rows"].setdefault(s["name"], {}).update(
             {k: auc(m, s) for k, m in classical[s["name"]].items()})
     for seed in (int(v) for v in args.seeds.split(",")):
-        runs = []  # (label, training sources, held-out scenes)
-        pool = tuning if args.stage == "tuning" else scenes
-        for group in sorted({s["group"] for s in held}):
-            train_on = {**unlabelled, **{s["name"]: s["path"] for s in pool if s["group"] != group}}
-            runs.append(("cv", train_on, [s for s in held if s["group"] == group]))
-        if args.stage == "confirmation":
-            runs.append(("file", {**unlabelled, **{s["name"]: s["path"] for s in tuning}}, held))
-        for label, sources, test in runs:
+        for label, sources, test in protocol_runs(args.stage, held, tuning, scenes, unlabelled):
             tag = f"{label}/seed{seed}"
             if all(tag in results["rows"][s["name"]] for s in test):
                 continue
