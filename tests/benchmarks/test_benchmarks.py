@@ -115,3 +115,21 @@ def test_train_test_table_reads_an_ablation_json(tmp_path):
     lines = (tmp_path / "train_test.md").read_text().splitlines()
     assert lines[-2] == "| a | 0.10 | 0.9000 | 0.10 | 0.9500 | 12.5 | 0.10 | 0.9900 |"
     assert lines[-1].startswith("| **mean** |")
+
+
+def test_ab_commits_runs_each_version_from_its_own_tree(tmp_path, small_tif):
+    if subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True).returncode:
+        pytest.skip("not a git checkout: nothing to compare the working tree with")
+
+    def worktrees():
+        return subprocess.run(["git", "-C", str(ROOT), "worktree", "list"], capture_output=True, text=True).stdout
+
+    before = worktrees()
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "ab_commits.py"), "--base", "HEAD",
+                           "--cases", "grx", "--reps", "1", "--scene", str(small_tif), "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = json.loads((tmp_path / "ab.json").read_text())["rows"]
+    assert sorted(r["version"] for r in rows) == ["base HEAD", "working tree"]
+    assert all(r["wall_min"] > 0 and r["cpu_median"] > 0 and len(r["walls"]) == 1 for r in rows)
+    assert worktrees() == before  # the temporary worktree is gone

@@ -1,0 +1,109 @@
+"""Side-by-side timing of two versions of hadinfer: a git revision against the working tree.
+
+    python benchmarks/ab_commits.py --base 06b6866 --cases fusion,general --reps 6
+
+Each run is one ``hadinfer.detect`` in a fresh process (imports and first-call costs
+included, as a user's command pays them), and the two versions alternate run by run, so a
+machine whose speed drifts (shared VMs do, by 10 % within an hour) slows both alike.
+The base version runs from a temporary ``git worktree`` of the revision, imported ahead of
+the installed package through ``PYTHONPATH``; both use this interpreter and its packages.
+Prints and writes (``--out``) the minimum and median wall and CPU seconds per version and case.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: Runs in the child: one detect, its wall and CPU seconds as a JSON line.
+CHILD = """
+import json, resource, sys, tempfile, time
+from pathlib import Path
+import hadinfer
+scene, detector, workdir = sys.argv[1:4]
+with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+    before, start = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    hadinfer.detect(scene, Path(tmp) / "map.tif", detector=detector, device="cpu")
+    wall, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"wall": wall, "cpu": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime,
+                  "module": hadinfer.__file__}))
+"""
+
+
+def run_once(tree: Path, scene: str, detector: str, workdir: str) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(tree))
+    # From a neutral folder: ``python -c`` puts the current folder first on sys.path.
+    done = subprocess.run([sys.executable, "-c", CHILD, scene, detector, workdir], env=env,
+                          capture_output=True, text=True, cwd=workdir)
+    if done.returncode:
+        raise SystemExit(f"{detector} from {tree} failed: {done.stderr.strip().splitlines()[-1]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    if not result.pop("module").startswith(str(tree)):
+        raise SystemExit(f"{tree}: hadinfer was not imported from there (is PYTHONPATH ignored?)")
+    return result
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--base", required=True, help="git revision to compare the working tree with")
+    parser.add_argument("--cases", default="fusion", help="comma list of detector names")
+    parser.add_argument("--reps", type=int, default=6)
+    parser.add_argument("--scene", help="raster to run on (default: a synthetic 1024x1024x200 int16 GeoTIFF)")
+    parser.add_argument("--out", type=Path, help="folder for ab.json and ab.md")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        scene = args.scene
+        if scene is None:
+            from hadinfer.synthetic import write_synthetic_scene
+
+            scene = str(Path(tmp) / "scene.tif")
+            write_synthetic_scene(scene, height=1024, width=1024, bands=200, dtype="int16")
+        base = Path(tmp) / "base"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(base), args.base], check=True)
+        try:
+            trees = {f"base {args.base}": base, "working tree": ROOT}
+            runs = {(label, case): [] for case in args.cases.split(",") for label in trees}
+            for case in args.cases.split(","):  # one warm-up each: compiled kernels' disk caches
+                for tree in trees.values():
+                    run_once(tree, scene, case, tmp)
+            for _ in range(args.reps):
+                for case in args.cases.split(","):
+                    for label, tree in trees.items():
+                        runs[(label, case)].append(run_once(tree, scene, case, tmp))
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)], check=False)
+    rows = []
+    for (label, case), results in runs.items():
+        walls, cpus = [r["wall"] for r in results], [r["cpu"] for r in results]
+        rows.append({"version": label, "case": case, "wall_min": min(walls), "wall_median": statistics.median(walls),
+                     "cpu_min": min(cpus), "cpu_median": statistics.median(cpus), "walls": walls})
+    from datetime import datetime, timezone
+
+    from machine import machine_label  # benchmarks/, beside this script
+
+    command = f"python benchmarks/ab_commits.py --base {args.base} --cases {args.cases} --reps {args.reps}"
+    command += f" --scene {args.scene}" if args.scene else ""
+    lines = [f"`{command}`", "",
+             f"{datetime.now(timezone.utc):%Y-%m-%dT%H:%M} UTC on {machine_label()} ({os.cpu_count()} CPUs); "
+             "one detect per fresh process, the versions alternating run by run.", "",
+             "| case | version | wall s (min) | wall s (median) | CPU s (median) |", "|---|---|---|---|---|"]
+    lines += [f"| {r['case']} | {r['version']} | {r['wall_min']:.2f} | {r['wall_median']:.2f} | {r['cpu_median']:.2f} |"
+              for r in sorted(rows, key=lambda r: (r["case"], r["version"]))]
+    print("\n".join(lines))
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "ab.json").write_text(json.dumps({"base": args.base, "reps": args.reps, "rows": rows}, indent=1))
+        (args.out / "ab.md").write_text("\n".join(lines) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
