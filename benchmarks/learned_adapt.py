@@ -27,13 +27,23 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
-
-from hadinfer.training.feature_learning import FeatureRecipe, feature_corpus, train_feature_net
+from hadinfer.training.feature_learning import (
+    FeatureRecipe,
+    feature_corpus,
+    train_feature_net,
+)
 from hadinfer.training.scene_data import read_cube
-from learned_features import OUT, TUNING_GROUPS, auc, classical_maps, feature_fusion, protocol_runs, train
+from learned_features import (
+    OUT,
+    TUNING_GROUPS,
+    auc,
+    classical_maps,
+    feature_fusion,
+    protocol_runs,
+    train,
+)
 from unseen import DATA, labelled_scenes, unlabelled_scenes
 
 #: Fine-tuning candidates: (steps, learning rate); three implant versions of the scene.
@@ -108,8 +118,8 @@ def write_table(results: dict, held: list, args, candidates) -> None:
     lines = [f"# Learned features adapted to the scene (design E), {args.stage} scenes", "",
              f"`python benchmarks/learned_adapt.py --stage {args.stage} --seeds {args.seeds}"
              + (f" --pick {args.pick}`" if args.pick else "`"), "",
-             "AUC(D,F) of feat+fusion; `base` is the network unadapted, the others fine-tuned on the scene "
-             "(steps,lr); learned columns are mean ± sd over seeds.", "",
+             ("AUC(D,F) of feat+fusion; `base` is the network unadapted, the others fine-tuned on the scene "
+              "(steps,lr); learned columns are mean ± sd over seeds."), "",
              "| scene | GRX | LRX (5,21) | fusion | " + " | ".join(columns) + " |",
              "|" + "---|" * (4 + len(columns))]
     means = {c: [] for c in ["grx", "lrx", "fusion"] + columns}

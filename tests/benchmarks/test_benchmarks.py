@@ -118,16 +118,17 @@ def test_train_test_table_reads_an_ablation_json(tmp_path):
 
 
 def test_ab_commits_runs_each_version_from_its_own_tree(tmp_path, small_tif):
-    if subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True).returncode:
+    if subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, check=False).returncode:
         pytest.skip("not a git checkout: nothing to compare the working tree with")
 
     def worktrees():
-        return subprocess.run(["git", "-C", str(ROOT), "worktree", "list"], capture_output=True, text=True).stdout
+        return subprocess.run(["git", "-C", str(ROOT), "worktree", "list"], capture_output=True, text=True,
+                              check=False).stdout
 
     before = worktrees()
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "ab_commits.py"), "--base", "HEAD",
                            "--cases", "grx", "--reps", "1", "--scene", str(small_tif), "--out", str(tmp_path)],
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     rows = json.loads((tmp_path / "ab.json").read_text())["rows"]
     assert sorted(r["version"] for r in rows) == ["base HEAD", "working tree"]
