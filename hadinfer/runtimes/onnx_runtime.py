@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import copy
 import logging
-import os
 
-from ..cpu_threads import tile_workers
+from ..cpu_threads import cpu_cores, tile_workers
 from ..errors import DeviceUnavailableError, MissingDependencyError, ModelFileError, one_line
 from ..models.metadata import check_model_path
 from .base import ModelRuntime, check_metadata
@@ -103,8 +102,7 @@ def session_options(ort, device: str):
     there took 9.6 s).  On a GPU the pool serves the nodes left on the CPU.
     """
     options = ort.SessionOptions()
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    options.intra_op_num_threads = 1 if device == "cpu" and tile_workers("cpu", True) > 1 else cores
+    options.intra_op_num_threads = 1 if device == "cpu" and tile_workers("cpu", True) > 1 else cpu_cores()
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     # On a GPU, ONNX Runtime warns when a node falls back to the CPU (e.g. an operator
