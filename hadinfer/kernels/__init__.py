@@ -6,7 +6,9 @@
 - :mod:`~hadinfer.kernels.ring_sums`: whitened components, exact ring sums from integral
   images, and the batched per-pixel solves of dual-window RX;
 - :mod:`~hadinfer.kernels.ring_sums_compiled`: the same for one block in one compiled pass
-  (Numba, extra ``fast``), chosen by :func:`~hadinfer.kernels.compiled.compiled_kernels`.
+  (Numba, extra ``fast``), chosen by :func:`~hadinfer.kernels.compiled.compiled_kernels`;
+- :mod:`~hadinfer.kernels.gelu`: the feature network's activation, NumPy or compiled
+  (:mod:`~hadinfer.kernels.gelu_compiled`).
 
 They import nothing from :mod:`hadinfer.detectors` or :mod:`hadinfer.models`; both import
 from here.

@@ -7,7 +7,7 @@ import os
 
 
 def compiled_kernels() -> bool:
-    """Whether the compiled kernels (:mod:`.ring_sums_compiled`) run.
+    """Whether the compiled kernels (:mod:`.ring_sums_compiled`, :mod:`.gelu_compiled`) run.
 
     They do when Numba is installed (extra ``fast``) unless ``HADINFER_COMPILED=0``;
     otherwise NumPy does the same arithmetic, slower.

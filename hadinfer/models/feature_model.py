@@ -22,42 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ModelFileError
+from ..kernels.gelu import gelu
 
 #: ``format`` in a feature model's metadata; bump when the layout changes.
 FORMAT = "hadinfer-spectral-features/1"
 _KIND = "spectral-features"  # FeatureNetConfig.to_dict()["kind"], without importing torch
-
-
-#: Chebyshev coefficients of ``erfcc`` (Numerical Recipes), highest order first.
-_ERFC = (0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806, 0.09678418, 0.37409196,
-         1.00002368, -1.26551223)
-
-
-def gelu(x: np.ndarray) -> np.ndarray:
-    """PyTorch's exact GELU, ``x * Phi(x)``, in NumPy.
-
-    NumPy has no ``erf``; ``Phi`` comes from the Chebyshev-fitted complementary error
-    function of Numerical Recipes (``erfcc``, fractional error below 1.2e-7 everywhere),
-    which is below float32 resolution, so the NumPy and PyTorch networks agree to float32
-    rounding.  Evaluated in place in three buffers: this is the network's costliest step.
-    """
-    z = np.abs(x)
-    z /= np.sqrt(2.0)
-    t = z * 0.5
-    t += 1.0
-    np.reciprocal(t, out=t)
-    tail = np.full_like(z, _ERFC[0])
-    for coefficient in _ERFC[1:]:  # Horner
-        tail *= t
-        tail += coefficient
-    z *= z
-    tail -= z
-    np.exp(tail, out=tail)
-    tail *= t  # erfc(|x| / sqrt 2)
-    tail *= 0.5  # P(N(0, 1) > |x|)
-    np.subtract(1.0, tail, out=tail, where=x >= 0)  # Phi(x)
-    tail *= x
-    return tail
 
 
 @dataclass
