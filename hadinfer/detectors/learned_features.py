@@ -103,9 +103,14 @@ class LearnedFeatureRX(Detector):
         for start in range(0, mask.size, _CHUNK_PIXELS):
             rows = slice(start, start + _CHUNK_PIXELS)
             keep = mask[rows]
-            pixels = spectra[rows][keep]
-            if pixels.size:
-                flat[rows][keep] = self.network_(pixels)
+            # float32 (what the network computes in) before any selection: a boolean index
+            # of a window as rasterio reads it (band-major int16) took 3.4 ms a chunk, the
+            # conversion 0.2; a chunk with every pixel valid is not indexed at all.
+            pixels = np.asarray(spectra[rows], dtype=np.float32)
+            if keep.all():
+                flat[rows] = self.network_(pixels)
+            elif keep.any():
+                flat[rows][keep] = self.network_(pixels[keep])
         return out
 
     def fit_features(self, stats: BackgroundStats) -> "LearnedFeatureRX":
