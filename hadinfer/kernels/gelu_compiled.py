@@ -10,7 +10,7 @@ Why it is written out rather than calling ``math.exp``: a call to libm's ``expf`
 the loop scalar (2.9 ms, no faster than NumPy).  ``exp`` is instead the usual
 Cody-Waite reduction ``y = r - m ln 2`` with ``|r| <= ln 2 / 2``, a degree-7 Taylor
 polynomial for ``exp(r)`` (truncation below 6e-9, under float32's rounding) and the factor
-``2**-m`` applied as six exact multiplications by powers of two chosen by ``m``'s bits.
+``2**-m`` formed exactly as a product of one power of two per bit of ``m``.
 Every step is a plain float32 add, multiply, divide or select, so the loop vectorises.
 
 Why no ``fastmath``: without it LLVM may not contract ``a * b + c`` into a fused
@@ -34,7 +34,7 @@ from .gelu import _ERFC
 _F = np.float32
 
 #: Numerical Recipes' ``erfcc`` coefficients (the NumPy path's), highest order first, in float32.
-(_C0, _C1, _C2, _C3, _C4, _C5, _C6, _C7, _C8, _C9) = (_F(c) for c in _ERFC)
+_ERFCC = tuple(_F(c) for c in _ERFC)
 _RSQRT2 = _F(1.0 / math.sqrt(2.0))
 #: ``|x| / sqrt 2`` is clamped here: ``erfc(6) / 2`` is 1e-17, so ``Phi`` is 1 (or its tail
 #: negligible against any float32 sum it enters), and ``m`` stays below 64 (six bits).
@@ -43,8 +43,26 @@ _LOG2E = _F(1.0 / math.log(2.0))
 #: ln 2 split so that ``m * _LN2_HI`` is exact for ``m`` below 2**11 (Cody-Waite).
 _LN2_HI = _F(0.693359375)
 _LN2_LO = _F(-2.12194440e-4)
-(_E0, _E1, _E2, _E3, _E4, _E5, _E6, _E7) = (_F(1.0 / math.factorial(k)) for k in range(8))
+#: Taylor coefficients of ``exp`` to degree 7, highest order first.
+_EXP = tuple(_F(1.0 / math.factorial(k)) for k in range(7, -1, -1))
 _ONE, _HALF = _F(1.0), _F(0.5)
+
+
+@numba.njit(inline="always")
+def _horner(x, coefficients):
+    """The polynomial with ``coefficients`` (highest order first) at ``x``, in their dtype."""
+    value = coefficients[0]
+    for coefficient in coefficients[1:]:
+        value = value * x + coefficient
+    return value
+
+
+@numba.njit(inline="always")
+def _power_of_two(m):
+    """``2**-m`` for ``0 <= m < 64``, exactly: the product of a factor per set bit of ``m``, no branch."""
+    low = (_F(0.5) if m & 1 else _ONE) * (_F(0.25) if m & 2 else _ONE) * (_F(2.0 ** -4) if m & 4 else _ONE)
+    return low * (_F(2.0 ** -8) if m & 8 else _ONE) * (_F(2.0 ** -16) if m & 16 else _ONE) * (
+        _F(2.0 ** -32) if m & 32 else _ONE)
 
 
 @numba.njit(nogil=True, cache=True, error_model="numpy")
@@ -54,34 +72,13 @@ def gelu_float32(values, out):
         v = values[i]
         z = min(abs(v) * _RSQRT2, _Z_MAX)
         t = _ONE / (z * _HALF + _ONE)
-        tail = _C0  # Horner, as erfcc
-        tail = tail * t + _C1
-        tail = tail * t + _C2
-        tail = tail * t + _C3
-        tail = tail * t + _C4
-        tail = tail * t + _C5
-        tail = tail * t + _C6
-        tail = tail * t + _C7
-        tail = tail * t + _C8
-        tail = tail * t + _C9
+        tail = _horner(t, _ERFCC)
         y = tail - z * z  # in [-37.3, -0.7]: exp(y) * t == erfc(z)
         m = np.int32(-y * _LOG2E + _HALF)  # round(-y / ln 2), 0 to 54
         mf = _F(m)
         r = y + mf * _LN2_HI + mf * _LN2_LO
-        e = _E7
-        e = e * r + _E6
-        e = e * r + _E5
-        e = e * r + _E4
-        e = e * r + _E3
-        e = e * r + _E2
-        e = e * r + _E1
-        e = e * r + _E0
-        e = e * (_F(0.5) if m & 1 else _ONE)  # times 2**-m, exactly
-        e = e * (_F(0.25) if m & 2 else _ONE)
-        e = e * (_F(2.0 ** -4) if m & 4 else _ONE)
-        e = e * (_F(2.0 ** -8) if m & 8 else _ONE)
-        e = e * (_F(2.0 ** -16) if m & 16 else _ONE)
-        e = e * (_F(2.0 ** -32) if m & 32 else _ONE)
+        e = _horner(r, _EXP)
+        e = e * _power_of_two(m)  # exact: e is near 1
         upper = e * t * _HALF  # P(N(0, 1) > |v|)
         phi = _ONE - upper if v >= 0 else upper
         out[i] = phi * v

@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-from hadinfer.kernels.compiled import compiled_kernels
 from hadinfer.kernels.gelu import gelu, gelu_numpy
 
 torch = pytest.importorskip("torch", reason="the reference GELU is PyTorch's (extra 'train')")
@@ -13,22 +12,12 @@ def exact_gelu(x):
     return torch.nn.functional.gelu(torch.from_numpy(np.asarray(x, dtype=np.float64))).numpy()
 
 
-@pytest.fixture(params=["numpy", "compiled"])
-def gelu_kernel(request, monkeypatch):
-    """Run a test with NumPy's GELU, then with the compiled one (extra ``fast``)."""
-    if request.param == "compiled":
-        pytest.importorskip("numba", reason="the compiled kernel needs numba (extra 'fast')")
-    monkeypatch.setenv("HADINFER_COMPILED", "1" if request.param == "compiled" else "0")
-    assert compiled_kernels() == (request.param == "compiled")
-    return request.param
-
-
 def test_numpy_gelu_matches_pytorch_in_float64():
     x = np.linspace(-12, 12, 20001)
     assert np.abs(gelu_numpy(x) - exact_gelu(x)).max() < 2e-7 * np.abs(x).max()
 
 
-def test_float32_gelu_is_within_float32_rounding_of_the_exact_one(gelu_kernel):
+def test_float32_gelu_is_within_float32_rounding_of_the_exact_one(kernel_path):
     x = np.concatenate([np.linspace(-40, 40, 400001), [0.0, -0.0, 1e-30, -1e-30, 3e38, -1e-3]]).astype(np.float32)
     got = gelu(x)
     assert got.dtype == np.float32 and got.shape == x.shape
@@ -62,7 +51,7 @@ def test_compiled_gelu_of_a_value_does_not_depend_on_where_it_sits():
         np.testing.assert_array_equal(gelu_float32(part, np.empty_like(part)), whole[shift:])
 
 
-def test_gelu_takes_strided_views(gelu_kernel):
+def test_gelu_takes_strided_views(kernel_path):
     x = np.random.default_rng(5).normal(size=(64, 80)).astype(np.float32)
     view = x[:, :64]
     np.testing.assert_array_equal(gelu(view), gelu(np.ascontiguousarray(view)))

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from hadinfer.arrays import NumpyArrays
-from hadinfer.kernels.compiled import compiled_kernels
 from hadinfer.kernels.ring_sums import _RingSums, ring_rx
 
 
@@ -29,18 +28,8 @@ def reference_ring_rx(z, valid, inner, outer, delta):
     return out
 
 
-@pytest.fixture(params=["numpy", "compiled"])
-def ring_kernel(request, monkeypatch):
-    """Run a test with the NumPy ring kernel, then with the compiled one (extra ``fast``)."""
-    if request.param == "compiled":
-        pytest.importorskip("numba", reason="the compiled kernel needs numba (extra 'fast')")
-    monkeypatch.setenv("HADINFER_COMPILED", "1" if request.param == "compiled" else "0")
-    assert compiled_kernels() == (request.param == "compiled")
-    return request.param
-
-
 @pytest.mark.parametrize("k", [1, 3])
-def test_ring_rx_equals_its_definition(k, ring_kernel):
+def test_ring_rx_equals_its_definition(k, kernel_path):
     rng = np.random.default_rng(12)
     z = rng.normal(size=(17, 13, k))
     valid = rng.random((17, 13)) > 0.15
