@@ -52,6 +52,10 @@ class ArrayLibrary:
         """The array in float32 (for kernels that trade exactness for speed)."""
         raise NotImplementedError
 
+    def double(self, array: Any) -> Any:
+        """The array in float64."""
+        raise NotImplementedError
+
     def contiguous(self, array: Any) -> Any:
         """A contiguous copy (or the array itself when it already is)."""
         raise NotImplementedError

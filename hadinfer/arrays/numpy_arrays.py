@@ -31,6 +31,9 @@ class NumpyArrays(ArrayLibrary):
     def single(self, array):
         return array.astype(np.float32)
 
+    def double(self, array):
+        return array.astype(np.float64)
+
     def contiguous(self, array):
         return np.ascontiguousarray(array)
 

@@ -105,6 +105,9 @@ class TorchArrays(ArrayLibrary):
     def single(self, array):
         return array.float()
 
+    def double(self, array):
+        return array.double()
+
     def contiguous(self, array):
         return array.contiguous()
 

@@ -707,6 +707,34 @@ def centred_blocks(cube: np.ndarray, mean: np.ndarray, dtype=np.float32, scale: 
         yield top, rows, centred.reshape(rows * width, bands)  # a view: rows and columns are adjacent
 
 
+def centred_float32(xp, cube: np.ndarray, mean: np.ndarray):
+    """A whole window centred as :func:`centred_blocks` centres it in float32, on ``xp``'s device.
+
+    The same roundings, so the host and a device agree to the bit here: windows whose
+    values are exact in float32 (int16, float32) travel in their own dtype, are converted
+    on the device and have the mean taken off in two float32 parts; others are centred in
+    float64 and rounded once.  (The host streams blocks of rows to stay in cache; a GPU
+    wants the whole window in one call.)
+
+    Parameters
+    ----------
+    xp : ArrayLibrary
+    cube : ndarray, shape (h, w, B)
+    mean : ndarray of float64, shape (B,)
+
+    Returns
+    -------
+    array of float32, shape (h * w, B)
+    """
+    pixels = cube.reshape(-1, cube.shape[2])
+    if _exact_in_float32(cube.dtype):
+        high = mean.astype(np.float32)
+        low = (mean - high).astype(np.float32)
+        centred = xp.asarray(pixels, dtype=np.float32) - xp.asarray(high, dtype=np.float32)
+        return centred - xp.asarray(low, dtype=np.float32)
+    return xp.single(xp.asarray(pixels) - xp.asarray(mean))
+
+
 def _block_buffer(cube: np.ndarray, rows: int, dtype) -> np.ndarray:
     """A (rows, w, B) scratch block laid out like ``cube`` whose (rows * w, B) reshape is a view."""
     _, width, bands = cube.shape

@@ -18,7 +18,7 @@ import numpy as np
 from ..arrays import NumpyArrays
 from ..errors import ModelFileError
 from ..kernels.ring_sums import REGULARIZATION, ring_rx
-from ..kernels.statistics import BackgroundStats, centred_blocks, pca_whitening
+from ..kernels.statistics import BackgroundStats, centred_blocks, centred_float32, pca_whitening
 
 POLICY = "pca-whiten+rx"
 POLICY_EVIDENCE = "pca-whiten+rx+lrx"
@@ -138,8 +138,9 @@ class SceneInputs:
         region : (slice, slice), optional
             Default the whole window.
         arrays : ArrayLibrary, optional
-            Where the local RX channels (the costly part) are computed: default NumPy on
-            the host; PyTorch arrays on the network's GPU keep that work there.
+            Where the projections and the local RX channels (the costly part) are
+            computed: default NumPy on the host; PyTorch arrays on the network's GPU keep
+            that work there, and only the raw window travels (in its own dtype).
 
         Returns
         -------
@@ -151,42 +152,65 @@ class SceneInputs:
             local statistics are exact sums of those, solved in float64 and then rounded.
         """
         rows, cols = region if region is not None else (slice(0, cube.shape[0]), slice(0, cube.shape[1]))
-        inner_valid = valid[rows, cols]
         height, width = rows.stop - rows.start, cols.stop - cols.start
         components = self.policy.components
         out = np.zeros((height, width, self.policy.channels), dtype=np.float32)
-        leading = min(components, self.projection.shape[1])
-        rank = max(self.projection.shape[1], 1)
         windows = self.policy.lrx_windows
-        # One float32 centring of the whole window serves both kinds of channel: the local
-        # ones need the leading components of every pixel of the window (halo included), the
-        # pointwise ones every component of the region's pixels.  Each pixel's components come
-        # from the same product whichever tile it lies in, so the map stays tile-invariant.
-        local = np.empty(cube.shape[:2] + (self._local_projection32.shape[1],)) if windows else None
-        for top, block_rows, centred in centred_blocks(cube, self.mean, np.float32):
-            if windows:
-                local[top:top + block_rows] = (centred @ self._local_projection32).reshape(block_rows, cube.shape[1], -1)
-            first, last = max(top, rows.start), min(top + block_rows, rows.stop)
-            if first < last:  # rows of the region in this block, all the window's columns
-                z = centred[(first - top) * cube.shape[1]:(last - top) * cube.shape[1]] @ self._projection32
-                z = z.reshape(last - first, cube.shape[1], -1)[:, cols]
-                block = out[first - rows.start:last - rows.start]
-                block[..., :leading] = z[..., :leading]
-                block[..., components] = np.einsum("ijk,ijk->ij", z, z) / rank
+        on_host = arrays is None or isinstance(arrays, NumpyArrays)
+        arrays = NumpyArrays() if arrays is None else arrays
+        # The pointwise channels go into ``out``; ``local`` is the window's leading components
+        # (halo included), float64 in the array library, for the local channels.
+        fill = self._project_on_host if on_host else self._project_on_device
+        local = fill(arrays, cube, (rows, cols), out, bool(windows))
         grx = out[..., components]
         if windows:
             k = self._local_projection32.shape[1]
-            arrays = arrays if arrays is not None else NumpyArrays()
-            mask = valid.astype(np.float64)
+            mask = arrays.asarray(valid.astype(np.float64))
             local *= mask[:, :, None]  # ring sums skip invalid pixels by their zero weight and value
-            maps = ring_rx(arrays, arrays.asarray(local), arrays.asarray(mask), valid, windows, REGULARIZATION,
-                           (rows, cols))
+            maps = ring_rx(arrays, local, mask, valid, windows, REGULARIZATION, (rows, cols))
             for channel, scores in enumerate(maps, start=components + 1):
                 with np.errstate(divide="ignore", invalid="ignore"):
                     ratio = scores / np.float32(k)
                 out[..., channel] = np.where(np.isfinite(ratio), ratio, grx)
-        out[~inner_valid] = 0.0
+        out[~valid[rows, cols]] = 0.0
         return out
+
+    def _pointwise_into(self, out: np.ndarray, z: np.ndarray) -> None:
+        """Write the pointwise channels of ``z`` (pixels' whitened components, float32) into ``out``."""
+        components = self.policy.components
+        leading = min(components, self.projection.shape[1])
+        out[..., :leading] = z[..., :leading]
+        out[..., components] = np.einsum("ijk,ijk->ij", z, z) / max(self.projection.shape[1], 1)
+
+    def _project_on_host(self, arrays, cube, region, out, local_wanted):
+        """:meth:`features`' projections in NumPy, a block of rows at a time; returns the local components."""
+        rows, cols = region
+        # One float32 centring of the whole window serves both kinds of channel: the local
+        # ones need the leading components of every pixel of the window (halo included), the
+        # pointwise ones every component of the region's pixels.  Each pixel's components come
+        # from the same product whichever tile it lies in, so the map stays tile-invariant.
+        local = np.empty(cube.shape[:2] + (self._local_projection32.shape[1],)) if local_wanted else None
+        for top, block_rows, centred in centred_blocks(cube, self.mean, np.float32):
+            if local_wanted:
+                local[top:top + block_rows] = (centred @ self._local_projection32).reshape(block_rows, cube.shape[1], -1)
+            first, last = max(top, rows.start), min(top + block_rows, rows.stop)
+            if first < last:  # rows of the region in this block, all the window's columns
+                z = centred[(first - top) * cube.shape[1]:(last - top) * cube.shape[1]] @ self._projection32
+                self._pointwise_into(out[first - rows.start:last - rows.start],
+                                     z.reshape(last - first, cube.shape[1], -1)[:, cols])
+        return local
+
+    def _project_on_device(self, arrays, cube, region, out, local_wanted):
+        """:meth:`features`' projections on the array library's device (a GPU), the whole window at
+        once, with the host path's float32 roundings; returns the local components there."""
+        height, width, bands = cube.shape
+        centred = centred_float32(arrays, cube, self.mean)
+        z = centred.reshape(height, width, bands)[region[0], region[1]] @ arrays.asarray(self._projection32, np.float32)
+        self._pointwise_into(out, arrays.to_numpy(z))
+        if not local_wanted:
+            return None
+        local = centred @ arrays.asarray(self._local_projection32, np.float32)
+        return arrays.double(local).reshape(height, width, -1)
 
 
 def fit_whitening(stats: BackgroundStats) -> tuple[np.ndarray, np.ndarray]:

@@ -73,3 +73,26 @@ def test_local_channels_come_from_the_float32_components_of_the_whole_window(sma
         keep = valid[region]
         # float64 components would differ by about 4e-7 here
         np.testing.assert_allclose(got[..., channel][keep], (scores[keep] / 3).astype(np.float32), rtol=1e-7)
+
+
+@pytest.mark.parametrize("dtype", [np.int16, np.float64])
+def test_pytorch_arrays_compute_the_input_on_their_device_from_the_raw_window(small_cube, dtype):
+    # On a GPU the centring and both projections run there too: only the raw window (in its
+    # own dtype), its mask and the parameters travel, and the input is the host's to float32
+    # rounding (the float32 products' summation order differs between BLAS libraries).
+    pytest.importorskip("torch", reason="PyTorch arrays (extra 'torch')")
+    from hadinfer.arrays.torch_arrays import TorchArrays
+
+    cube = (small_cube * 7).astype(dtype)
+    valid = np.ones(cube.shape[:2], bool)
+    valid[3, 4] = False
+    cube[3, 4] = 0
+    inputs = EVIDENCE.fit(hadinfer.BackgroundStats(12).update(cube.reshape(-1, 12)[valid.reshape(-1)]))
+    region = (slice(5, 30), slice(6, 33))
+    arrays = TorchArrays("cpu")
+    on_device = inputs.features(cube, valid, region, arrays)
+    on_host = inputs.features(cube, valid, region)
+    parameters = inputs._projection32.nbytes + inputs._local_projection32.nbytes + 3 * 12 * 8
+    assert arrays.bytes_to_device <= cube.nbytes + valid.size * 8 + parameters
+    assert on_device.dtype == np.float32 and on_device.shape == on_host.shape
+    np.testing.assert_allclose(on_device, on_host, rtol=2e-5, atol=1e-6 * np.abs(on_host).max())
