@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from ..errors import DeviceUnavailableError, MissingDependencyError
 from .library import ArrayLibrary
+
+log = logging.getLogger(__name__)
 
 
 def import_torch():
@@ -64,6 +68,12 @@ class TorchArrays(ArrayLibrary):
         self._device = torch_device(torch, device)
         self.device = str(self._device)
         self.bytes_to_device = 0
+        if self._device.type == "cuda" and torch.backends.cuda.matmul.allow_tf32:
+            # A process-wide switch (torch.set_float32_matmul_precision) that is not ours to
+            # turn off behind the caller's back; TF32 keeps 10 bits of a float32 product's
+            # inputs, so whitened RX scores would move by about 1e-3.
+            log.warning("PyTorch allows TF32 matrix products (torch.set_float32_matmul_precision); "
+                        "float32 RX products on %s lose precision: set it to 'highest' for exact maps", self.device)
 
     def asarray(self, array, dtype=np.float64):
         torch = self._torch
