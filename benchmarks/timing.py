@@ -38,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -384,7 +385,7 @@ def run_child(case: str, scene: str, args, contended: bool = False) -> dict:
     """Run one case in a fresh interpreter (beside a busy process when ``contended``)."""
     command = [sys.executable, __file__, "--child", case, "--scene", scene, "--crop", str(args.crop),
                "--workdir", str(args.workdir), "--onnx", str(args.onnx), "--onnx16", str(args.onnx16),
-               "--device", "cpu" if case in CPU_ONLY else args.device]
+               "--device", "cpu" if case in CPU_ONLY else args.device] + (["--traced"] if args.traced else [])
     with busy_neighbour(contended):
         done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
@@ -398,8 +399,12 @@ def child_main(case: str, scene: str, args) -> None:
     from hadinfer.pipeline import peak_memory_mb
 
     limit_malloc_arenas()  # as the hadinfer command does
+    if args.traced:  # what Python and NumPy allocate, apart from the allocator's and GDAL's own memory
+        tracemalloc.start()
     result = CASES[case](scene, args)
     result["peak_memory_mb"] = peak_memory_mb()
+    if args.traced:
+        result["traced_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
     print(json.dumps(result))
 
 
@@ -433,7 +438,10 @@ def summarize(runs: list[dict]) -> dict:
         return {"error": runs[0]["error"]}
     seconds = [r["seconds"] for r in ok]
     out = {"seconds_min": min(seconds), "seconds_median": statistics.median(seconds), "repeats": len(ok),
-           "pixels": ok[0]["pixels"], "peak_memory_mb": max(r["peak_memory_mb"] for r in ok)}
+           "pixels": ok[0]["pixels"], "peak_memory_mb": max(r["peak_memory_mb"] for r in ok),
+           "peak_memory_mb_runs": [r["peak_memory_mb"] for r in ok]}
+    if all("traced_peak_mb" in r for r in ok):
+        out["traced_peak_mb_runs"] = [r["traced_peak_mb"] for r in ok]
     out["megapixels_per_second"] = out["pixels"] / 1e6 / out["seconds_min"]
     out["seconds_per_pixel"] = out["seconds_min"] / out["pixels"]
     best = min(ok, key=lambda r: r["seconds"])
@@ -565,6 +573,7 @@ def scaling(args, sizes: list[float], cases: list[str]) -> int:
     meta = {"date": date.isoformat(timespec="seconds"), "machine": machine_label(), "bands": args.bands,
             "device": args.device, "command": "python benchmarks/timing.py " + " ".join(sys.argv[1:])}
     (out / "scaling.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
+    (out / "scaling.md").write_text(scaling_table(meta, rows))
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
@@ -585,6 +594,29 @@ def scaling(args, sizes: list[float], cases: list[str]) -> int:
     fig.tight_layout()
     fig.savefig(out / "scaling.png", dpi=110)
     return 0
+
+
+def scaling_table(meta: dict, rows: list[dict]) -> str:
+    """The scaling run as a Markdown table: every run's peaks, so their spread shows."""
+    traced = any("traced_peak_mb_runs" in r for r in rows)
+    lines = [f"# Scaling: square synthetic scenes of {meta['bands']} int16 bands", "",
+             f"{meta['date']} on {meta['machine']}, command: `{meta['command']}`", "",
+             "Resident peak: the process's `VmHWM`. " + (
+                 "Traced peak: what Python and NumPy allocated at most (tracemalloc), without the "
+                 "allocator's free lists or GDAL's own memory." if traced else ""), "",
+             "| case | megapixels | s (min) | resident peak MiB, each run | " + (
+                 "traced peak MiB, each run |" if traced else ""),
+             "|---|---|---|---|" + ("---|" if traced else "")]
+    for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['case']} | {r['megapixels']:.2f} | {r['error']} | |" + (" |" if traced else ""))
+            continue
+        cells = [r["case"], f"{r['megapixels']:.2f}", f"{r['seconds_min']:.2f}",
+                 ", ".join(f"{v:.0f}" for v in r["peak_memory_mb_runs"])]
+        if traced:
+            cells.append(", ".join(f"{v:.1f}" for v in r.get("traced_peak_mb_runs", [])))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def parse_synthetic(spec: str) -> tuple[int, int, int, str]:
@@ -617,6 +649,9 @@ def main(argv=None) -> int:
     parser.add_argument("--scaling", default=None, help="comma list of megapixels, e.g. 0.25,1,4,16: time and "
                                                          "peak memory per size for --cases (default grx,lrx)")
     parser.add_argument("--bands", type=int, default=200, help="bands of --scaling scenes")
+    parser.add_argument("--traced", action="store_true",
+                        help="also trace Python and NumPy allocations (tracemalloc) in each case: their peak "
+                             "beside the process's resident peak; slower, so not for timing")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--onnx", help=argparse.SUPPRESS)
     parser.add_argument("--onnx16", help=argparse.SUPPRESS)

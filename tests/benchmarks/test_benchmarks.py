@@ -95,12 +95,16 @@ def test_network_flops_are_counted_from_the_graph(timing, tmp_path):
 
 
 def test_scaling_smoke(tmp_path):
-    subprocess.run([sys.executable, str(TIMING), "--scaling", "0.002,0.008", "--bands",
-                    "16", "--repeat", "1", "--cases", "grx", "--out", str(tmp_path), "--workdir", str(tmp_path)],
+    subprocess.run([sys.executable, str(TIMING), "--scaling", "0.002,0.008", "--bands", "16", "--repeat", "1",
+                    "--cases", "grx", "--traced", "--out", str(tmp_path), "--workdir", str(tmp_path)],
                    check=True, capture_output=True, timeout=300)
     rows = json.loads((tmp_path / "scaling.json").read_text())["rows"]
     assert [r["edge"] for r in rows] == [45, 89]
     assert all(r["seconds_min"] > 0 and r["peak_memory_mb"] > 0 for r in rows)
+    # what NumPy allocates is part of what the process holds, and grows with the scene here
+    traced = [r["traced_peak_mb_runs"][0] for r in rows]
+    assert all(0 < t < r["peak_memory_mb"] for t, r in zip(traced, rows)) and traced[0] < traced[1]
+    assert "| grx | 0.01 |" in (tmp_path / "scaling.md").read_text()
 
 
 def test_train_test_table_reads_an_ablation_json(tmp_path):
