@@ -19,7 +19,7 @@ from .io.derived_scene import DerivedScene
 from .io.scene import Scene
 from .kernels.compiled import compiled_kernels
 from .kernels.statistics import statistics_windows
-from .prefetch import BackgroundSink, ordered_map, prefetch
+from .prefetch import BackgroundSink, Slots, ordered_map, prefetch
 from .process_memory import release_free_memory
 from .tiling import Tile, aligned_tile_shape, limit_tile_shape, tile_windows
 
@@ -150,8 +150,10 @@ def accumulate_stats(scene: Scene, tile_shape=None, *, precision: str = "float64
     on_device = arrays is not None and arrays.moments_on_device
     # A derived scene (a detector's features) is computed by the workers, not the reader.
     derived = isinstance(scene, DerivedScene) and workers > 1 and not on_device
+    # A window per worker and one read ahead: the windows alive at once, whatever the scene size.
+    slots = Slots(max(workers, 1) + 1)
     windows = prefetch(lambda: _read_tiles(scene, tiles, timer, scene.read_source if derived else None),
-                       depth=max(2, workers + 1))
+                       depth=max(2, workers + 1), slots=slots)
 
     def window_stats(item):
         """One window's moments, as an accumulator of their own (merged exactly, so in any order)."""
@@ -164,6 +166,7 @@ def accumulate_stats(scene: Scene, tile_shape=None, *, precision: str = "float64
             part.merge_moments(*arrays.window_moments(cube, valid))
         else:
             part.update_window(cube, valid, precision=precision)
+        slots.give_back()
         timer.add("fit", start)
         return part
 
@@ -292,6 +295,7 @@ def _run(scene: Scene, detector: Detector, sink, arrays: ArrayLibrary, tile_shap
             (tile, (cube, valid, core)), = group
             maps = [detector.score(cube, valid, core, arrays=arrays, features=kept[tile.read.toslices()])]
         arrays.synchronize()
+        slots.give_back(len(group))  # these windows are done with
         timer.add("compute", start)
         return [(tile, scores) for (tile, _), scores in zip(group, maps)]
 
@@ -304,10 +308,14 @@ def _run(scene: Scene, detector: Detector, sink, arrays: ArrayLibrary, tile_shap
 
     def prepared():
         """Tiles as they are read, prepared (a network's input), in order."""
-        read = prefetch(lambda: _read_tiles(scene, tiles, timer), depth=max(workers, preparers) + 1)
+        read = prefetch(lambda: _read_tiles(scene, tiles, timer), depth=max(workers, preparers) + 1, slots=slots)
         return map(prepare, read) if preparers <= 1 else ordered_map(prepare, read, preparers, "hadinfer-prepare")
 
     batch = 1 if kept is not None else max(1, detector.batch_tiles)
+    # Read windows alive at once, from the read until their tile is scored: the batches being
+    # scored and the one being formed, and a window per preparer (fusion on 1 to 16 MP held
+    # up to 8 windows of 35 MB, more often the longer the run, before this bound).
+    slots = Slots((workers + 1) * batch + preparers)
     writer = BackgroundSink(consume)
     done = 0
 

@@ -15,11 +15,47 @@ R = TypeVar("R")
 _DONE = object()
 
 
-def prefetch(produce: Callable[[], Iterable[T]], depth: int = 2) -> Iterator[T]:
+class Slots:
+    """How many produced items a pipeline holds at once, wherever they are in it.
+
+    :func:`prefetch` takes a slot before producing each item and the stage that is last
+    done with an item gives it back, so a pipeline of several threaded stages holds at most
+    ``count`` items (read windows: 26 to 38 MB each) however its stages race: the bound,
+    and so the peak, no longer depends on how the threads happened to interleave, which
+    grows with the number of tiles.
+
+    Parameters
+    ----------
+    count : int
+        At least 1.  It must cover every item a stage waits for before giving any back
+        (e.g. a batch being formed beside the batches in flight), or the pipeline stalls.
+    """
+
+    def __init__(self, count: int):
+        if count < 1:
+            raise ValueError(f"Slots: count must be at least 1, got {count}")
+        self.count = count
+        self._free = threading.Semaphore(count)
+
+    def take(self, stop: threading.Event) -> bool:
+        """Wait for a free slot; False once ``stop`` is set (the consumer went away)."""
+        while not stop.is_set():
+            if self._free.acquire(timeout=0.1):
+                return True
+        return False
+
+    def give_back(self, count: int = 1) -> None:
+        """Free ``count`` slots (items no stage needs any more)."""
+        self._free.release(count)
+
+
+def prefetch(produce: Callable[[], Iterable[T]], depth: int = 2, slots: Slots | None = None) -> Iterator[T]:
     """Yield what ``produce()`` yields, computed in a thread up to ``depth`` items ahead.
 
-    Memory stays bounded by ``depth`` items.  An exception in the producer is re-raised
-    in the consumer; a consumer that stops early (error, Ctrl-C) stops the producer.
+    Memory stays bounded by ``depth`` items, or with ``slots`` by the slots' count over
+    the whole pipeline (one slot is taken before each item is produced).  An exception in
+    the producer is re-raised in the consumer; a consumer that stops early (error,
+    Ctrl-C) stops the producer.
     """
     items: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
@@ -35,7 +71,11 @@ def prefetch(produce: Callable[[], Iterable[T]], depth: int = 2) -> Iterator[T]:
 
     def run() -> None:
         try:
-            for item in produce():
+            produced = iter(produce())
+            while slots is None or slots.take(stop):
+                item = next(produced, _DONE)
+                if item is _DONE:
+                    break
                 if not put((item, None)):
                     return
             put((_DONE, None))
