@@ -23,7 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: Runs in the child: one detect, its wall and CPU seconds as a JSON line.
+#: Runs in the child: one detect, its wall and CPU seconds and its peak memory as a JSON line.
 CHILD = """
 import json, resource, sys, tempfile, time
 from pathlib import Path
@@ -31,10 +31,10 @@ import hadinfer
 scene, detector, workdir = sys.argv[1:4]
 with tempfile.TemporaryDirectory(dir=workdir) as tmp:
     before, start = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
-    hadinfer.detect(scene, Path(tmp) / "map.tif", detector=detector, device="cpu")
+    report = hadinfer.detect(scene, Path(tmp) / "map.tif", detector=detector, device="cpu").report
     wall, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({"wall": wall, "cpu": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime,
-                  "module": hadinfer.__file__}))
+                  "peak_mb": report["peak_memory_mb"], "module": hadinfer.__file__}))
 """
 
 
@@ -82,9 +82,10 @@ def main(argv=None) -> int:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)], check=False)
     rows = []
     for (label, case), results in runs.items():
-        walls, cpus = [r["wall"] for r in results], [r["cpu"] for r in results]
+        walls, cpus, peaks = ([r[k] for r in results] for k in ("wall", "cpu", "peak_mb"))
         rows.append({"version": label, "case": case, "wall_min": min(walls), "wall_median": statistics.median(walls),
-                     "cpu_min": min(cpus), "cpu_median": statistics.median(cpus), "walls": walls})
+                     "cpu_min": min(cpus), "cpu_median": statistics.median(cpus), "walls": walls,
+                     "peak_mb_median": statistics.median(peaks), "peaks_mb": peaks})
     from datetime import UTC, datetime
 
     from machine import machine_label  # benchmarks/, beside this script
@@ -94,8 +95,10 @@ def main(argv=None) -> int:
     lines = [f"`{command}`", "",
              (f"{datetime.now(UTC):%Y-%m-%dT%H:%M} UTC on {machine_label()} ({os.cpu_count()} CPUs); "
               "one detect per fresh process, the versions alternating run by run."), "",
-             "| case | version | wall s (min) | wall s (median) | CPU s (median) |", "|---|---|---|---|---|"]
-    lines += [f"| {r['case']} | {r['version']} | {r['wall_min']:.2f} | {r['wall_median']:.2f} | {r['cpu_median']:.2f} |"
+             "| case | version | wall s (min) | wall s (median) | CPU s (median) | peak MiB (median; each run) |",
+             "|---|---|---|---|---|---|"]
+    lines += [f"| {r['case']} | {r['version']} | {r['wall_min']:.2f} | {r['wall_median']:.2f} | {r['cpu_median']:.2f} "
+              f"| {r['peak_mb_median']:.0f}; {', '.join(f'{p:.0f}' for p in r['peaks_mb'])} |"
               for r in sorted(rows, key=lambda r: (r["case"], r["version"]))]
     print("\n".join(lines))
     if args.out:

@@ -137,4 +137,5 @@ def test_ab_commits_runs_each_version_from_its_own_tree(tmp_path, small_tif):
     rows = json.loads((tmp_path / "ab.json").read_text())["rows"]
     assert sorted(r["version"] for r in rows) == ["base HEAD", "working tree"]
     assert all(r["wall_min"] > 0 and r["cpu_median"] > 0 and len(r["walls"]) == 1 for r in rows)
+    assert all(r["peak_mb_median"] > 0 and len(r["peaks_mb"]) == 1 for r in rows)
     assert worktrees() == before  # the temporary worktree is gone
