@@ -80,6 +80,7 @@ def _read_tiles(scene: Scene, tiles: list[Tile], timer: _Timer, read=None):
         cube, valid = read(tile.read)
         timer.add("read", start)
         yield tile, cube, valid
+        del cube, valid  # not kept alive while the next window is read
 
 
 def tile_batches(items, size: int):
@@ -98,11 +99,15 @@ def tile_batches(items, size: int):
     """
     batch, row = [], None
     for item in items:
-        if batch and (len(batch) == size or item[0].core.row_off != row):
+        if batch and item[0].core.row_off != row:
             yield batch
             batch = []
         batch.append(item)
         row = item[0].core.row_off
+        del item
+        if len(batch) == size:  # handed on at once, not held while the next item is awaited
+            yield batch
+            batch = []
     if batch:
         yield batch
 
@@ -286,18 +291,22 @@ def _run(scene: Scene, detector: Detector, sink, arrays: ArrayLibrary, tile_shap
         sink(tile, scores)
         timer.add("write", start)
 
+    def scores_of(group):
+        if kept is None:
+            return detector.score_prepared([prepared for _, prepared in group], arrays=arrays)
+        (tile, (cube, valid, core)), = group  # a feature-pass detector: one tile, its features kept from that pass
+        return [detector.score(cube, valid, core, arrays=arrays, features=kept[tile.read.toslices()])]
+
     def score(group):
         """Scores of a group of ``(tile, prepared)``: one tile, or ``batch_tiles`` of a network."""
         start = time.perf_counter()
-        if kept is None:
-            maps = detector.score_prepared([prepared for _, prepared in group], arrays=arrays)
-        else:  # a feature-pass detector: one tile, its features kept from that pass
-            (tile, (cube, valid, core)), = group
-            maps = [detector.score(cube, valid, core, arrays=arrays, features=kept[tile.read.toslices()])]
+        maps = scores_of(group)
         arrays.synchronize()
-        slots.give_back(len(group))  # these windows are done with
+        tiles = [tile for tile, _ in group]
+        group.clear()  # its windows go now (the pool's task still holds the list), then their slots
+        slots.give_back(len(tiles))
         timer.add("compute", start)
-        return [(tile, scores) for (tile, _), scores in zip(group, maps)]
+        return list(zip(tiles, maps))
 
     def prepare(item):
         tile, cube, valid = item

@@ -78,6 +78,7 @@ def prefetch(produce: Callable[[], Iterable[T]], depth: int = 2, slots: Slots | 
                     break
                 if not put((item, None)):
                     return
+                del item  # handed on: not kept alive while the next one is produced
             put((_DONE, None))
         except BaseException as exc:  # handed to the consumer, which re-raises it
             put((_DONE, exc))
@@ -92,6 +93,7 @@ def prefetch(produce: Callable[[], Iterable[T]], depth: int = 2, slots: Slots | 
             if item is _DONE:
                 return
             yield item
+            del item  # the consumer has it: not kept alive while waiting for the next one
     finally:
         stop.set()
         _join(thread, timeout=5.0)
@@ -107,6 +109,7 @@ def ordered_map(function: Callable[[T], R], items: Iterable[T], workers: int, na
         pending: deque = deque()
         for item in items:
             pending.append(pool.submit(function, item))
+            del item  # held by its task until done, not by this loop while it waits
             while len(pending) >= workers or (pending and pending[0].done()):
                 yield pending.popleft().result()
         while pending:
