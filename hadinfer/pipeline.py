@@ -6,6 +6,7 @@ import resource
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -73,12 +74,16 @@ def peak_memory_mb() -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024
 
 
-def _read_tiles(scene: Scene, tiles: list[Tile], timer: _Timer, read=None):
+def _read_tiles(scene: Scene, tiles: list[Tile], timer: _Timer, read=None, slots: Slots | None = None):
+    """``(tile, cube, valid)`` of each tile's read window; with ``slots``, each window gives its
+    slot back when its memory goes (a :class:`weakref.finalize`), wherever its last user was."""
     read = read or scene.read_window
     for tile in tiles:
         start = time.perf_counter()
         cube, valid = read(tile.read)
         timer.add("read", start)
+        if slots is not None:
+            weakref.finalize(cube, slots.give_back)
         yield tile, cube, valid
         del cube, valid  # not kept alive while the next window is read
 
@@ -157,7 +162,7 @@ def accumulate_stats(scene: Scene, tile_shape=None, *, precision: str = "float64
     derived = isinstance(scene, DerivedScene) and workers > 1 and not on_device
     # A window per worker and one read ahead: the windows alive at once, whatever the scene size.
     slots = Slots(max(workers, 1) + 1)
-    windows = prefetch(lambda: _read_tiles(scene, tiles, timer, scene.read_source if derived else None),
+    windows = prefetch(lambda: _read_tiles(scene, tiles, timer, scene.read_source if derived else None, slots),
                        depth=max(2, workers + 1), slots=slots)
 
     def window_stats(item):
@@ -171,7 +176,6 @@ def accumulate_stats(scene: Scene, tile_shape=None, *, precision: str = "float64
             part.merge_moments(*arrays.window_moments(cube, valid))
         else:
             part.update_window(cube, valid, precision=precision)
-        slots.give_back()
         timer.add("fit", start)
         return part
 
@@ -303,8 +307,7 @@ def _run(scene: Scene, detector: Detector, sink, arrays: ArrayLibrary, tile_shap
         maps = scores_of(group)
         arrays.synchronize()
         tiles = [tile for tile, _ in group]
-        group.clear()  # its windows go now (the pool's task still holds the list), then their slots
-        slots.give_back(len(tiles))
+        group.clear()  # its windows go now, and give their slots back (the pool's task still holds the list)
         timer.add("compute", start)
         return list(zip(tiles, maps))
 
@@ -317,13 +320,14 @@ def _run(scene: Scene, detector: Detector, sink, arrays: ArrayLibrary, tile_shap
 
     def prepared():
         """Tiles as they are read, prepared (a network's input), in order."""
-        read = prefetch(lambda: _read_tiles(scene, tiles, timer), depth=max(workers, preparers) + 1, slots=slots)
+        read = prefetch(lambda: _read_tiles(scene, tiles, timer, slots=slots), depth=max(workers, preparers) + 1,
+                        slots=slots)
         return map(prepare, read) if preparers <= 1 else ordered_map(prepare, read, preparers, "hadinfer-prepare")
 
     batch = 1 if kept is not None else max(1, detector.batch_tiles)
-    # Read windows alive at once, from the read until their tile is scored: the batches being
-    # scored and the one being formed, and a window per preparer (fusion on 1 to 16 MP held
-    # up to 8 windows of 35 MB, more often the longer the run, before this bound).
+    # Read windows alive at once: the batches being scored and the one being formed, and a
+    # window per preparer (fusion on 1 to 16 MP held up to 8 windows of 35 MB, more often the
+    # longer the run, before this bound).
     slots = Slots((workers + 1) * batch + preparers)
     writer = BackgroundSink(consume)
     done = 0

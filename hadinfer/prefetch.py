@@ -18,35 +18,52 @@ _DONE = object()
 class Slots:
     """How many produced items a pipeline holds at once, wherever they are in it.
 
-    :func:`prefetch` takes a slot before producing each item and the stage that is last
-    done with an item gives it back, so a pipeline of several threaded stages holds at most
-    ``count`` items (read windows: 26 to 38 MB each) however its stages race: the bound,
-    and so the peak, no longer depends on how the threads happened to interleave, which
-    grows with the number of tiles.
+    :func:`prefetch` takes a slot before producing each item, and the item gives it back
+    when it is no longer needed (the pipeline ties that to the read window's memory being
+    freed, :func:`weakref.finalize`), so a pipeline of several threaded stages holds at
+    most ``count`` items (read windows: 26 to 38 MB each) however its stages race.  Without
+    it the peak depended on how the threads happened to interleave, and grew with the
+    number of tiles.
 
     Parameters
     ----------
     count : int
-        At least 1.  It must cover every item a stage waits for before giving any back
-        (e.g. a batch being formed beside the batches in flight), or the pipeline stalls.
+        At least 1.  It must cover every item a stage holds while it waits for the next
+        (e.g. a batch being formed), or the producer waits for nothing.
+    patience : float
+        Seconds the producer waits for a slot before it goes on without one (counted, and
+        paid back by the next slot given back): a missed give-back slows the pipeline and
+        loosens the bound, but can never hang a run.
     """
 
-    def __init__(self, count: int):
+    def __init__(self, count: int, patience: float = 30.0):
         if count < 1:
             raise ValueError(f"Slots: count must be at least 1, got {count}")
         self.count = count
+        self.patience = patience
+        self.overdrawn = 0
         self._free = threading.Semaphore(count)
+        self._lock = threading.Lock()
 
     def take(self, stop: threading.Event) -> bool:
         """Wait for a free slot; False once ``stop`` is set (the consumer went away)."""
+        deadline = time.monotonic() + self.patience
         while not stop.is_set():
             if self._free.acquire(timeout=0.1):
                 return True
+            if time.monotonic() >= deadline:
+                with self._lock:
+                    self.overdrawn += 1
+                return True
         return False
 
-    def give_back(self, count: int = 1) -> None:
-        """Free ``count`` slots (items no stage needs any more)."""
-        self._free.release(count)
+    def give_back(self) -> None:
+        """Free the slot of one item no stage needs any more."""
+        with self._lock:
+            if self.overdrawn:
+                self.overdrawn -= 1
+                return
+        self._free.release()
 
 
 def prefetch(produce: Callable[[], Iterable[T]], depth: int = 2, slots: Slots | None = None) -> Iterator[T]:

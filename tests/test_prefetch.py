@@ -49,6 +49,16 @@ def test_slots_refuse_a_count_below_one():
         Slots(0)
 
 
+def test_a_slot_never_given_back_slows_the_producer_but_never_hangs_it():
+    slots = Slots(1, patience=0.2)
+    start = time.perf_counter()
+    assert list(prefetch(lambda: iter(range(4)), depth=2, slots=slots)) == [0, 1, 2, 3]
+    assert 0.5 < time.perf_counter() - start < 5 and slots.overdrawn == 4  # three items and the end
+    for _ in range(5):
+        slots.give_back()  # four late give-backs repay the overdraft; the fifth frees the one slot
+    assert slots.overdrawn == 0 and slots.take(threading.Event()) and slots.overdrawn == 0
+
+
 class SlowGRX(GlobalRX):
     """GRX whose tiles take a while, counting them: the reader, left alone, would run far ahead."""
 
