@@ -39,7 +39,6 @@ class Slots:
     def __init__(self, count: int, patience: float = 30.0):
         if count < 1:
             raise ValueError(f"Slots: count must be at least 1, got {count}")
-        self.count = count
         self.patience = patience
         self.overdrawn = 0
         self._free = threading.Semaphore(count)

@@ -689,8 +689,7 @@ def centred_blocks(cube: np.ndarray, mean: np.ndarray, dtype=np.float32, scale: 
     wide = None if direct else _block_buffer(cube, step, np.float64)
     narrow = _block_buffer(cube, step, dtype) if single else None
     if direct:  # the mean in two float32 parts, so no offset is left behind
-        high = mean.astype(np.float32)
-        low = (mean - high).astype(np.float32)
+        high, low = _float32_parts(mean)
     for top in range(0, height, step):
         block = cube[top:top + step]
         rows = block.shape[0]
@@ -728,11 +727,16 @@ def centred_float32(xp, cube: np.ndarray, mean: np.ndarray):
     """
     pixels = cube.reshape(-1, cube.shape[2])
     if _exact_in_float32(cube.dtype):
-        high = mean.astype(np.float32)
-        low = (mean - high).astype(np.float32)
+        high, low = _float32_parts(mean)
         centred = xp.asarray(pixels, dtype=np.float32) - xp.asarray(high, dtype=np.float32)
         return centred - xp.asarray(low, dtype=np.float32)
     return xp.single(xp.asarray(pixels) - xp.asarray(mean))
+
+
+def _float32_parts(mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``mean`` as ``high + low`` in float32: subtracting both leaves no offset float32 would round away."""
+    high = mean.astype(np.float32)
+    return high, (mean - high).astype(np.float32)
 
 
 def _block_buffer(cube: np.ndarray, rows: int, dtype) -> np.ndarray:
