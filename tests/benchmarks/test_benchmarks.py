@@ -139,3 +139,37 @@ def test_ab_commits_runs_each_version_from_its_own_tree(tmp_path, small_tif):
     assert all(r["wall_min"] > 0 and r["cpu_median"] > 0 and len(r["walls"]) == 1 for r in rows)
     assert all(r["peak_mb_median"] > 0 and len(r["peaks_mb"]) == 1 for r in rows)
     assert worktrees() == before  # the temporary worktree is gone
+
+
+def test_read_costs_reads_every_window_in_each_configuration(tmp_path, small_tif):
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "read_costs.py"), "--scene", str(small_tif),
+                           "--repeat", "1", "--out", str(tmp_path)], capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    rows = json.loads((tmp_path / "read_costs.json").read_text())["rows"]
+    assert {(r["windows"], r["config"]) for r in rows} == {
+        (w, c) for w in ("statistics", "fusion halo")
+        for c in ("runtime (1 MiB cache)", "GTIFF_DIRECT_IO=YES", "GTIFF_VIRTUAL_MEM_IO=YES", "256 MiB cache")}
+    assert all(r["count"] >= 1 and r["cpu_s"] >= 0 for r in rows)
+    assert "| fusion halo | runtime (1 MiB cache) |" in (tmp_path / "read_costs.md").read_text()
+
+
+def test_purified_statistics_leave_out_the_highest_global_rx():
+    pytest.importorskip("torch", reason="the benchmark trains design B's networks (extra 'train')")
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        purified = importlib.import_module("purified_statistics")
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    rng = np.random.default_rng(0)
+    cube = rng.normal(size=(40, 50, 6))
+    cube[3, 4] += 40.0  # two far outliers
+    cube[20, 30] -= 40.0
+    valid = np.ones((40, 50), dtype=bool)
+    valid[0, :5] = False
+    assert np.array_equal(purified.kept_pixels(cube, valid, 0.0), valid)
+    kept = purified.kept_pixels(cube, valid, 0.01)
+    assert not kept[3, 4] and not kept[20, 30] and not kept[0, :5].any()
+    assert abs((valid & ~kept).sum() - 0.01 * valid.sum()) <= 1
