@@ -33,7 +33,7 @@ CREATION_OPTIONS = {
     "COG": {**_COMMON_OPTIONS, "predictor": ("YES", "NO", "STANDARD", "FLOATING_POINT"), "level": (_INT, 0, 22)},
 }
 #: What hadinfer sets itself: from the scene (size, georeferencing, nodata), for the
-#: whole-strip writer and the RMS overviews, or files the atomic writer would not manage.
+#: whole-block writer and the RMS overviews, or files the atomic writer would not manage.
 _SET_BY_HADINFER = {
     "driver", "width", "height", "count", "dtype", "crs", "transform", "nodata", "tiled", "blockxsize",
     "blockysize", "blocksize", "interleave", "photometric", "alpha", "nbits", "pixeltype", "profile", "overviews",

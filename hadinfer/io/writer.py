@@ -94,11 +94,14 @@ class ScoreMapWriter:
     refusing maps that would fit; a disk that fills later is still reported, in one
     line, when the write fails.
 
-    Tiles are gathered into full-width strips one file block high, and each strip is
-    written once, when complete.  Letting GDAL merge many partial writes into one
-    compressed block lost whole tiles in about one run in a hundred under CPU load,
-    while a reader thread was busy on another dataset (GDAL 3.10); whole-block writes
-    never read a block back, and are fewer calls besides.
+    Tiles are gathered into the file's blocks (256 x 256), and each block is written
+    once, when complete.  Letting GDAL merge many partial writes into one compressed
+    block lost whole tiles in about one run in a hundred under CPU load, while a reader
+    thread was busy on another dataset (GDAL 3.10); whole-block writes never read a
+    block back.  Blocks rather than full-width strips: what waits to be written is a few
+    blocks of the tiles in flight, not two rows of the map, so the writer's memory does
+    not grow with the scene's width (two strips of a 4096-pixel-wide map were 8 MB, of a
+    30,000-pixel flight line 60 MB).
 
     Parameters
     ----------
@@ -134,9 +137,9 @@ class ScoreMapWriter:
         self.overwrite = overwrite
         self.cog = cog
         self.nodata = output_nodata(info)
-        self._strip_height = _block(info.height)
-        self._strips: dict[int, list] = {}  # strip index -> [buffer, pixels written]
-        self._flushed: set[int] = set()
+        self._block_shape = (_block(info.height), _block(info.width))
+        self._pending: dict[tuple[int, int], list] = {}  # (block row, block column) -> [buffer, pixels written]
+        self._flushed: set[tuple[int, int]] = set()
         # Removes the temporary files once: on abort, after commit, or at the latest when
         # this object is dropped or the interpreter exits -- so even a signal that lands
         # before the ``with`` block is entered leaves nothing behind.
@@ -147,7 +150,7 @@ class ScoreMapWriter:
         profile = dict(
             driver="GTiff", width=info.width, height=info.height, count=1, dtype="float32",
             crs=info.crs, transform=info.transform, nodata=self.nodata, tiled=True,
-            blockxsize=_block(info.width), blockysize=self._strip_height,
+            blockxsize=self._block_shape[1], blockysize=self._block_shape[0],
             compress="deflate", predictor=3, zlevel=6, bigtiff="if_safer")
         if getattr(info, "gcps", ()):  # georeferenced by GCPs: the map keeps them (a COG copy does too)
             profile.update(crs=info.gcp_crs, gcps=list(info.gcps))
@@ -168,7 +171,7 @@ class ScoreMapWriter:
     def write(self, row_off: int, col_off: int, scores: np.ndarray) -> None:
         """Write a window of scores; NaN becomes the nodata value.
 
-        Windows should not overlap: a rewrite of a strip already on disk goes through
+        Windows should not overlap: a rewrite of a block already on disk goes through
         GDAL's slower partial-block path.
 
         Raises
@@ -199,19 +202,22 @@ class ScoreMapWriter:
         if not np.isnan(self.nodata):
             block = np.where(np.isnan(block), np.float32(self.nodata), block)
         height, width = block.shape
-        first, last = row_off // self._strip_height, (row_off + height - 1) // self._strip_height
-        for index in range(first, last + 1):
-            top = index * self._strip_height
-            lo, hi = max(row_off, top), min(row_off + height, top + self._strip_height)
-            part = block[lo - row_off:hi - row_off]
-            if index in self._flushed:
-                self._ds.write(part, 1, window=Window(col_off, lo, width, hi - lo))
-                continue
-            strip = self._strips.get(index) or self._new_strip(index)
-            strip[0][lo - top:hi - top, col_off:col_off + width] = part
-            strip[1] += (hi - lo) * width
-            if strip[1] >= strip[0].size:
-                self._flush(index)
+        rows, cols = self._block_shape
+        for row in range(row_off // rows, (row_off + height - 1) // rows + 1):
+            top = row * rows
+            lo, hi = max(row_off, top), min(row_off + height, top + rows)
+            for col in range(col_off // cols, (col_off + width - 1) // cols + 1):
+                left = col * cols
+                start, stop = max(col_off, left), min(col_off + width, left + cols)
+                part = block[lo - row_off:hi - row_off, start - col_off:stop - col_off]
+                if (row, col) in self._flushed:
+                    self._ds.write(part, 1, window=Window(start, lo, stop - start, hi - lo))
+                    continue
+                pending = self._pending.get((row, col)) or self._new_block((row, col))
+                pending[0][lo - top:hi - top, start - left:stop - left] = part
+                pending[1] += part.size
+                if pending[1] >= pending[0].size:
+                    self._flush((row, col))
 
     def _write_metadata(self) -> None:
         """Provenance tags, band description and GDAL statistics (read by QGIS and ``rio info``)."""
@@ -227,18 +233,17 @@ class ScoreMapWriter:
                                  STATISTICS_STDDEV=repr(float(np.sqrt(max(squares / count - mean * mean, 0.0)))),
                                  STATISTICS_VALID_PERCENT=repr(100.0 * count / (self.info.height * self.info.width)))
 
-    def _new_strip(self, index: int) -> list:
-        top = index * self._strip_height
-        rows = min(self._strip_height, self.info.height - top)
-        buffer = np.full((rows, self.info.width), np.float32(self.nodata), dtype=np.float32)
-        self._strips[index] = strip = [buffer, 0]
-        return strip
+    def _new_block(self, key: tuple[int, int]) -> list:
+        (rows, cols), (row, col) = self._block_shape, key
+        shape = (min(rows, self.info.height - row * rows), min(cols, self.info.width - col * cols))
+        self._pending[key] = pending = [np.full(shape, np.float32(self.nodata), dtype=np.float32), 0]
+        return pending
 
-    def _flush(self, index: int) -> None:
-        buffer, _ = self._strips.pop(index)
-        top = index * self._strip_height
-        self._ds.write(buffer, 1, window=Window(0, top, buffer.shape[1], buffer.shape[0]))
-        self._flushed.add(index)
+    def _flush(self, key: tuple[int, int]) -> None:
+        buffer, _ = self._pending.pop(key)
+        (rows, cols), (row, col) = self._block_shape, key
+        self._ds.write(buffer, 1, window=Window(col * cols, row * rows, buffer.shape[1], buffer.shape[0]))
+        self._flushed.add(key)
 
     def commit(self) -> Path:
         """Finish the file and move it to its final name.
@@ -254,8 +259,8 @@ class ScoreMapWriter:
             The target appeared meanwhile and ``overwrite`` is False.
         """
         try:
-            for index in sorted(self._strips):  # strips some pixels of which were never written
-                self._flush(index)
+            for key in sorted(self._pending):  # blocks some pixels of which were never written
+                self._flush(key)
             self._write_metadata()
             factors = overview_factors(self._ds.height, self._ds.width)
             if factors:  # so QGIS zoomed out still shows the anomalies, and fast

@@ -236,7 +236,7 @@ def test_writer_failing_partway(small_tif, tmp_path, monkeypatch):
 
     flush = ScoreMapWriter._flush
 
-    def full_after_one_strip(self, index):
+    def full_after_one_block(self, index):
         if self._flushed:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return flush(self, index)
@@ -244,8 +244,8 @@ def test_writer_failing_partway(small_tif, tmp_path, monkeypatch):
     out = tmp_path / "out"
     out.mkdir()
     with monkeypatch.context() as patch:
-        patch.setattr(ScoreMapWriter, "_flush", full_after_one_strip)
-        patch.setattr("hadinfer.io.writer._block", lambda size: 16)  # several strips
+        patch.setattr(ScoreMapWriter, "_flush", full_after_one_block)
+        patch.setattr("hadinfer.io.writer._block", lambda size: 16)  # several blocks
         assert_one_line_error(run("detect", small_tif, "-o", out / "map.tif"), "No space left on device")
     assert os.listdir(out) == []
 

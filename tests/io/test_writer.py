@@ -1,4 +1,4 @@
-"""ScoreMapWriter: strips assembled from tiles in any order land exactly once, intact."""
+"""ScoreMapWriter: blocks assembled from tiles in any order land exactly once, intact."""
 
 import dataclasses
 
@@ -14,7 +14,7 @@ from ..conftest import write_geotiff
 
 @pytest.fixture
 def big_info(tmp_path):
-    """A 300 x 270 scene's info: strips of 256 rows, so the last one is short."""
+    """A 300 x 270 scene's info: blocks of 256 x 256, so the last row and column are short."""
     tif = write_geotiff(tmp_path / "in.tif", np.zeros((300, 270, 2), np.int16), nodata=-9999)
     with hadinfer.open_scene(tif) as scene:
         return scene.info
@@ -43,6 +43,29 @@ def test_tiles_in_any_order_give_the_full_map(tmp_path, big_info):
     np.testing.assert_array_equal(written, np.where(np.isnan(expected), np.float32(-9999), expected))
 
 
+def test_a_wide_map_holds_blocks_not_rows(tmp_path):
+    """Tiles as the runtime writes them (row by row) leave a few blocks waiting, whatever the width."""
+    import tracemalloc
+
+    tif = write_geotiff(tmp_path / "in.tif", np.zeros((512, 8192, 1), np.int16))
+    with hadinfer.open_scene(tif) as scene:
+        info = scene.info
+    tile = np.ones((256, 256), dtype=np.float32)
+    tracemalloc.start()
+    try:
+        with ScoreMapWriter(tmp_path / "map.tif", info) as writer:
+            base = tracemalloc.get_traced_memory()[0]
+            tracemalloc.reset_peak()
+            for r, c, _, _ in tiles(512, 8192, 256):
+                writer.write(r, c, tile * (r + c))
+            peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 2**20  # two rows of the map would be 16 MiB
+    written, _ = read_map(tmp_path / "map.tif")
+    assert written[300, 5000] == 256 + 4864 and written[0, 0] == 0
+
+
 def test_unwritten_pixels_are_nodata_and_rewrites_win(tmp_path, big_info):
     info = dataclasses.replace(big_info, nodata=None)
     values = np.arange(300 * 270, dtype=np.float32).reshape(300, 270)
@@ -50,7 +73,7 @@ def test_unwritten_pixels_are_nodata_and_rewrites_win(tmp_path, big_info):
         for r, c, h, w in tiles(300, 270, 50):
             if (r, c) != (250, 250):  # leave one tile out
                 writer.write(r, c, values[r:r + h, c:c + w])
-        writer.write(10, 10, -values[10:20, 10:20])  # strip 0 is on disk already
+        writer.write(10, 10, -values[10:20, 10:20])  # into block (0, 0), written or not
     written, nodata = read_map(tmp_path / "map.tif")
     assert np.isnan(nodata)
     assert np.isnan(written[250:, 250:]).all()
