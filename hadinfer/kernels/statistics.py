@@ -651,7 +651,8 @@ def chunk_buffer(pixels: np.ndarray, rows: int, dtype, columns: int | None = Non
     return np.empty((rows, pixels.shape[1] if columns is None else columns), dtype=dtype, order=order)
 
 
-def centred_blocks(cube: np.ndarray, mean: np.ndarray, dtype=np.float32, scale: np.ndarray | None = None):
+def centred_blocks(cube: np.ndarray, mean: np.ndarray, dtype=np.float32, scale: np.ndarray | None = None,
+                   block_pixels: int = CHUNK_ROWS):
     """Yield ``(top, rows, centred)`` for blocks of rows of a window: ``(x - mean) * scale`` per pixel.
 
     The subtraction runs in float64 and is rounded once to ``dtype`` (or, for float32
@@ -671,6 +672,9 @@ def centred_blocks(cube: np.ndarray, mean: np.ndarray, dtype=np.float32, scale: 
     scale : ndarray of float64, shape (B,), optional
         Powers of two per band (:func:`float32_scale`), applied after the subtraction
         and before the rounding to ``dtype``, so it is exact; default none.
+    block_pixels : int
+        About how many pixels a block holds (whole rows, at least one); the blocks'
+        values do not depend on it.
 
     Yields
     ------
@@ -682,7 +686,7 @@ def centred_blocks(cube: np.ndarray, mean: np.ndarray, dtype=np.float32, scale: 
         Valid only until the next block is yielded.
     """
     height, width, bands = cube.shape
-    step = max(1, CHUNK_ROWS // max(width, 1))
+    step = max(1, block_pixels // max(width, 1))
     single = np.dtype(dtype) == np.float32
     # A scale beyond float32's range (data near its subnormals) is applied in float64.
     direct = single and _exact_in_float32(cube.dtype) and scale is None
