@@ -3,7 +3,8 @@
     python benchmarks/read_costs.py --scene scene.tif [--repeat 3] [--out DIR]
 
 Why: on a 1024 x 1024 x 200 int16 GeoTIFF (256-pixel blocks) the ``fusion`` default spent
-about 1.8 s of system time, against 0.6 s for ``grx``, whose windows have no halo.  Each
+1.5-1.8 s of system time (``/usr/bin/time -v``), against 0.6-0.9 s for ``grx``, whose
+windows have no halo.  Each
 window of a halo detector reaches 20 pixels into its eight neighbouring blocks; GDAL reads
 each of those blocks whole (of every band) to copy a strip of it, and with the runtime's
 1 MiB block cache (``hadinfer/io/block_cache.py``) reads them again for the next window.

@@ -105,7 +105,7 @@ def ring_block_scores(slab, mask, rows0, cols0, n_rows, n_cols, outer, inner, re
     filled = max(0, rows0 - reach)
     rows[filled % size] = 0
     ring = np.empty((channels, _LANES))
-    scratch = np.empty((7, _LANES))
+    scratch = np.empty((6, _LANES))
     vectors = np.empty((3, k, _LANES))
     lower = np.empty((k, k, _LANES))
     unit = 1.0 / scale
