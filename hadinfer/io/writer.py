@@ -139,7 +139,9 @@ class ScoreMapWriter:
         self.nodata = output_nodata(info)
         self._block_shape = (_block(info.height), _block(info.width))
         self._pending: dict[tuple[int, int], list] = {}  # (block row, block column) -> [buffer, pixels written]
-        self._flushed: set[tuple[int, int]] = set()
+        # One flag per block (a set of keys would grow by a hundred bytes a block).
+        self._flushed = np.zeros((-(-info.height // self._block_shape[0]), -(-info.width // self._block_shape[1])),
+                                 dtype=bool)
         # Removes the temporary files once: on abort, after commit, or at the latest when
         # this object is dropped or the interpreter exits -- so even a signal that lands
         # before the ``with`` block is entered leaves nothing behind.
@@ -210,7 +212,7 @@ class ScoreMapWriter:
                 left = col * cols
                 start, stop = max(col_off, left), min(col_off + width, left + cols)
                 part = block[lo - row_off:hi - row_off, start - col_off:stop - col_off]
-                if (row, col) in self._flushed:
+                if self._flushed[row, col]:
                     self._ds.write(part, 1, window=Window(start, lo, stop - start, hi - lo))
                     continue
                 pending = self._pending.get((row, col)) or self._new_block((row, col))
@@ -243,7 +245,7 @@ class ScoreMapWriter:
         buffer, _ = self._pending.pop(key)
         (rows, cols), (row, col) = self._block_shape, key
         self._ds.write(buffer, 1, window=Window(col * cols, row * rows, buffer.shape[1], buffer.shape[0]))
-        self._flushed.add(key)
+        self._flushed[key] = True
 
     def commit(self) -> Path:
         """Finish the file and move it to its final name.

@@ -237,7 +237,7 @@ def test_writer_failing_partway(small_tif, tmp_path, monkeypatch):
     flush = ScoreMapWriter._flush
 
     def full_after_one_block(self, index):
-        if self._flushed:
+        if self._flushed.any():
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return flush(self, index)
 
