@@ -4,6 +4,7 @@
     python benchmarks/learned_features.py --stage confirmation --seeds 0,1,2
     python benchmarks/learned_features.py --stage shipped     # the shipped file itself
     python benchmarks/learned_features.py --stage tuning --design reconstruction   # design D
+    python benchmarks/learned_features.py --stage tuning --design conditioned      # design F
 
 Protocol, fixed before any candidate of this design was scored:
 
@@ -41,6 +42,7 @@ import numpy as np
 
 import hadinfer
 from hadinfer.detectors.fusion_rx import FusionRX
+from hadinfer.models.scene_descriptor import DESCRIPTOR_SIZE
 from hadinfer.training.feature_learning import FeatureRecipe, canonical_pixels, feature_corpus, train_feature_net
 from hadinfer.training.scene_data import read_cube
 from unseen import DATA, ROOT, labelled_scenes, unlabelled_scenes  # benchmarks/, beside this script
@@ -54,8 +56,15 @@ def feature_fusion(net, cube: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """The fusion detector run on the network's features of the scene (NaN where invalid)."""
     import torch
 
+    pixels = canonical_pixels(cube, valid)
+    descriptor = None
+    if getattr(net.config, "condition", 0):  # design F: the scene's descriptor, as the fit pass gives it
+        from hadinfer.models.scene_descriptor import descriptor_from_canonical
+
+        descriptor = torch.from_numpy(descriptor_from_canonical(np.cov(pixels.astype(np.float64), rowvar=False),
+                                                                net.config.condition))
     with torch.no_grad():
-        features = net.embed(torch.from_numpy(canonical_pixels(cube, valid))).numpy().astype(np.float64)
+        features = net.embed(torch.from_numpy(pixels), descriptor).numpy().astype(np.float64)
     image = np.full(valid.shape + (features.shape[1],), np.nan)
     image[valid] = features
     return FusionRX(n_components=min(10, features.shape[1])).fit_score(image)
@@ -116,7 +125,7 @@ def train(sources: dict, seed: int, recipe: FeatureRecipe, design: str = "rx-los
         return net, untrained, report
     torch.manual_seed(seed)
     untrained = SpectralFeatureNet(FeatureNetConfig(width=recipe.width, features=recipe.features,
-                                                    depth=recipe.depth)).eval()
+                                                    depth=recipe.depth, condition=recipe.condition)).eval()
     net, report = train_feature_net(feature_corpus(sources, recipe, seed=seed), recipe, seed=seed)
     return net, untrained, report
 
@@ -127,15 +136,18 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--steps", type=int, default=FeatureRecipe.steps)
     parser.add_argument("--out", type=Path, default=OUT)
-    parser.add_argument("--design", choices=("rx-loss", "reconstruction"), default="rx-loss",
+    parser.add_argument("--design", choices=("rx-loss", "reconstruction", "conditioned"), default="rx-loss",
                         help="rx-loss: design B (the shipped one); reconstruction: design D, results in "
-                             "reconstruction-<stage>.json")
+                             "reconstruction-<stage>.json; conditioned: design F (B conditioned on the scene's "
+                             "descriptor), results in conditioned-<stage>.json")
     parser.add_argument("--objective", choices=("features", "combined"), default="features",
                         help="design B's loss on RX of the features (shipped) or on its geometric mean with RX of "
                              "the spectra; results in combined-<stage>.json")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    recipe = FeatureRecipe(steps=args.steps, objective=args.objective)
+    # design F is B with its network conditioned on the scene's descriptor
+    recipe = FeatureRecipe(steps=args.steps, objective=args.objective,
+                           condition=DESCRIPTOR_SIZE if args.design == "conditioned" else 0)
     scenes = labelled_scenes(DATA)
     unlabelled = unlabelled_scenes(DATA)
     tuning = [s for s in scenes if s["group"] in TUNING_GROUPS]

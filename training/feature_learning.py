@@ -55,6 +55,9 @@ class FeatureRecipe:
         What the pairwise loss ranks: RX on the features alone, or the geometric mean of
         RX on the features and RX on the (canonical) spectra, as the detector combines its
         two views at run time; then the features are asked for what the spectra miss.
+    condition : int
+        Leading eigenvalues of the scene descriptor the network is conditioned on
+        (:mod:`hadinfer.models.scene_descriptor`); 0: not conditioned (the shipped design).
     """
 
     steps: int = 1500
@@ -65,6 +68,7 @@ class FeatureRecipe:
     width: int = 64
     depth: int = 2
     objective: str = "features"
+    condition: int = 0
 
 
 @dataclass
@@ -74,6 +78,13 @@ class FeatureScene:
     name: str
     pixels: np.ndarray  # (P, CANONICAL_BANDS) float32
     implanted: np.ndarray  # (P,) bool
+
+    def descriptor(self, size: int) -> np.ndarray:
+        """The scene's descriptor (:mod:`hadinfer.models.scene_descriptor`) from its canonical
+        pixels, implants included, as the statistics pass sees a scene."""
+        from hadinfer.models.scene_descriptor import descriptor_from_canonical
+
+        return descriptor_from_canonical(np.cov(self.pixels.astype(np.float64), rowvar=False), size)
 
     def spectral_log_rx(self) -> np.ndarray:
         """log of global RX of the canonical spectra with their own statistics, (P,) float32."""
@@ -177,7 +188,8 @@ def train_feature_net(scenes: list[FeatureScene], recipe: FeatureRecipe = Featur
         raise ParameterError("scenes: none has both implants and enough background pixels to train on")
     torch.manual_seed(seed)
     if init is None:
-        net = SpectralFeatureNet(FeatureNetConfig(width=recipe.width, features=recipe.features, depth=recipe.depth))
+        net = SpectralFeatureNet(FeatureNetConfig(width=recipe.width, features=recipe.features, depth=recipe.depth,
+                                                  condition=recipe.condition))
     else:
         net = copy.deepcopy(init)
     optimiser = torch.optim.Adam(net.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
@@ -187,13 +199,15 @@ def train_feature_net(scenes: list[FeatureScene], recipe: FeatureRecipe = Featur
         from hadinfer.errors import ParameterError
 
         raise ParameterError(f"objective: expected features or combined, got {recipe.objective!r}")
+    size = net.config.condition
     tensors = [(torch.from_numpy(s.pixels), torch.from_numpy(s.implanted),
-                torch.from_numpy(s.spectral_log_rx()) if combined else None) for s in scenes]
+                torch.from_numpy(s.spectral_log_rx()) if combined else None,
+                torch.from_numpy(s.descriptor(size)) if size else None) for s in scenes]
     started, losses = time.perf_counter(), []
     net.train()
     for step in range(recipe.steps):
-        pixels, positive, spectral = tensors[rng.integers(len(tensors))]
-        scores = rx_scores(net.embed(pixels))
+        pixels, positive, spectral, descriptor = tensors[rng.integers(len(tensors))]
+        scores = rx_scores(net.embed(pixels, descriptor))
         logs = 0.5 * (torch.log(scores + 1e-6) + spectral) if combined else None
         loss = pairwise_auc_loss(scores, positive, rng, logs)
         optimiser.zero_grad()

@@ -83,7 +83,16 @@ class FeatureModel:
 
     @classmethod
     def from_torch(cls, net, metadata: dict | None = None) -> "FeatureModel":
-        """The weights of a :class:`~hadinfer.models.spectral_features.SpectralFeatureNet` in memory."""
+        """The weights of a :class:`~hadinfer.models.spectral_features.SpectralFeatureNet` in memory.
+
+        Raises
+        ------
+        ModelFileError
+            The network is conditioned on a scene descriptor (design F, tried and not
+            shipped): this file format and the ``learned`` detector do not carry one.
+        """
+        if getattr(net.config, "condition", 0):
+            raise ModelFileError("a scene-conditioned feature network cannot be saved as a learned model file")
         linears = [m for m in net.mlp if hasattr(m, "weight")]
         layers = [(m.weight.detach().double().numpy().copy(), m.bias.detach().double().numpy().copy())
                   for m in linears]

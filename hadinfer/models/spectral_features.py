@@ -27,18 +27,25 @@ class FeatureNetConfig:
         Output features per pixel.
     depth : int
         Hidden layers.
+    condition : int
+        Size of the scene descriptor added to the first hidden layer
+        (:mod:`hadinfer.models.scene_descriptor`); 0: none, the network sees pixels only.
     """
 
     in_bands: int = CANONICAL_BANDS
     width: int = 64
     features: int = 16
     depth: int = 2
+    condition: int = 0
 
     #: A per-pixel network: no spatial context.
     receptive_radius = 0
 
     def to_dict(self) -> dict:
-        return {"kind": KIND, **asdict(self)}
+        fields = asdict(self)
+        if not fields["condition"]:  # files of unconditioned networks keep their layout
+            del fields["condition"]
+        return {"kind": KIND, **fields}
 
     @classmethod
     def from_dict(cls, data: dict) -> "FeatureNetConfig":
@@ -72,10 +79,20 @@ class SpectralFeatureNet(nn.Module):
         layers.append(nn.Linear(width, config.features))
         self.mlp = nn.Sequential(*layers)
         self.skip = nn.Linear(config.in_bands, config.features, bias=False)
+        if config.condition:
+            # A scene's descriptor shifts the first layer's pre-activations: for one scene
+            # it is a constant, so at run time it folds into that layer's bias.
+            self.condition = nn.Linear(config.condition, self.mlp[0].out_features, bias=False)
 
-    def embed(self, pixels: torch.Tensor) -> torch.Tensor:
-        """(P, in_bands) -> (P, features)."""
-        return self.mlp(pixels) + self.skip(pixels)
+    def embed(self, pixels: torch.Tensor, descriptor: torch.Tensor | None = None) -> torch.Tensor:
+        """(P, in_bands) -> (P, features); ``descriptor`` (condition,): the scene's, when
+        the network is conditioned."""
+        if not self.config.condition:
+            return self.mlp(pixels) + self.skip(pixels)
+        if descriptor is None:
+            raise ValueError("this network is conditioned on a scene descriptor; none was given")
+        hidden = self.mlp[0](pixels) + self.condition(descriptor)
+        return self.mlp[1:](hidden) + self.skip(pixels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.embed(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)

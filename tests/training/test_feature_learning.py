@@ -126,3 +126,18 @@ def test_training_from_a_network_continues_it_and_leaves_it_untouched():
     assert [p.shape for p in tuned.parameters()] == [p.shape for p in start.parameters()]
     moved = max(float((a - b.detach()).abs().max()) for a, b in zip(before, tuned.parameters()))
     assert 0 < moved < 0.1  # a few small steps from the trained weights, not a fresh network
+
+
+def test_a_conditioned_network_trains_its_descriptor_weights():
+    recipe = FeatureRecipe(steps=40, versions=2, width=16, features=4, depth=1, condition=3)
+    cube, _ = make_cube(48, 48, 40, seed=3)
+    scenes = feature_corpus({"s": cube, "t": np.ascontiguousarray(cube[:, ::-1])}, recipe, seed=0)
+    torch.manual_seed(0)
+    net, report = train_feature_net(scenes, recipe, seed=0)
+    assert net.config.condition == 3 and report["recipe"]["condition"] == 3
+    from hadinfer.models.spectral_features import FeatureNetConfig, SpectralFeatureNet
+
+    torch.manual_seed(0)  # the same initialisation: the descriptor's weights moved
+    untrained = SpectralFeatureNet(FeatureNetConfig(width=16, features=4, depth=1, condition=3))
+    assert not torch.allclose(net.condition.weight, untrained.condition.weight)
+    assert scenes[0].descriptor(3).shape == (3,)
