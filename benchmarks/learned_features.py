@@ -140,9 +140,10 @@ def main() -> None:
                         help="rx-loss: design B (the shipped one); reconstruction: design D, results in "
                              "reconstruction-<stage>.json; conditioned: design F (B conditioned on the scene's "
                              "descriptor), results in conditioned-<stage>.json")
-    parser.add_argument("--objective", choices=("features", "combined"), default="features",
-                        help="design B's loss on RX of the features (shipped) or on its geometric mean with RX of "
-                             "the spectra; results in combined-<stage>.json")
+    parser.add_argument("--objective", choices=("features", "combined", "fusion"), default="features",
+                        help="design B's loss on RX of the features (shipped), on its geometric mean with RX of "
+                             "the spectra (results in combined-<stage>.json) or on the features' fusion, global "
+                             "and ring RX as the detector scores them (fusion-<stage>.json)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     # design F is B with its network conditioned on the scene's descriptor
@@ -185,7 +186,8 @@ def score_shipped(confirmation: list, out: Path) -> None:
     from hadinfer.models.feature_model import load_feature_model
     from hadinfer.weights import shipped_model
 
-    sources = set(load_feature_model(shipped_model("learned")).metadata["report"]["sources"])
+    shipped = shipped_model("learned")
+    sources = set(load_feature_model(shipped).metadata["report"]["sources"])
     rows, seconds = {}, {"learned": [], "fusion": []}
     for s in confirmation:
         if s["name"] in sources:
@@ -202,10 +204,10 @@ def score_shipped(confirmation: list, out: Path) -> None:
                 runs.append(time.perf_counter() - start)
             seconds[name].append(min(runs))
     head = ["grx", "lrx", "fusion", "general", "learned"]
-    lines = ["# The shipped learned-v1.npz on the confirmation scenes", "",
+    lines = [f"# The shipped {shipped.name} on the confirmation scenes", "",
              "`python benchmarks/learned_features.py --stage shipped`", "",
              "AUC(D,F), every map from `hadinfer.detect` with the shipped files; LRX at (5,21) on 10 components.", "",
-             "| scene | GRX | LRX | fusion (default) | general-v3 | **learned-v1** | learned − fusion |",
+             f"| scene | GRX | LRX | fusion (default) | general-v3 | **{shipped.stem}** | learned − fusion |",
              "|---|---|---|---|---|---|---|"]
     for name, row in rows.items():
         lines.append(f"| {name} | " + " | ".join(f"{row[h]:.4f}" for h in head)
@@ -217,7 +219,8 @@ def score_shipped(confirmation: list, out: Path) -> None:
     lines += ["", f"CPU time, all confirmation scenes, best of 3 each: learned {np.sum(seconds['learned']):.2f} s, "
               f"fusion {np.sum(seconds['fusion']):.2f} s: **{ratio:.2f}x** (same run, same machine)."]
     out.mkdir(parents=True, exist_ok=True)
-    (out / "shipped.json").write_text(json.dumps({"rows": rows, "seconds": seconds, "ratio": ratio}, indent=1))
+    (out / "shipped.json").write_text(json.dumps({"file": shipped.name, "rows": rows, "seconds": seconds,
+                                                  "ratio": ratio}, indent=1))
     (out / "shipped.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -147,7 +147,7 @@ def case_fusion(scene, args):
 
 @case("learned")
 def case_learned(scene, args):
-    """hadinfer learned: fusion on the spectra and on learned-v1's features (two statistics passes)."""
+    """hadinfer learned: fusion on the spectra and on the shipped feature model's features (two statistics passes)."""
     return _hadinfer(scene, args, detector="learned")
 
 

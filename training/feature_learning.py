@@ -51,10 +51,13 @@ class FeatureRecipe:
         each with its own implants.
     features, width, depth : int
         The network's size (:class:`~hadinfer.models.spectral_features.FeatureNetConfig`).
-    objective : {"features", "combined"}
+    objective : {"features", "combined", "fusion"}
         What the pairwise loss ranks: RX on the features alone, or the geometric mean of
         RX on the features and RX on the (canonical) spectra, as the detector combines its
-        two views at run time; then the features are asked for what the spectra miss.
+        two views at run time (then the features are asked for what the spectra miss), or
+        the fusion of the features, global RX and ring RX at the detector's windows, as the
+        detector scores them (on a crop around an implant each step:
+        :mod:`hadinfer.training.ring_rx_loss`).
     condition : int
         Leading eigenvalues of the scene descriptor the network is conditioned on
         (:mod:`hadinfer.models.scene_descriptor`); 0: not conditioned (the shipped design).
@@ -78,6 +81,7 @@ class FeatureScene:
     name: str
     pixels: np.ndarray  # (P, CANONICAL_BANDS) float32
     implanted: np.ndarray  # (P,) bool
+    valid: np.ndarray | None = None  # (H, W) bool: where the pixels sit (the "fusion" objective's crops)
 
     def descriptor(self, size: int) -> np.ndarray:
         """The scene's descriptor (:mod:`hadinfer.models.scene_descriptor`) from its canonical
@@ -136,14 +140,14 @@ def feature_corpus(sources: dict[str, object], recipe: FeatureRecipe = FeatureRe
             view = augment_sensor(cube, rng) if v > 0 and cube.shape[2] >= 48 else cube
             view = np.where(valid[..., None], view, 0.0)
             view, implanted = implant(view, valid, rng, foreign)
-            scenes.append(FeatureScene(f"{name}#{v}", canonical_pixels(view, valid), implanted[valid]))
+            scenes.append(FeatureScene(f"{name}#{v}", canonical_pixels(view, valid), implanted[valid], valid))
             if progress is not None:
                 progress("prepare", len(scenes), total)
     return scenes
 
 
-def rx_scores(features, ridge: float = RIDGE):
-    """Differentiable global RX of (P, d) features with their own mean and covariance."""
+def whitened(features, ridge: float = RIDGE):
+    """Differentiable whitening of (P, d) features by their own mean and covariance, (d, P)."""
     import torch
 
     centred = features - features.mean(dim=0)
@@ -151,8 +155,64 @@ def rx_scores(features, ridge: float = RIDGE):
     d = covariance.shape[0]
     covariance = covariance + ridge * torch.trace(covariance) / d * torch.eye(d, dtype=features.dtype)
     chol = torch.linalg.cholesky(covariance)
-    white = torch.linalg.solve_triangular(chol, centred.T, upper=False)
+    return torch.linalg.solve_triangular(chol, centred.T, upper=False)
+
+
+def rx_scores(features, ridge: float = RIDGE):
+    """Differentiable global RX of (P, d) features with their own mean and covariance."""
+    white = whitened(features, ridge)
     return (white * white).sum(dim=0)
+
+
+#: Side of the crop the ``fusion`` objective scores each step (its rings reach beyond it).
+FUSION_CROP = 32
+
+
+def fusion_logs(white, scene: FeatureScene, rng: np.random.Generator, windows):
+    """log of the features' fusion score on a crop around a random implant, with gradients.
+
+    The detector's fusion on the features (:class:`~hadinfer.detectors.FusionRX`): the mean
+    of ``log(score / dof)`` over global RX and ring RX at each window pair, here on every
+    whitened feature (the detector's rings use the leading 10 principal components).
+
+    Returns
+    -------
+    logs : torch.Tensor, shape (n,)
+        The crop's valid pixels with a finite score.
+    positive : torch.Tensor of bool, shape (n,)
+    """
+    import torch
+
+    from .ring_rx_loss import ring_rx_scores
+
+    valid = scene.valid
+    height, width = valid.shape
+    d = white.shape[0]
+    index = np.full(valid.shape, -1, dtype=np.int64)
+    index[valid] = np.arange(int(valid.sum()))
+    rows, cols = np.nonzero(valid)
+    hits = np.flatnonzero(scene.implanted)
+    at = hits[rng.integers(hits.size)]
+    side_r, side_c = min(FUSION_CROP, height), min(FUSION_CROP, width)
+    top = int(np.clip(rows[at] - rng.integers(side_r), 0, height - side_r))
+    left = int(np.clip(cols[at] - rng.integers(side_c), 0, width - side_c))
+    pad = max(outer for _, outer in windows) // 2
+    lo, hi = max(0, top - pad), min(height, top + side_r + pad)
+    lf, rt = max(0, left - pad), min(width, left + side_c + pad)
+    slab_index = torch.from_numpy(index[lo:hi, lf:rt])
+    inside = slab_index >= 0
+    z = torch.zeros(hi - lo, rt - lf, d, dtype=white.dtype)
+    z[inside] = white.T[slab_index[inside]]
+    core = (slice(top - lo, top - lo + side_r), slice(left - lf, left - lf + side_c))
+    local = ring_rx_scores(z, inside.to(z.dtype), windows, core=core)
+    core_index = slab_index[core]
+    keep = core_index >= 0
+    for scores in local:
+        keep = keep & torch.isfinite(scores)
+    picked = core_index[keep]
+    global_rx = (white.T[picked] ** 2).sum(dim=1)
+    terms = [torch.log(global_rx / d + 1e-12)] + [torch.log(s[keep] / d + 1e-12) for s in local]
+    return torch.stack(terms).mean(dim=0), torch.from_numpy(scene.implanted)[picked]
 
 
 def pairwise_auc_loss(scores, positive, rng: np.random.Generator, logs=None):
@@ -195,21 +255,34 @@ def train_feature_net(scenes: list[FeatureScene], recipe: FeatureRecipe = Featur
     optimiser = torch.optim.Adam(net.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     rng = np.random.default_rng(seed)
     combined = recipe.objective == "combined"
-    if recipe.objective not in ("features", "combined"):
+    if recipe.objective not in ("features", "combined", "fusion"):
         from hadinfer.errors import ParameterError
 
-        raise ParameterError(f"objective: expected features or combined, got {recipe.objective!r}")
+        raise ParameterError(f"objective: expected features, combined or fusion, got {recipe.objective!r}")
+    if recipe.objective == "fusion":
+        from hadinfer.detectors.fusion_rx import DEFAULT_WINDOWS
+
+        if any(s.valid is None for s in scenes):
+            from hadinfer.errors import ParameterError
+
+            raise ParameterError("objective fusion: every scene needs its valid mask (feature_corpus gives it)")
     size = net.config.condition
     tensors = [(torch.from_numpy(s.pixels), torch.from_numpy(s.implanted),
                 torch.from_numpy(s.spectral_log_rx()) if combined else None,
-                torch.from_numpy(s.descriptor(size)) if size else None) for s in scenes]
+                torch.from_numpy(s.descriptor(size)) if size else None, s) for s in scenes]
     started, losses = time.perf_counter(), []
     net.train()
     for step in range(recipe.steps):
-        pixels, positive, spectral, descriptor = tensors[rng.integers(len(tensors))]
-        scores = rx_scores(net.embed(pixels, descriptor))
-        logs = 0.5 * (torch.log(scores + 1e-6) + spectral) if combined else None
-        loss = pairwise_auc_loss(scores, positive, rng, logs)
+        pixels, positive, spectral, descriptor, scene = tensors[rng.integers(len(tensors))]
+        if recipe.objective == "fusion":
+            logs, positive = fusion_logs(whitened(net.embed(pixels, descriptor)), scene, rng, DEFAULT_WINDOWS)
+            if not positive.any() or positive.all():  # a crop whose rings are all too small: no pairs
+                continue
+            loss = pairwise_auc_loss(None, positive, rng, logs)
+        else:
+            scores = rx_scores(net.embed(pixels, descriptor))
+            logs = 0.5 * (torch.log(scores + 1e-6) + spectral) if combined else None
+            loss = pairwise_auc_loss(scores, positive, rng, logs)
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()

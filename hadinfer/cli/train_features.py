@@ -17,12 +17,16 @@ from .options import OutputFile, ProgressBars, check_optional_output, is_quiet, 
 @click.option("--steps", type=click.IntRange(min=1), default=None, help="Optimiser steps (default: the recipe's, 1500).")
 @click.option("--versions", type=click.IntRange(min=1), default=None,
               help="Versions of each scene: itself plus other-sensor views, each with its own implants (default 6).")
+@click.option("--objective", type=click.Choice(["features", "fusion"]), default=None,
+              help="What the loss ranks implants under: global RX of the features, or their fusion (global "
+                   "and ring RX at the detector's windows, as the learned detector scores them). "
+                   "Default: the recipe's.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--key", default=None, help=".mat variable holding the cubes (default: found in each file).")
 @click.option("--report", "report_path", type=OutputFile("train.json"), default=None, help="JSON training report.")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 @verbosity_options
-def command(scenes, output, steps, versions, seed, key, report_path, overwrite):
+def command(scenes, output, steps, versions, objective, seed, key, report_path, overwrite):
     """Train a spectral feature network on SCENES (no labels) for the ``learned`` detector.
 
     Every scene, and other-sensor views of it, gets anomalies implanted on about 1 % of
@@ -41,7 +45,7 @@ def command(scenes, output, steps, versions, seed, key, report_path, overwrite):
 
     check_optional_output(output, overwrite, inputs=scenes, others=(report_path,))
     check_optional_output(report_path, overwrite, inputs=scenes, others=(output,))
-    chosen = {"steps": steps, "versions": versions}
+    chosen = {"steps": steps, "versions": versions, "objective": objective}
     recipe = replace(FeatureRecipe(), **{k: v for k, v in chosen.items() if v is not None})
     sources = {os.path.splitext(os.path.basename(s))[0]: s for s in scenes}
     if len(sources) != len(scenes):

@@ -62,8 +62,11 @@ def test_cli_runs_a_trained_feature_model_and_records_it(small_tif, tmp_path):
     runner = CliRunner()
     model = tmp_path / "f.npz"
     result = runner.invoke(cli, ["train-features", str(small_tif), "-o", str(model), "--steps", "5",
-                                 "--versions", "1", "-q"])
+                                 "--versions", "1", "--objective", "fusion", "-q"])
     assert result.exit_code == 0, result.output
+    from hadinfer.models.feature_model import load_feature_model
+
+    assert load_feature_model(model).metadata["report"]["recipe"]["objective"] == "fusion"
     again = runner.invoke(cli, ["train-features", str(small_tif), "-o", str(model), "--steps", "5", "-q"])
     assert again.exit_code != 0 and "exists" in again.output
     report = tmp_path / "run.json"

@@ -141,3 +141,35 @@ def test_a_conditioned_network_trains_its_descriptor_weights():
     untrained = SpectralFeatureNet(FeatureNetConfig(width=16, features=4, depth=1, condition=3))
     assert not torch.allclose(net.condition.weight, untrained.condition.weight)
     assert scenes[0].descriptor(3).shape == (3,)
+
+
+def test_the_fusion_objective_raises_implants_under_the_features_fusion():
+    from hadinfer.detectors.fusion_rx import FusionRX
+    from hadinfer.models.spectral_features import FeatureNetConfig, SpectralFeatureNet
+
+    recipe = FeatureRecipe(steps=150, versions=2, width=16, features=4, depth=1, objective="fusion")
+    cube, _ = make_cube(48, 48, 40, seed=3)
+    train = feature_corpus({"s": cube, "t": np.ascontiguousarray(cube[:, ::-1])}, recipe, seed=0)
+    test = feature_corpus({"u": np.ascontiguousarray(cube[::-1])}, recipe, seed=5)[0]
+    net, report = train_feature_net(train, recipe, seed=0)
+    torch.manual_seed(0)
+    untrained = SpectralFeatureNet(FeatureNetConfig(width=16, features=4, depth=1)).eval()
+
+    def fusion_auc(model):  # the detector's own fusion on the features, scored on the implants
+        with torch.no_grad():
+            features = model.embed(torch.from_numpy(test.pixels)).double().numpy()
+        image = np.zeros(test.valid.shape + (4,))
+        image[test.valid] = features
+        scores = FusionRX(n_components=4).fit_score(image)[test.valid]
+        pos, neg = scores[test.implanted], scores[~test.implanted]
+        return (pos[:, None] > neg[None, :]).mean()
+
+    assert report["recipe"]["objective"] == "fusion" and report["loss_last_100"] < report["loss_first_100"]
+    assert fusion_auc(net) > fusion_auc(untrained)
+
+
+def test_the_fusion_objective_needs_where_the_pixels_sit():
+    scene = FeatureScene("table", np.random.default_rng(0).normal(size=(200, 64)).astype(np.float32),
+                         np.arange(200) < 5)
+    with pytest.raises(ParameterError, match="valid mask"):
+        train_feature_net([scene], FeatureRecipe(steps=1, objective="fusion"))
