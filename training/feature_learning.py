@@ -6,10 +6,14 @@ a classical detector's labels.  Each training scene is a real cube (or another-s
 of one) with anomalies implanted on about 1 % of its pixels
 (:func:`hadinfer.training.corpus.implant`); those implants are the only positives, every
 other pixel is unlabelled background (positive-unlabelled learning).  The loss runs
-*through* a differentiable global RX on the features, with the scene's own mean and
+*through* a differentiable detector on the features, with the scene's own mean and
 covariance of them, and asks that implants outrank background pixels (a logistic pairwise
-AUC surrogate).  The statistical detector keeps the scene's own statistics at test time,
-which is what lets the learned features serve a sensor nobody trained on.
+AUC surrogate).  ``objective="fusion"`` (the shipped ``learned-v2``): the detector the
+features are scored with at run time, global RX and ring RX at the fusion's windows
+(:mod:`hadinfer.training.ring_rx_loss`), on a crop around an implant each step;
+``"features"`` (``learned-v1``): global RX alone.  The statistical detector keeps the
+scene's own statistics at test time, which is what lets the learned features serve a
+sensor nobody trained on.
 """
 
 from __future__ import annotations

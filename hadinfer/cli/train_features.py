@@ -17,10 +17,10 @@ from .options import OutputFile, ProgressBars, check_optional_output, is_quiet, 
 @click.option("--steps", type=click.IntRange(min=1), default=None, help="Optimiser steps (default: the recipe's, 1500).")
 @click.option("--versions", type=click.IntRange(min=1), default=None,
               help="Versions of each scene: itself plus other-sensor views, each with its own implants (default 6).")
-@click.option("--objective", type=click.Choice(["features", "fusion"]), default=None,
-              help="What the loss ranks implants under: global RX of the features, or their fusion (global "
-                   "and ring RX at the detector's windows, as the learned detector scores them). "
-                   "Default: the recipe's.")
+@click.option("--objective", type=click.Choice(["fusion", "features"]), default="fusion", show_default=True,
+              help="What the loss ranks implants under: the features' fusion (global and ring RX at the "
+                   "detector's windows, as the learned detector scores them: the shipped recipe), or global RX "
+                   "of the features alone (learned-v1's).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--key", default=None, help=".mat variable holding the cubes (default: found in each file).")
 @click.option("--report", "report_path", type=OutputFile("train.json"), default=None, help="JSON training report.")
@@ -30,10 +30,11 @@ def command(scenes, output, steps, versions, objective, seed, key, report_path, 
     """Train a spectral feature network on SCENES (no labels) for the ``learned`` detector.
 
     Every scene, and other-sensor views of it, gets anomalies implanted on about 1 % of
-    its pixels; those are the only positives.  The network learns features on which
-    global RX, with each scene's own statistics, ranks the implants above the scene's
-    background (a pairwise AUC loss through a differentiable RX).  Labels and masks are
-    never read.  The shipped model's command is in hadinfer/weights/MODEL_CARD.md.
+    its pixels; those are the only positives.  The network learns features on which the
+    fusion of global RX and ring RX, with each scene's own statistics, ranks the implants
+    above the scene's background (a pairwise AUC loss through a differentiable fusion).
+    Labels and masks are never read.  The shipped model's command is in
+    hadinfer/weights/MODEL_CARD.md.
     """
     from ..arrays.torch_arrays import import_torch
 
