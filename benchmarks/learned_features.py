@@ -5,6 +5,7 @@
     python benchmarks/learned_features.py --stage shipped     # the shipped file itself
     python benchmarks/learned_features.py --stage tuning --design reconstruction   # design D
     python benchmarks/learned_features.py --stage tuning --design conditioned      # design F
+    python benchmarks/learned_features.py --stage tuning --objective fusion        # design G (shipped)
 
 Protocol, fixed before any candidate of this design was scored:
 
@@ -137,13 +138,14 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=FeatureRecipe.steps)
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--design", choices=("rx-loss", "reconstruction", "conditioned"), default="rx-loss",
-                        help="rx-loss: design B (the shipped one); reconstruction: design D, results in "
-                             "reconstruction-<stage>.json; conditioned: design F (B conditioned on the scene's "
-                             "descriptor), results in conditioned-<stage>.json")
+                        help="rx-loss: design B (with --objective fusion, design G: the shipped one); "
+                             "reconstruction: design D, results in reconstruction-<stage>.json; "
+                             "conditioned: design F (B conditioned on the scene's descriptor), results in "
+                             "conditioned-<stage>.json")
     parser.add_argument("--objective", choices=("features", "combined", "fusion"), default="features",
-                        help="design B's loss on RX of the features (shipped), on its geometric mean with RX of "
+                        help="design B's loss on RX of the features (learned-v1), on its geometric mean with RX of "
                              "the spectra (results in combined-<stage>.json) or on the features' fusion, global "
-                             "and ring RX as the detector scores them (fusion-<stage>.json)")
+                             "and ring RX as the detector scores them (design G, learned-v2; fusion-<stage>.json)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     # design F is B with its network conditioned on the scene's descriptor

@@ -39,7 +39,7 @@ def descriptor_from_canonical(covariance: np.ndarray, size: int = DESCRIPTOR_SIZ
 
     Examples
     --------
-    >>> np.round(descriptor_from_canonical(np.diag([3.0, 1.0]), 3), 3).tolist()
+    >>> [round(float(v), 3) for v in descriptor_from_canonical(np.diag([3.0, 1.0]), 3)]
     [-0.288, -1.386, -9.21]
     """
     covariance = np.asarray(covariance, dtype=np.float64)
