@@ -86,25 +86,35 @@ def test_training_refuses_scenes_without_implants():
         train_feature_net([scene], TINY)
 
 
-def test_the_combined_objective_raises_implants_under_the_two_views_together():
+def trained_and_untrained(objective: str, steps: int):
+    """A small network trained with ``objective`` on two views of a cube, the same network
+    untrained, the training report, and a third view with its own implants to score them on."""
     from hadinfer.models.spectral_features import FeatureNetConfig, SpectralFeatureNet
 
-    recipe = FeatureRecipe(steps=300, versions=2, width=16, features=4, depth=1, objective="combined")
+    recipe = FeatureRecipe(steps=steps, versions=2, width=16, features=4, depth=1, objective=objective)
     cube, _ = make_cube(48, 48, 40, seed=3)
     train = feature_corpus({"s": cube, "t": np.ascontiguousarray(cube[:, ::-1])}, recipe, seed=0)
     test = feature_corpus({"u": np.ascontiguousarray(cube[::-1])}, recipe, seed=5)[0]
     net, report = train_feature_net(train, recipe, seed=0)
-    torch.manual_seed(0)
+    torch.manual_seed(0)  # the same initialisation, untrained
     untrained = SpectralFeatureNet(FeatureNetConfig(width=16, features=4, depth=1)).eval()
+    assert report["recipe"]["objective"] == objective and report["loss_last_100"] < report["loss_first_100"]
+    return net, untrained, test
+
+
+def implants_outrank(scores, implanted):
+    """The fraction of (implant, background) pairs the scores order correctly."""
+    return (scores[implanted][:, None] > scores[~implanted][None, :]).mean()
+
+
+def test_the_combined_objective_raises_implants_under_the_two_views_together():
+    net, untrained, test = trained_and_untrained("combined", steps=300)
 
     def combined_auc(model):
         with torch.no_grad():
             features = rx_scores(model.embed(torch.from_numpy(test.pixels)).double()).numpy()
-        scores = 0.5 * (np.log(features + 1e-6) + test.spectral_log_rx())
-        pos, neg = scores[test.implanted], scores[~test.implanted]
-        return (pos[:, None] > neg[None, :]).mean()
+        return implants_outrank(0.5 * (np.log(features + 1e-6) + test.spectral_log_rx()), test.implanted)
 
-    assert report["recipe"]["objective"] == "combined" and report["loss_last_100"] < report["loss_first_100"]
     assert combined_auc(net) > combined_auc(untrained)
 
 
@@ -145,26 +155,16 @@ def test_a_conditioned_network_trains_its_descriptor_weights():
 
 def test_the_fusion_objective_raises_implants_under_the_features_fusion():
     from hadinfer.detectors.fusion_rx import FusionRX
-    from hadinfer.models.spectral_features import FeatureNetConfig, SpectralFeatureNet
 
-    recipe = FeatureRecipe(steps=150, versions=2, width=16, features=4, depth=1, objective="fusion")
-    cube, _ = make_cube(48, 48, 40, seed=3)
-    train = feature_corpus({"s": cube, "t": np.ascontiguousarray(cube[:, ::-1])}, recipe, seed=0)
-    test = feature_corpus({"u": np.ascontiguousarray(cube[::-1])}, recipe, seed=5)[0]
-    net, report = train_feature_net(train, recipe, seed=0)
-    torch.manual_seed(0)
-    untrained = SpectralFeatureNet(FeatureNetConfig(width=16, features=4, depth=1)).eval()
+    net, untrained, test = trained_and_untrained("fusion", steps=150)
 
     def fusion_auc(model):  # the detector's own fusion on the features, scored on the implants
         with torch.no_grad():
             features = model.embed(torch.from_numpy(test.pixels)).double().numpy()
         image = np.zeros(test.valid.shape + (4,))
         image[test.valid] = features
-        scores = FusionRX(n_components=4).fit_score(image)[test.valid]
-        pos, neg = scores[test.implanted], scores[~test.implanted]
-        return (pos[:, None] > neg[None, :]).mean()
+        return implants_outrank(FusionRX(n_components=4).fit_score(image)[test.valid], test.implanted)
 
-    assert report["recipe"]["objective"] == "fusion" and report["loss_last_100"] < report["loss_first_100"]
     assert fusion_auc(net) > fusion_auc(untrained)
 
 
