@@ -25,11 +25,11 @@ def _ring_from_integral(integral, pad: int, outer: int, inner: int, rows: slice,
     def box(radius):
         top_r, bottom_r = rows.start + pad - radius, rows.stop + pad + radius + 1
         top_c, bottom_c = cols.start + pad - radius, cols.stop + pad + radius + 1
-        span_r, span_c = 2 * radius + 1, 2 * radius + 1
-        return (integral[top_r + span_r:bottom_r, top_c + span_c:bottom_c]
-                - integral[top_r:bottom_r - span_r, top_c + span_c:bottom_c]
-                - integral[top_r + span_r:bottom_r, top_c:bottom_c - span_c]
-                + integral[top_r:bottom_r - span_r, top_c:bottom_c - span_c])
+        span = 2 * radius + 1
+        return (integral[top_r + span:bottom_r, top_c + span:bottom_c]
+                - integral[top_r:bottom_r - span, top_c + span:bottom_c]
+                - integral[top_r + span:bottom_r, top_c:bottom_c - span]
+                + integral[top_r:bottom_r - span, top_c:bottom_c - span])
 
     return box(outer) - box(inner)
 
