@@ -22,6 +22,7 @@ import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -86,6 +87,17 @@ class FeatureScene:
     pixels: np.ndarray  # (P, CANONICAL_BANDS) float32
     implanted: np.ndarray  # (P,) bool
     valid: np.ndarray | None = None  # (H, W) bool: where the pixels sit (the "fusion" objective's crops)
+
+    @cached_property
+    def placement(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Where the pixels sit, for the ``fusion`` objective's crops (once per scene, not per step):
+        ``(index, rows, cols)``: each valid pixel's row in :attr:`pixels` (-1 elsewhere), and
+        the image rows and columns of the implants."""
+        index = np.full(self.valid.shape, -1, dtype=np.int64)
+        index[self.valid] = np.arange(int(self.valid.sum()))
+        rows, cols = np.nonzero(self.valid)
+        hits = np.flatnonzero(self.implanted)
+        return index, rows[hits], cols[hits]
 
     def descriptor(self, size: int) -> np.ndarray:
         """The scene's descriptor (:mod:`hadinfer.models.scene_descriptor`) from its canonical
@@ -189,17 +201,13 @@ def fusion_logs(white, scene: FeatureScene, rng: np.random.Generator, windows):
 
     from .ring_rx_loss import ring_rx_scores
 
-    valid = scene.valid
-    height, width = valid.shape
+    height, width = scene.valid.shape
     d = white.shape[0]
-    index = np.full(valid.shape, -1, dtype=np.int64)
-    index[valid] = np.arange(int(valid.sum()))
-    rows, cols = np.nonzero(valid)
-    hits = np.flatnonzero(scene.implanted)
-    at = hits[rng.integers(hits.size)]
+    index, implant_rows, implant_cols = scene.placement
+    at = rng.integers(implant_rows.size)
     side_r, side_c = min(FUSION_CROP, height), min(FUSION_CROP, width)
-    top = int(np.clip(rows[at] - rng.integers(side_r), 0, height - side_r))
-    left = int(np.clip(cols[at] - rng.integers(side_c), 0, width - side_c))
+    top = int(np.clip(implant_rows[at] - rng.integers(side_r), 0, height - side_r))
+    left = int(np.clip(implant_cols[at] - rng.integers(side_c), 0, width - side_c))
     pad = max(outer for _, outer in windows) // 2
     lo, hi = max(0, top - pad), min(height, top + side_r + pad)
     lf, rt = max(0, left - pad), min(width, left + side_c + pad)

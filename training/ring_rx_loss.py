@@ -2,9 +2,9 @@
 the local half of the fusion detector it is scored with.
 
 The runtime computes ring RX exactly and fast (:func:`hadinfer.kernels.ring_sums.ring_rx`:
-fixed-point sums, a compiled kernel, no gradients); training needs the same definition with
-gradients on small crops, where plain float64 integral images and batched Cholesky solves
-are cheap.  Same definition: the ring is the outer box minus the inner box, its mean and
+a compiled kernel, and sums rounded to fixed point, whose gradient is zero even through its
+PyTorch path); training needs the same definition with gradients on small crops, where plain
+float64 integral images and batched Cholesky solves are cheap.  Same definition: the ring is the outer box minus the inner box, its mean and
 sample covariance (ddof=1) plus ``regularization`` times the identity, and the score is the
 centre pixel's Mahalanobis distance from the ring mean.
 """

@@ -8,8 +8,8 @@ summed while its row is in cache, and the ring statistics, factorisations and qu
 forms of 32 pixels of a row at a time stay in the first-level cache, each step a vector
 loop over those pixels (:func:`_ring_scores`; 38 -> 30 ms for a ``fusion`` tile's two
 window pairs, 75 -> 55 ms for ``general``'s four, one thread, Intel VM, 2026-12-06, where
-one pixel at a time waited on each square root and division in turn).  The arithmetic is the NumPy path's, step for step:
-the same fixed-point values and exact int64 box sums, the same factorisation of
+one pixel at a time waited on each square root and division in turn).  The arithmetic is
+the NumPy path's, step for step: the same fixed-point values and exact int64 box sums, the same factorisation of
 ``S - t t^T + (n - 1) delta I`` in the same order, so scores agree with it to float64
 rounding and the map is, as there, the same bits whatever the tiles.
 
