@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ParameterError
-from ..kernels.ring_sums import ring_rx, whitened_components
-from ..kernels.statistics import BackgroundStats
+from ..arrays import NumpyArrays
+from ..kernels.ring_sums import ring_rx
+from ..kernels.statistics import BackgroundStats, centred_float32, pca_whitening
+from ..kernels.whitened_energy import energy_and_components
 from .base import Detector
 from .global_rx import GlobalRX
 from .local_rx import LocalRX
@@ -83,17 +85,29 @@ class FusionRX(Detector):
     def fit(self, stats: BackgroundStats) -> "FusionRX":
         """Fit the global and every local part on the scene's statistics."""
         global_rx = GlobalRX().fit(stats)
-        self.parts_ = [global_rx] + [part.fit(stats) for part in self._locals]
+        # Global RX whitens with every principal direction and the local parts with the
+        # leading ones (the same eigenvectors, the local ones sign-fixed): one product with
+        # the sign-fixed directions gives both (``energy_and_components``).
+        mean, directions = pca_whitening(stats)
+        if directions.shape[1] != global_rx.projection_.shape[1]:  # the same eigen-decomposition: never
+            raise RuntimeError("fusion: global and local whitening disagree on the scene's rank")
+        for part in self._locals:  # what LocalRX.fit computes, without an eigen-decomposition each
+            part.mean_, part.projection_ = mean, directions[:, :part.n_components]
+        self.parts_ = [global_rx] + self._locals
         self.dof_ = [max(global_rx.projection_.shape[1], 1)] + [max(part.projection_.shape[1], 1) for part in self._locals]
+        scale = global_rx.scale_
+        self.directions_ = (directions if scale is None else directions / scale[:, None]).astype(np.float32)
         return self
 
     def score(self, cube, valid, core=None, arrays=None):
         xp = self._arrays(arrays)
-        global_rx, first = self.parts_[0], self.parts_[1]
+        first = self.parts_[1]
+        energy, z = self._energy_and_components(xp, cube, core, first.projection_.shape[1])
+        energy[~(valid if core is None else valid[core])] = np.nan
+        mask = xp.asarray(valid.astype(np.float64))
         # The local parts share their components and one set of integral images.
-        z, mask = whitened_components(xp, cube, valid, first.mean_, first.projection_)
-        maps = [global_rx.score(cube, valid, core, arrays=arrays)] + ring_rx(
-            xp, z, mask, valid, self.windows, self.regularization, core, first.memory_budget)
+        maps = [energy] + ring_rx(xp, z * mask[:, :, None], mask, valid, self.windows, self.regularization, core,
+                                  first.memory_budget)
         logs, counts = None, None
         for scores, dof in zip(maps, self.dof_):
             term = np.log(np.maximum(scores.astype(np.float64) / dof, _FLOOR))
@@ -106,6 +120,22 @@ class FusionRX(Detector):
         core_valid = valid if core is None else valid[core]
         out[~core_valid | (counts == 0)] = np.nan
         return out
+
+    def _energy_and_components(self, xp, cube, core, n_components):
+        """Global RX on the core (float32) and the window's leading whitened components (float64, from float32)."""
+        mean, scale = self.parts_[0].mean_, self.parts_[0].scale_
+        if isinstance(xp, NumpyArrays):
+            return energy_and_components(cube, mean, self.directions_, n_components, core, scale)
+        height, width, bands = cube.shape
+        if scale is None:  # rounded as the host rounds it
+            centred = centred_float32(xp, cube, mean)
+        else:
+            centred = xp.single((xp.asarray(cube.reshape(-1, bands)) - xp.asarray(mean)) * xp.asarray(scale))
+        whitened = (centred @ xp.asarray(self.directions_, dtype=np.float32)).reshape(height, width, self.directions_.shape[1])
+        rows, cols = core if core is not None else (slice(0, height), slice(0, width))
+        part = whitened[rows, cols]
+        energy = xp.to_numpy(xp.sum(part * part, axis=2)).astype(np.float32)
+        return energy, xp.double(whitened[:, :, :n_components])
 
     def params(self) -> dict:
         return {"windows": [list(pair) for pair in self.windows], "n_components": self.n_components,

@@ -36,3 +36,49 @@ def whitened_energy(cube: np.ndarray, mean: np.ndarray, projection: np.ndarray,
         whitened = centred @ projection
         out[top:top + rows] = np.einsum("ij,ij->i", whitened, whitened).reshape(rows, width)
     return out
+
+
+def energy_and_components(cube: np.ndarray, mean: np.ndarray, projection: np.ndarray, n_components: int,
+                          core=None, scale: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Global RX's energy on a window's core and its leading whitened components everywhere, from one product.
+
+    ``projection`` holds the scene's whitened principal directions, leading first, so the
+    first ``n_components`` columns of ``(x - mean) @ projection`` are the components local
+    RX rings (:func:`~hadinfer.kernels.ring_sums.whitened_components`, up to float32
+    rounding) and the squared norm of all of them is global RX.  The fusion needs both:
+    one centring and one product per block of rows instead of a float32 pass for the
+    energy and a float64 pass for the components (on a 296 x 296 x 200 int16 window the
+    float64 pass alone took a third of the tile's time).  Every pixel of the window goes
+    through the same product, so a pixel's bits do not depend on where the tile's core lies.
+
+    Parameters
+    ----------
+    cube : ndarray, shape (h, w, B)
+    mean : ndarray of float64, shape (B,)
+    projection : ndarray of float32, shape (B, k)
+        Whitening directions, leading first (already divided by ``scale``, if any).
+    n_components : int
+        Leading columns returned as components (at most k).
+    core : (slice, slice), optional
+        Where the energy is wanted; default the whole window.
+    scale : ndarray of float64, shape (B,), optional
+        See :func:`whitened_energy`.
+
+    Returns
+    -------
+    energy : ndarray of float32, shape of the core
+    components : ndarray of float64, shape (h, w, n_components)
+        Not masked: invalid pixels hold whatever their spectra give.
+    """
+    height, width, _ = cube.shape
+    rows, cols = core if core is not None else (slice(0, height), slice(0, width))
+    energy = np.empty((rows.stop - rows.start, cols.stop - cols.start), dtype=np.float32)
+    components = np.empty((height, width, n_components))
+    for top, count, centred in centred_blocks(cube, mean, projection.dtype, scale):
+        whitened = (centred @ projection).reshape(count, width, projection.shape[1])
+        components[top:top + count] = whitened[:, :, :n_components]
+        lo, hi = max(top, rows.start), min(top + count, rows.stop)
+        if lo < hi:  # whole rows, as whitened_energy reduces them: a pixel's sum never depends on the core
+            part = whitened[lo - top:hi - top].reshape((hi - lo) * width, whitened.shape[2])
+            energy[lo - rows.start:hi - rows.start] = np.einsum("ij,ij->i", part, part).reshape(hi - lo, width)[:, cols]
+    return energy, components

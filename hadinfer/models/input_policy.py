@@ -18,7 +18,8 @@ import numpy as np
 from ..arrays import NumpyArrays
 from ..errors import ModelFileError
 from ..kernels.ring_sums import REGULARIZATION, ring_rx
-from ..kernels.statistics import BackgroundStats, centred_blocks, centred_float32, pca_whitening
+from ..kernels.statistics import BackgroundStats, centred_float32, pca_whitening
+from ..kernels.whitened_energy import energy_and_components
 
 POLICY = "pca-whiten+rx"
 POLICY_EVIDENCE = "pca-whiten+rx+lrx"
@@ -185,32 +186,31 @@ class SceneInputs:
     def _project_on_host(self, arrays, cube, region, out, local_wanted):
         """:meth:`features`' projections in NumPy, a block of rows at a time; returns the local components."""
         rows, cols = region
-        # One float32 centring of the whole window serves both kinds of channel: the local
-        # ones need the leading components of every pixel of the window (halo included), the
-        # pointwise ones every component of the region's pixels.  Each pixel's components come
-        # from the same product whichever tile it lies in, so the map stays tile-invariant.
-        local = np.empty(cube.shape[:2] + (self._local_projection32.shape[1],)) if local_wanted else None
-        for top, block_rows, centred in centred_blocks(cube, self.mean, np.float32):
-            if local_wanted:
-                local[top:top + block_rows] = (centred @ self._local_projection32).reshape(block_rows, cube.shape[1], -1)
-            first, last = max(top, rows.start), min(top + block_rows, rows.stop)
-            if first < last:  # rows of the region in this block, all the window's columns
-                z = centred[(first - top) * cube.shape[1]:(last - top) * cube.shape[1]] @ self._projection32
-                self._pointwise_into(out[first - rows.start:last - rows.start],
-                                     z.reshape(last - first, cube.shape[1], -1)[:, cols])
-        return local
+        # One float32 product of the whole window with every direction serves both kinds of
+        # channel: the local ones need the leading components of every pixel of the window
+        # (halo included), the pointwise ones the leading components and the energy of the
+        # region's pixels.  Each pixel's components come from the same product whichever tile
+        # it lies in, so the map stays tile-invariant.
+        rank = self._projection32.shape[1]
+        local = self._local_projection32.shape[1] if local_wanted else 0
+        leading = min(self.policy.components, rank)
+        energy, z = energy_and_components(cube, self.mean, self._projection32, max(leading, local), region)
+        out[..., :leading] = z[rows, cols, :leading]
+        out[..., self.policy.components] = energy / np.float32(max(rank, 1))
+        if not local_wanted:
+            return None
+        return z if local == z.shape[2] else np.ascontiguousarray(z[..., :local])
 
     def _project_on_device(self, arrays, cube, region, out, local_wanted):
         """:meth:`features`' projections on the array library's device (a GPU), the whole window at
         once, with the host path's float32 roundings; returns the local components there."""
         height, width, bands = cube.shape
-        centred = centred_float32(arrays, cube, self.mean)
-        z = centred.reshape(height, width, bands)[region[0], region[1]] @ arrays.asarray(self._projection32, np.float32)
-        self._pointwise_into(out, arrays.to_numpy(z))
+        z = (centred_float32(arrays, cube, self.mean) @ arrays.asarray(self._projection32, np.float32)).reshape(
+            height, width, self._projection32.shape[1])
+        self._pointwise_into(out, arrays.to_numpy(z[region[0], region[1]]))
         if not local_wanted:
             return None
-        local = centred @ arrays.asarray(self._local_projection32, np.float32)
-        return arrays.double(local).reshape(height, width, -1)
+        return arrays.double(z[:, :, :self._local_projection32.shape[1]])
 
 
 def fit_whitening(stats: BackgroundStats) -> tuple[np.ndarray, np.ndarray]:
