@@ -105,9 +105,9 @@ class FusionRX(Detector):
         energy, z = self._energy_and_components(xp, cube, core, first.projection_.shape[1])
         energy[~(valid if core is None else valid[core])] = np.nan
         mask = xp.asarray(valid.astype(np.float64))
+        z *= mask[:, :, None]  # in place: the components are this call's own
         # The local parts share their components and one set of integral images.
-        maps = [energy] + ring_rx(xp, z * mask[:, :, None], mask, valid, self.windows, self.regularization, core,
-                                  first.memory_budget)
+        maps = [energy] + ring_rx(xp, z, mask, valid, self.windows, self.regularization, core, first.memory_budget)
         logs, counts = None, None
         for scores, dof in zip(maps, self.dof_):
             term = np.log(np.maximum(scores.astype(np.float64) / dof, _FLOOR))
