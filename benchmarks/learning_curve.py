@@ -1,12 +1,14 @@
 """What more training scenes would buy the learned detector: a learning curve (issue 18, item 4).
 
-    python benchmarks/learning_curve.py --seeds 0,1
+    python benchmarks/learning_curve.py --seeds 0,1                        # learned-v2's recipe (G)
+    python benchmarks/learning_curve.py --seeds 0,1 --objective features   # learned-v1's (B)
 
 Feature networks are trained on the first k of the eight unlabelled scenes (k = 1, 2, 4, 8,
-in a seeded random order per seed) with the shipped recipe, and ``feat+fusion`` (what the
+in a seeded random order per seed) with a shipped recipe, and ``feat+fusion`` (what the
 ``learned`` detector computes) is scored on the tuning scenes, which no network here trained
 on; an untrained network gives k = 0.  The confirmation scenes are not used.  Results:
-``benchmarks/results/learned-features/learning_curve.json`` and ``.md``.
+``benchmarks/results/learned-features/<objective>-learning_curve.json`` and ``.md`` (B's,
+``--objective features``: ``learning_curve.json``).
 """
 
 from __future__ import annotations
@@ -27,11 +29,15 @@ COUNTS = (1, 2, 4, 8)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", default="0,1")
+    parser.add_argument("--objective", choices=("features", "fusion"), default="fusion",
+                        help="the training loss: through the features' fusion (learned-v2) or RX (learned-v1)")
     args = parser.parse_args()
+    recipe = FeatureRecipe(objective=args.objective)
+    name = "learning_curve" if args.objective == "features" else f"{args.objective}-learning_curve"
     tuning = [s for s in labelled_scenes(DATA) if s["group"] in TUNING_GROUPS]
     unlabelled = unlabelled_scenes(DATA)
     classical = {s["name"]: classical_maps(s) for s in tuning}
-    path = OUT / "learning_curve.json"
+    path = OUT / f"{name}.json"
     results = json.loads(path.read_text()) if path.exists() else {}
     for seed in (int(v) for v in args.seeds.split(",")):
         order = list(np.random.default_rng(seed).permutation(sorted(unlabelled)))
@@ -39,7 +45,7 @@ def main() -> None:
             tag = f"k{k}/seed{seed}"
             if tag in results:
                 continue
-            net, untrained, _ = train({name: unlabelled[name] for name in order[:k]}, seed, FeatureRecipe())
+            net, untrained, _ = train({name: unlabelled[name] for name in order[:k]}, seed, recipe)
             scores = [variants(net, untrained, s, classical[s["name"]]) for s in tuning]
             results[tag] = {"scenes": order[:k], "feat+fusion": float(np.mean([v["feat+fusion"] for v in scores])),
                             "untrained": float(np.mean([v["untrained"] for v in scores]))}
@@ -47,7 +53,7 @@ def main() -> None:
             print(tag, results[tag]["feat+fusion"], flush=True)
     fusion = float(np.mean([auc(classical[s["name"]]["fusion"], s) for s in tuning]))
     lines = ["# Learning curve of the learned detector (tuning scenes)", "",
-             f"`python benchmarks/learning_curve.py --seeds {args.seeds}`", "",
+             f"`python benchmarks/learning_curve.py --seeds {args.seeds} --objective {args.objective}`", "",
              f"Mean AUC(D,F) of feat+fusion over the {len(tuning)} tuning files; plain fusion {fusion:.4f}.", "",
              "| unlabelled training scenes | feat+fusion, per seed | mean |", "|---|---|---|"]
     # the untrained network depends on the seed only: one value per seed (from its k = 1 run)
@@ -56,7 +62,7 @@ def main() -> None:
     for k in COUNTS:
         vals = [v["feat+fusion"] for tag, v in results.items() if tag.startswith(f"k{k}/")]
         lines.append(f"| {k} | {', '.join(f'{v:.4f}' for v in vals)} | {np.mean(vals):.4f} |")
-    (OUT / "learning_curve.md").write_text("\n".join(lines) + "\n")
+    (OUT / f"{name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -131,7 +131,8 @@ class FusionRX(Detector):
             centred = centred_float32(xp, cube, mean)
         else:
             centred = xp.single((xp.asarray(cube.reshape(-1, bands)) - xp.asarray(mean)) * xp.asarray(scale))
-        whitened = (centred @ xp.asarray(self.directions_, dtype=np.float32)).reshape(height, width, self.directions_.shape[1])
+        directions = xp.asarray(self.directions_, dtype=np.float32)
+        whitened = (centred @ directions).reshape(height, width, self.directions_.shape[1])
         rows, cols = core if core is not None else (slice(0, height), slice(0, width))
         part = whitened[rows, cols]
         energy = xp.to_numpy(xp.sum(part * part, axis=2)).astype(np.float32)
