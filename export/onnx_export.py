@@ -71,7 +71,9 @@ def export_onnx(checkpoint, output, *, opset: int = 18, fp16: bool = False, over
     target = check_output_path(output, overwrite=overwrite)
     model, meta = load_checkpoint(checkpoint)
     net = export_graph(model, fp16)
-    example = torch.zeros(1, model.config.in_channels, 32, 32)
+    # A batch of two: traced with one, the channels-last norms' permutes made torch.export
+    # guard the batch to at most 2 (fusable_for_onnx_runtime).
+    example = torch.zeros(2, model.config.in_channels, 32, 32)
     dims = {0: torch.export.Dim("batch"), 2: torch.export.Dim("height", min=1), 3: torch.export.Dim("width", min=1)}
     with atomic_output(target, overwrite=overwrite) as tmp:  # unique name, no symlinks, no-replace rename
         # The exporter logs about optional packages (torchvision) and its own deprecations.
@@ -108,6 +110,8 @@ def export_graph(model, fp16: bool):
 
     from hadinfer.models.anomaly_fcn import portable_asinh
 
+    model = fusable_for_onnx_runtime(model)
+
     class ExportGraph(torch.nn.Module):
         def __init__(self, inner):
             super().__init__()
@@ -119,3 +123,48 @@ def export_graph(model, fp16: bool):
             return out + self.inner.evidence_term(z) if self.inner.config.evidence_skip else out
 
     return ExportGraph(model)
+
+
+def fusable_for_onnx_runtime(model):
+    """A copy of ``model`` whose GELUs and pixel norms export as graphs ONNX Runtime fuses (same maths).
+
+    The exporter writes ``nn.GELU`` as ``x * (0.5 * (1 + erf(x / sqrt 2)))`` and a
+    :class:`~hadinfer.models.anomaly_fcn.PixelNorm` as a dozen reductions, shapes and
+    elementwise operators; ONNX Runtime's optimiser recognises neither, so each ran as a
+    string of passes over the activations (about two thirds of the network's CPU time).
+    Written as ``(x * (1 + erf(x / sqrt 2))) * 0.5``, the GELU is the pattern its Gelu fusion
+    matches; the pixel norm, as a channels-last ``LayerNormalization`` between two
+    transposes, is one kernel.  One thread, a 308 x 308 tile of the shipped model: about 215
+    ms before, 170 after (2026-12-07).  Both forms are standard ONNX that TensorRT also
+    parses.  The checkpoint and PyTorch runtime keep their modules.
+    """
+    import copy
+    import math
+
+    import torch
+
+    from hadinfer.models.anomaly_fcn import PIXEL_NORM_EPS, PixelNorm
+
+    class ErfGelu(torch.nn.Module):
+        def forward(self, x):
+            return (x * (1.0 + torch.erf(x / math.sqrt(2.0)))) * 0.5
+
+    class ChannelsLastNorm(torch.nn.Module):
+        def __init__(self, norm: PixelNorm):
+            super().__init__()
+            self.weight, self.bias = norm.weight, norm.bias
+
+        def forward(self, x):
+            shape = (x.shape[1],)
+            y = torch.nn.functional.layer_norm(x.permute(0, 2, 3, 1), shape, self.weight.reshape(shape),
+                                               self.bias.reshape(shape), eps=PIXEL_NORM_EPS)
+            return y.permute(0, 3, 1, 2)
+
+    model = copy.deepcopy(model)
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, torch.nn.GELU) and child.approximate == "none":
+                setattr(parent, name, ErfGelu())
+            elif isinstance(child, PixelNorm):
+                setattr(parent, name, ChannelsLastNorm(child))
+    return model

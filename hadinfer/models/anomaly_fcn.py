@@ -53,6 +53,10 @@ class NetworkConfig:
         return cls(**{**data, "dilations": tuple(data["dilations"])})
 
 
+#: The variance floor of :class:`PixelNorm`.
+PIXEL_NORM_EPS = 1e-5
+
+
 class PixelNorm(nn.Module):
     """Layer normalisation over channels at each pixel.
 
@@ -68,7 +72,7 @@ class PixelNorm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         var, mean = torch.var_mean(x, dim=1, keepdim=True, unbiased=False)
-        return (x - mean) * torch.rsqrt(var + 1e-5) * self.weight + self.bias
+        return (x - mean) * torch.rsqrt(var + PIXEL_NORM_EPS) * self.weight + self.bias
 
 
 class ResidualBlock(nn.Module):
