@@ -147,10 +147,11 @@ def test_verbose_shows_traceback(out_dir):
 
 
 def test_failure_midway_leaves_no_partial_map(small_tif, out_dir, monkeypatch):
-    from hadinfer.detectors import GlobalRX
+    from hadinfer.detectors import DEFAULT_DETECTOR, make_detector
 
+    default = type(make_detector(DEFAULT_DETECTOR))  # what `detect` runs without --detector
     calls = {"n": 0}
-    original = GlobalRX.score
+    original = default.score
 
     def flaky(self, *args, **kwargs):
         calls["n"] += 1
@@ -158,7 +159,7 @@ def test_failure_midway_leaves_no_partial_map(small_tif, out_dir, monkeypatch):
             raise KeyboardInterrupt
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(GlobalRX, "score", flaky)
+    monkeypatch.setattr(default, "score", flaky)
     result = run("detect", small_tif, "-o", out_dir / "map.tif", "--tile-size", "8")
     assert result.exit_code == 130 and "Interrupted" in result.stderr
     assert files(out_dir) == []
