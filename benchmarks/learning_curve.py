@@ -33,11 +33,11 @@ def main() -> None:
                         help="the training loss: through the features' fusion (learned-v2) or RX (learned-v1)")
     args = parser.parse_args()
     recipe = FeatureRecipe(objective=args.objective)
-    name = "learning_curve" if args.objective == "features" else f"{args.objective}-learning_curve"
+    stem = "learning_curve" if args.objective == "features" else f"{args.objective}-learning_curve"
     tuning = [s for s in labelled_scenes(DATA) if s["group"] in TUNING_GROUPS]
     unlabelled = unlabelled_scenes(DATA)
     classical = {s["name"]: classical_maps(s) for s in tuning}
-    path = OUT / f"{name}.json"
+    path = OUT / f"{stem}.json"
     results = json.loads(path.read_text()) if path.exists() else {}
     for seed in (int(v) for v in args.seeds.split(",")):
         order = list(np.random.default_rng(seed).permutation(sorted(unlabelled)))
@@ -62,7 +62,7 @@ def main() -> None:
     for k in COUNTS:
         vals = [v["feat+fusion"] for tag, v in results.items() if tag.startswith(f"k{k}/")]
         lines.append(f"| {k} | {', '.join(f'{v:.4f}' for v in vals)} | {np.mean(vals):.4f} |")
-    (OUT / f"{name}.md").write_text("\n".join(lines) + "\n")
+    (OUT / f"{stem}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
