@@ -47,3 +47,13 @@ def test_onnx_runtime_fuses_the_exported_gelus_and_norms(tmp_path):
     with torch.no_grad():
         expected = model(torch.from_numpy(z)).numpy()
     np.testing.assert_allclose(session.run(None, {"input": z})[0], expected, rtol=1e-4, atol=1e-5)
+
+
+def test_the_shipped_model_is_the_fused_form(tmp_path):
+    from hadinfer.weights import shipped_model
+
+    options = ort.SessionOptions()
+    options.optimized_model_filepath = str(tmp_path / "optimized.onnx")
+    ort.InferenceSession(str(shipped_model("general")), options, providers=["CPUExecutionProvider"])
+    kinds = [node.op_type for node in onnx.load(str(tmp_path / "optimized.onnx")).graph.node]
+    assert kinds.count("Gelu") == 5 and kinds.count("LayerNormalization") == 4 and "Erf" not in kinds
