@@ -26,6 +26,7 @@ from functools import cached_property
 
 import numpy as np
 
+from hadinfer.errors import ParameterError
 from hadinfer.models.canonical_spectra import canonical_affine
 
 from .corpus import implant, spectral_library
@@ -255,8 +256,6 @@ def train_feature_net(scenes: list[FeatureScene], recipe: FeatureRecipe = Featur
 
     scenes = [s for s in scenes if s.implanted.any() and (~s.implanted).sum() > s.pixels.shape[1]]
     if not scenes:
-        from hadinfer.errors import ParameterError
-
         raise ParameterError("scenes: none has both implants and enough background pixels to train on")
     torch.manual_seed(seed)
     if init is None:
@@ -268,15 +267,11 @@ def train_feature_net(scenes: list[FeatureScene], recipe: FeatureRecipe = Featur
     rng = np.random.default_rng(seed)
     combined = recipe.objective == "combined"
     if recipe.objective not in ("features", "combined", "fusion"):
-        from hadinfer.errors import ParameterError
-
         raise ParameterError(f"objective: expected features, combined or fusion, got {recipe.objective!r}")
     if recipe.objective == "fusion":
         from hadinfer.detectors.fusion_rx import DEFAULT_WINDOWS
 
         if any(s.valid is None for s in scenes):
-            from hadinfer.errors import ParameterError
-
             raise ParameterError("objective fusion: every scene needs its valid mask (feature_corpus gives it)")
     size = net.config.condition
     tensors = [(torch.from_numpy(s.pixels), torch.from_numpy(s.implanted),

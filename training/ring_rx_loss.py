@@ -11,6 +11,8 @@ centre pixel's Mahalanobis distance from the ring mean.
 
 from __future__ import annotations
 
+from hadinfer.kernels.ring_sums import REGULARIZATION
+
 
 def _integral(values, pad: int):
     """Zero-padded integral image of (h, w, c) ``values``: pixel (y, x) sits at (y + pad, x + pad)."""
@@ -67,7 +69,7 @@ def _ring_sums(values, radii, core):
     return RingSums.apply(values)
 
 
-def ring_rx_scores(z, mask, windows, regularization: float = 1e-3, core=None):
+def ring_rx_scores(z, mask, windows, regularization: float = REGULARIZATION, core=None):
     """Ring RX of every pixel of ``core`` for each ``(inner, outer)`` window pair, with gradients.
 
     Parameters

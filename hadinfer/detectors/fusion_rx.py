@@ -7,7 +7,7 @@ import numpy as np
 from ..errors import ParameterError
 from ..arrays import NumpyArrays
 from ..kernels.ring_sums import ring_rx
-from ..kernels.statistics import BackgroundStats, centred_float32, pca_whitening
+from ..kernels.statistics import BackgroundStats, centred_float32, fixed_signs
 from ..kernels.whitened_energy import energy_and_components
 from .base import Detector
 from .global_rx import GlobalRX
@@ -86,13 +86,12 @@ class FusionRX(Detector):
         """Fit the global and every local part on the scene's statistics."""
         global_rx = GlobalRX().fit(stats)
         # Global RX whitens with every principal direction and the local parts with the
-        # leading ones (the same eigenvectors, the local ones sign-fixed): one product with
-        # the sign-fixed directions gives both (``energy_and_components``).
-        mean, directions = pca_whitening(stats)
-        if directions.shape[1] != global_rx.projection_.shape[1]:  # the same eigen-decomposition: never
-            raise RuntimeError("fusion: global and local whitening disagree on the scene's rank")
-        for part in self._locals:  # what LocalRX.fit computes, without an eigen-decomposition each
-            part.mean_, part.projection_ = mean, directions[:, :part.n_components]
+        # leading ones, sign-fixed (what LocalRX.fit gets from pca_whitening, to the bit): one
+        # eigen-decomposition for all parts, and one product with the sign-fixed directions
+        # gives both kinds of evidence (``energy_and_components``).
+        directions = fixed_signs(global_rx.projection_)
+        for part in self._locals:
+            part.mean_, part.projection_ = global_rx.mean_, directions[:, :part.n_components]
         self.parts_ = [global_rx] + self._locals
         self.dof_ = [max(global_rx.projection_.shape[1], 1)] + [max(part.projection_.shape[1], 1) for part in self._locals]
         scale = global_rx.scale_

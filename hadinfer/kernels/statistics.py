@@ -795,6 +795,18 @@ def whitening_basis(covariance: np.ndarray, *, rcond: float | None = None, shrin
     return vectors[:, keep], values[keep]
 
 
+def fixed_signs(directions: np.ndarray) -> np.ndarray:
+    """``directions`` (columns) with each sign chosen so its largest-magnitude entry is positive.
+
+    A column's scale does not move its largest entry, so whitened directions (an
+    eigenvector over the root of its eigenvalue) get the same signs as their eigenvectors.
+    """
+    if not directions.shape[1]:
+        return directions
+    lead = np.abs(directions).argmax(axis=0)
+    return directions * np.sign(directions[lead, np.arange(directions.shape[1])])
+
+
 def pca_whitening(stats: BackgroundStats, n_components: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Mean and projection to whitened principal components, with fixed signs.
 
@@ -816,10 +828,7 @@ def pca_whitening(stats: BackgroundStats, n_components: int | None = None) -> tu
     projection : ndarray, shape (B, n_components)
     """
     basis, values = whitening_basis(stats.covariance(ddof=1), n_components=n_components)
-    if basis.shape[1]:
-        lead = np.abs(basis).argmax(axis=0)
-        basis = basis * np.sign(basis[lead, np.arange(basis.shape[1])])
-    projection = basis / np.sqrt(values)
+    projection = fixed_signs(basis) / np.sqrt(values)
     if n_components is not None and projection.shape[1] < n_components:
         projection = np.hstack([projection, np.zeros((projection.shape[0], n_components - projection.shape[1]))])
     return stats.mean_.copy(), projection

@@ -13,7 +13,8 @@ def whitened_energy(cube: np.ndarray, mean: np.ndarray, projection: np.ndarray,
 
     Each block of rows is centred (:func:`~hadinfer.kernels.statistics.centred_blocks`),
     projected and reduced while still in cache: no array as large as the window is
-    allocated and the window is never widened.
+    allocated and the window is never widened.  The energy half of
+    :func:`energy_and_components`, the same bits.
 
     Parameters
     ----------
@@ -30,12 +31,7 @@ def whitened_energy(cube: np.ndarray, mean: np.ndarray, projection: np.ndarray,
     -------
     ndarray of float32, shape (h, w)
     """
-    height, width, _ = cube.shape
-    out = np.empty((height, width), dtype=np.float32)
-    for top, rows, centred in centred_blocks(cube, mean, projection.dtype, scale):
-        whitened = centred @ projection
-        out[top:top + rows] = np.einsum("ij,ij->i", whitened, whitened).reshape(rows, width)
-    return out
+    return energy_and_components(cube, mean, projection, 0, scale=scale)[0]
 
 
 def energy_and_components(cube: np.ndarray, mean: np.ndarray, projection: np.ndarray, n_components: int,
