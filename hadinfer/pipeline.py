@@ -77,10 +77,10 @@ def peak_memory_mb() -> float:
 def _read_tiles(scene: Scene, tiles: list[Tile], timer: _Timer, read=None, slots: Slots | None = None):
     """``(tile, cube, valid)`` of each tile's read window; with ``slots``, each window gives its
     slot back when its memory goes (a :class:`weakref.finalize`), wherever its last user was."""
-    read = read or scene.read_window
+    windows = iter(scene.read_tiles(tiles) if read is None else (read(tile.read) for tile in tiles))
     for tile in tiles:
         start = time.perf_counter()
-        cube, valid = read(tile.read)
+        cube, valid = next(windows)
         timer.add("read", start)
         if slots is not None:
             weakref.finalize(cube, slots.give_back)

@@ -112,8 +112,8 @@ def score_strip(source: SceneSource, spec: DetectorSpec, stats: BackgroundStats,
     with source.open() as scene:
         out = np.full((rows, scene.info.width), np.nan, dtype=np.float32)
         # Batched as one process batches them (whole rows of tiles): the same network calls.
-        reads = ((tile, detector.prepare(*scene.read_window(tile.read), tile.core_in_read, arrays=library))
-                 for tile in tiles)
+        reads = ((tile, detector.prepare(*window, tile.core_in_read, arrays=library))
+                 for tile, window in zip(tiles, scene.read_tiles(tiles)))
         for batch in tile_batches(reads, max(1, detector.batch_tiles)):
             for (tile, _), scores in zip(batch, detector.score_prepared([item for _, item in batch], library)):
                 rows, cols = tile.core.toslices()

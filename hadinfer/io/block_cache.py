@@ -3,7 +3,8 @@
 Why
 ---
 Tiles are read with their detector's halo, so each file block is read by every tile whose
-window touches it (nine, for 256-pixel tiles on 256-pixel blocks).  An uncompressed block
+window touches it (nine, for 256-pixel tiles on 256-pixel blocks; four since rows of tiles
+share their reads, :mod:`hadinfer.io.halo_reads`, which the cache then cuts further).  An uncompressed block
 costs a copy from the page cache each time, and GDAL keeping blocks only makes memory grow
 with the scene; a compressed block is decompressed each time.  A cache holding the blocks
 of one read window lets the next tile along the row find most of its own there (6 of 9),

@@ -50,6 +50,11 @@ class DerivedScene(Scene):
     def read_window(self, window: Window) -> tuple[np.ndarray, np.ndarray]:
         return self.derive(window, *self.read_source(window))
 
+    def read_tiles(self, tiles):
+        windows = self.source.read_tiles(tiles)
+        for tile in tiles:
+            yield self.derive(tile.read, *next(windows))
+
     def read_source(self, window: Window) -> tuple[np.ndarray, np.ndarray]:
         """The source scene's window (the I/O half of :meth:`read_window`)."""
         return self.source.read_window(window)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from affine import Affine
 from rasterio.windows import Window
+
+from ..tiling import Tile
 
 #: Storage dtypes tiles keep when read (others are widened to float64).
 _KEPT_DTYPES = tuple(np.dtype(t) for t in ("int8", "uint8", "int16", "uint16", "float32"))
@@ -127,7 +130,29 @@ class Scene:
         RasterReadError
             If the pixels cannot be read.
         """
-        raw = self._read_raw(window)
+        return self._checked(self._read_raw(window), window)
+
+    def read_tiles(self, tiles: Sequence[Tile]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Read each tile's read window, in order: ``read_window(tile.read)`` of each.
+
+        Scenes read from files share what overlapping windows have in common
+        (:func:`~hadinfer.io.halo_reads.shared_halo_reads`); the windows are the same.
+
+        Parameters
+        ----------
+        tiles : sequence of Tile
+            Row-major, as :func:`~hadinfer.tiling.tile_windows` makes them.
+
+        Yields
+        ------
+        cube, valid
+            As :meth:`read_window` returns them.
+        """
+        for tile in tiles:
+            yield self.read_window(tile.read)
+
+    def _checked(self, raw: np.ndarray, window: Window) -> tuple[np.ndarray, np.ndarray]:
+        """``(cube, valid)`` of a window's raw pixels (see :meth:`read_window`)."""
         if raw.dtype not in _KEPT_DTYPES:
             cube = raw.astype(np.float64)
         else:  # a view into a loaded .mat or a caller's array must not be zeroed in place
