@@ -114,8 +114,9 @@ class _GroupOfTiles:
         """Rows [start, stop) across the group's windows, one read; None when there are none."""
         if stop <= start:
             return None
-        strip = self._empty(Window(self.left, start, self.right - self.left, stop - start))
-        self.read_into(Window(self.left, start, self.right - self.left, stop - start), strip)
+        window = Window(self.left, start, self.right - self.left, stop - start)
+        strip = self._empty(window)
+        self.read_into(window, strip)
         return strip
 
     def _window(self, tile: Tile, following: Tile | None) -> np.ndarray:

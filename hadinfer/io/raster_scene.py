@@ -113,7 +113,7 @@ class RasterioScene(Scene):
         if len(dtypes) > 1:  # rasterio would pick the read's dtype itself: read as it does
             yield from super().read_tiles(tiles)
             return
-        # Overlapping windows share their reads: each file block is read about twice, not nine times.
+        # Overlapping windows share their reads: each file block is read about four times, not nine.
         raws = shared_halo_reads(self._read_into, tiles, len(self.info.bands), dtypes.pop())
         for tile in tiles:
             yield self._checked(next(raws), tile.read)  # not named here: the consumer holds the only reference
