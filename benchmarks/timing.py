@@ -9,7 +9,9 @@ The floors are what the arithmetic costs at this machine's BLAS speed, with noth
 - ``read``: every band of every 256x256 window of the scene, nothing else (the I/O floor);
 - ``floor-f32``, ``floor-f64``: the two products GRX cannot avoid, on random data of the
   scene's size already in memory, one 256x256 tile of rows at a time: the B x B scatter
-  ``X^T X`` (the statistics) and the projection and row norms ``||X P||^2`` (scoring);
+  ``X^T X`` (the statistics) and the projection and row norms ``||X P||^2`` (scoring), in
+  the faster of two schedules: one product at a time with every BLAS thread, or a tile per
+  core with one BLAS thread each (as the pipeline scores);
 - ``floor-deep``: the shipped network's FLOPs per pixel, counted from its ONNX graph,
   divided by this machine's measured float32 GEMM rate (a computed time, not a run).
 
@@ -251,12 +253,18 @@ def blas_floor(shape, dtype: str, device: str = "cpu") -> dict:
     """Seconds of the scatter and of the projection with row norms, a tile of rows at a time.
 
     Random data of the scene's size (up to :data:`FLOOR_DATA_BYTES`, then reused) is made
-    before the clock starts, so only the two products and the norms are timed.
+    before the clock starts, so only the two products and the norms are timed.  On the CPU
+    both schedules hadinfer could use are timed, and the floor is the faster: one product
+    at a time with every BLAS thread, and (with threadpoolctl) a tile per core with one BLAS
+    thread each, as the pipeline scores.  On the 2-core Intel VM the second was 0.84-0.92 s
+    against 1.14-1.29 s for the first (2026-12-07): a floor taken from the first alone was
+    a quarter slower than the machine and flattered every ratio to it.
 
     Returns
     -------
     dict
-        ``seconds`` (their sum), ``covariance_seconds``, ``projection_seconds``, ``pixels``.
+        ``seconds`` (their sum), ``covariance_seconds``, ``projection_seconds``, ``pixels``,
+        ``schedule`` (the faster) and ``schedules`` (each one's seconds).
     """
     rows, cols, bands = shape
     pixels = rows * cols
@@ -293,15 +301,38 @@ def blas_floor(shape, dtype: str, device: str = "cpu") -> dict:
     clock = _timer(device)
     blocks = [(start % held, min(TILE_PIXELS, pixels - start)) for start in range(0, pixels, TILE_PIXELS)]
     scatter(data[:TILE_PIXELS]), energy(data[:TILE_PIXELS])  # warm-up: thread pools, kernels
-    start = clock()
-    for offset, size in blocks:
-        scatter(data[offset:offset + size])
-    middle = clock()
-    for offset, size in blocks:
-        energy(data[offset:offset + size])
-    end = clock()
-    return {"seconds": end - start, "covariance_seconds": middle - start, "projection_seconds": end - middle,
-            "pixels": pixels, "data_pixels": held}
+
+    def passes(run):
+        """(scatter seconds, projection seconds) of every block through ``run(function, blocks)``."""
+        start = clock()
+        run(lambda block: scatter(data[block[0]:block[0] + block[1]]), blocks)
+        middle = clock()
+        run(lambda block: energy(data[block[0]:block[0] + block[1]]), blocks)
+        return middle - start, clock() - middle
+
+    timed = {"one product at a time, every BLAS thread": passes(lambda f, items: [f(item) for item in items])}
+    workers = _cpu_workers() if device == "cpu" else 1
+    if workers > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
+            passes(lambda f, items: list(pool.map(f, items)))  # warm-up: the pool's threads
+            timed[f"a tile per core ({workers}), one BLAS thread each"] = passes(
+                lambda f, items: list(pool.map(f, items)))
+    schedule = min(timed, key=lambda name: sum(timed[name]))
+    covariance, projection = timed[schedule]
+    return {"seconds": covariance + projection, "covariance_seconds": covariance, "projection_seconds": projection,
+            "pixels": pixels, "data_pixels": held, "schedule": schedule,
+            "schedules": {name: round(sum(parts), 4) for name, parts in timed.items()}}
+
+
+def _cpu_workers() -> int:
+    """Cores a tile-per-core schedule would use: 1 without threadpoolctl (BLAS cannot be held to a thread)."""
+    from hadinfer.cpu_threads import can_limit_blas, cpu_cores
+
+    return cpu_cores() if can_limit_blas() else 1
 
 
 def gemm_rate(device: str = "cpu", size: int = 2048, repeat: int = 5) -> float:
@@ -446,7 +477,7 @@ def summarize(runs: list[dict]) -> dict:
     out["seconds_per_pixel"] = out["seconds_min"] / out["pixels"]
     best = min(ok, key=lambda r: r["seconds"])
     for key in ("rx_seconds", "stages", "covariance_seconds", "projection_seconds", "computed", "flops_per_pixel",
-                "gemm_gflops", "data_pixels"):
+                "gemm_gflops", "data_pixels", "schedule", "schedules"):
         if key in best:
             out[key] = best[key]
     return out
@@ -540,8 +571,10 @@ def markdown(meta: dict, results: dict, ratio: dict) -> str:
     for case in ("floor-f32", "floor-f64"):
         if "covariance_seconds" in results.get(case, {}):
             r = results[case]
+            schedules = "; ".join(f"{name} {seconds:.3f} s" for name, seconds in r.get("schedules", {}).items())
             details.append(f"- {case}: scatter {r['covariance_seconds']:.3f} s + projection and norms "
-                           f"{r['projection_seconds']:.3f} s ({r['data_pixels']} random pixels in memory)")
+                           f"{r['projection_seconds']:.3f} s ({r['data_pixels']} random pixels in memory"
+                           + (f"; the faster schedule of: {schedules}" if schedules else "") + ")")
     if "flops_per_pixel" in results.get("floor-deep", {}):
         r = results["floor-deep"]
         details.append(f"- floor-deep: {r['flops_per_pixel']:.0f} FLOP/pixel (ONNX graph convolutions) at "

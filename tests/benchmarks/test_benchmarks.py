@@ -41,6 +41,10 @@ def test_timing_smoke(tmp_path):
     floors = payload["results"]
     for floor in ("floor-f32", "floor-f64"):
         assert floors[floor]["covariance_seconds"] > 0 and floors[floor]["projection_seconds"] > 0
+        # The floor is the faster schedule: never slower than any schedule it timed.
+        assert floors[floor]["schedule"] in floors[floor]["schedules"]
+        assert floors[floor]["covariance_seconds"] + floors[floor]["projection_seconds"] <= \
+            min(floors[floor]["schedules"].values()) + 1e-3
     assert {"grx_x_floor_f32", "grx_fp64_x_floor_f64", "grx_speedup_vs_spy_rx"} <= set(payload["ratios"])
     if "computed" in floors["floor-deep"]:
         assert floors["floor-deep"]["flops_per_pixel"] > 0 and "deep_ort_x_floor_deep" in payload["ratios"]
