@@ -10,13 +10,14 @@ each of those blocks whole (of every band) to copy a strip of it, and with the r
 1 MiB block cache (``hadinfer/io/block_cache.py``) reads them again for the next window.
 
 Each configuration runs in a fresh process (no cache or page-fault history carried
-over), reads every window of one pass through :meth:`hadinfer.io.scene.Scene.read_window`
-as the runtime does, and reports the best wall and CPU seconds of ``--repeat`` passes and
+over), reads every window of one pass, and reports the best wall and CPU seconds of ``--repeat`` passes and
 how much the process's resident memory grew (anonymous and file-backed, from
 ``/proc/self/status``):
 
 - ``statistics``: the canonical statistics windows (no halo), as every detector's first pass;
 - ``fusion halo``: the scoring tiles of ``fusion`` (256-pixel cores, 20-pixel halo);
+- ``fusion halo, shared``: the same windows through :meth:`~hadinfer.io.scene.Scene.read_tiles`,
+  as the runtime reads them since 2026-12-07 (:mod:`hadinfer.io.halo_reads`);
 - under the runtime's GDAL settings (1 MiB cache), ``GTIFF_DIRECT_IO=YES``,
   ``GTIFF_VIRTUAL_MEM_IO=YES`` (GDAL maps the uncompressed file and copies from the
   mapping), and a 256 MiB cache.
@@ -32,6 +33,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+WINDOWS = ("statistics", "fusion halo", "fusion halo, shared")
 
 CONFIGS = {
     "runtime (1 MiB cache)": {"GDAL_CACHEMAX": 2**20},
@@ -67,10 +70,11 @@ def one_config(scene_path: str, windows: str, options: dict, repeat: int) -> dic
         info = scene.info
         tiles = (statistics_windows((info.height, info.width), info.block_shape) if windows == "statistics"
                  else plan_tiles(info, FusionRX(), 256)[1])
+        one_pass = ((lambda: scene.read_tiles(tiles)) if windows.endswith("shared")
+                    else (lambda: (scene.read_window(tile.read) for tile in tiles)))
         for _ in range(repeat):
             wall, cpu = time.perf_counter(), time.process_time()
-            for tile in tiles:
-                cube, valid = scene.read_window(tile.read)
+            for cube, valid in one_pass():
                 del cube, valid
             walls.append(time.perf_counter() - wall)
             cpus.append(time.process_time() - cpu)
@@ -94,7 +98,7 @@ def main() -> None:
     from machine import machine_label  # benchmarks/machine.py, beside this script
 
     rows = []
-    for windows in ("statistics", "fusion halo"):
+    for windows in WINDOWS:
         for config in CONFIGS:
             done = subprocess.run([sys.executable, __file__, "--scene", args.scene, "--repeat", str(args.repeat),
                                    "--child", windows, config], capture_output=True, text=True, check=True)

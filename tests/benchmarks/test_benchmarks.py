@@ -152,7 +152,7 @@ def test_read_costs_reads_every_window_in_each_configuration(tmp_path, small_tif
     assert done.returncode == 0, done.stderr
     rows = json.loads((tmp_path / "read_costs.json").read_text())["rows"]
     assert {(r["windows"], r["config"]) for r in rows} == {
-        (w, c) for w in ("statistics", "fusion halo")
+        (w, c) for w in ("statistics", "fusion halo", "fusion halo, shared")
         for c in ("runtime (1 MiB cache)", "GTIFF_DIRECT_IO=YES", "GTIFF_VIRTUAL_MEM_IO=YES", "256 MiB cache")}
     assert all(r["count"] >= 1 and r["cpu_s"] >= 0 for r in rows)
     assert "| fusion halo | runtime (1 MiB cache) |" in (tmp_path / "read_costs.md").read_text()
