@@ -10,9 +10,9 @@ each of those blocks whole (of every band) to copy a strip of it, and with the r
 1 MiB block cache (``hadinfer/io/block_cache.py``) reads them again for the next window.
 
 Each configuration runs in a fresh process (no cache or page-fault history carried
-over), reads every window of one pass, and reports the best wall and CPU seconds of ``--repeat`` passes and
-how much the process's resident memory grew (anonymous and file-backed, from
-``/proc/self/status``):
+over), reads every window of one pass, and reports the best wall and CPU seconds of
+``--repeat`` passes and how much the process's resident memory grew (anonymous and
+file-backed, from ``/proc/self/status``):
 
 - ``statistics``: the canonical statistics windows (no halo), as every detector's first pass;
 - ``fusion halo``: the scoring tiles of ``fusion`` (256-pixel cores, 20-pixel halo);

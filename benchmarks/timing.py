@@ -256,9 +256,9 @@ def blas_floor(shape, dtype: str, device: str = "cpu") -> dict:
     before the clock starts, so only the two products and the norms are timed.  On the CPU
     both schedules hadinfer could use are timed, and the floor is the faster: one product
     at a time with every BLAS thread, and (with threadpoolctl) a tile per core with one BLAS
-    thread each, as the pipeline scores.  On the 2-core Intel VM the second was 0.84-0.92 s
-    against 1.14-1.29 s for the first (2026-12-07): a floor taken from the first alone was
-    a quarter slower than the machine and flattered every ratio to it.
+    thread each, as the pipeline scores.  On the 2-core Intel VM the second was 0.79-0.92 s
+    against 1.14-1.41 s for the first (2026-12-07): a floor taken from the first alone took
+    1.4-1.8x as long as the machine needs, and flattered every ratio to it by that much.
 
     Returns
     -------
