@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ParameterError
-from ..arrays import NumpyArrays
 from ..kernels.ring_sums import ring_rx
-from ..kernels.statistics import BackgroundStats, centred_float32, fixed_signs
-from ..kernels.whitened_energy import energy_and_components
+from ..kernels.statistics import BackgroundStats, fixed_signs
+from ..kernels.whitened_energy import energy_and_components_on
 from .base import Detector
 from .global_rx import GlobalRX
 from .local_rx import LocalRX
@@ -101,7 +100,10 @@ class FusionRX(Detector):
     def score(self, cube, valid, core=None, arrays=None):
         xp = self._arrays(arrays)
         first = self.parts_[1]
-        energy, z = self._energy_and_components(xp, cube, core, first.projection_.shape[1])
+        global_rx = self.parts_[0]
+        # Global RX on the core (float32) and the window's leading components, from one product.
+        energy, z = energy_and_components_on(xp, cube, global_rx.mean_, self.directions_, first.projection_.shape[1],
+                                             core, global_rx.scale_)
         energy[~(valid if core is None else valid[core])] = np.nan
         mask = xp.asarray(valid.astype(np.float64))
         z *= mask[:, :, None]  # in place: the components are this call's own
@@ -119,23 +121,6 @@ class FusionRX(Detector):
         core_valid = valid if core is None else valid[core]
         out[~core_valid | (counts == 0)] = np.nan
         return out
-
-    def _energy_and_components(self, xp, cube, core, n_components):
-        """Global RX on the core (float32) and the window's leading whitened components (float64, from float32)."""
-        mean, scale = self.parts_[0].mean_, self.parts_[0].scale_
-        if isinstance(xp, NumpyArrays):
-            return energy_and_components(cube, mean, self.directions_, n_components, core, scale)
-        height, width, bands = cube.shape
-        if scale is None:  # rounded as the host rounds it
-            centred = centred_float32(xp, cube, mean)
-        else:
-            centred = xp.single((xp.asarray(cube.reshape(-1, bands)) - xp.asarray(mean)) * xp.asarray(scale))
-        directions = xp.asarray(self.directions_, dtype=np.float32)
-        whitened = (centred @ directions).reshape(height, width, self.directions_.shape[1])
-        rows, cols = core if core is not None else (slice(0, height), slice(0, width))
-        part = whitened[rows, cols]
-        energy = xp.to_numpy(xp.sum(part * part, axis=2)).astype(np.float32)
-        return energy, xp.double(whitened[:, :, :n_components])
 
     def params(self) -> dict:
         return {"windows": [list(pair) for pair in self.windows], "n_components": self.n_components,

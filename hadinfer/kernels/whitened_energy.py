@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .statistics import centred_blocks
+from ..arrays import NumpyArrays
+from .statistics import centred_blocks, centred_float32
 
 
 def whitened_energy(cube: np.ndarray, mean: np.ndarray, projection: np.ndarray,
@@ -78,3 +79,30 @@ def energy_and_components(cube: np.ndarray, mean: np.ndarray, projection: np.nda
             part = whitened[lo - top:hi - top].reshape((hi - lo) * width, whitened.shape[2])
             energy[lo - rows.start:hi - rows.start] = np.einsum("ij,ij->i", part, part).reshape(hi - lo, width)[:, cols]
     return energy, components
+
+
+def energy_and_components_on(xp, cube: np.ndarray, mean: np.ndarray, projection: np.ndarray, n_components: int,
+                             core=None, scale: np.ndarray | None = None) -> tuple[np.ndarray, object]:
+    """:func:`energy_and_components` on the array library ``xp``'s device.
+
+    NumPy streams blocks of rows on the host; another library (PyTorch, on a GPU) takes
+    the whole window in one product, centred with the host's float32 roundings
+    (:func:`~hadinfer.kernels.statistics.centred_float32`), and only the raw window travels.
+
+    Returns
+    -------
+    energy : ndarray of float32, shape of the core (on the host)
+    components : array of float64, shape (h, w, n_components), in ``xp``
+    """
+    if isinstance(xp, NumpyArrays):
+        return energy_and_components(cube, mean, projection, n_components, core, scale)
+    height, width, bands = cube.shape
+    if scale is None:
+        centred = centred_float32(xp, cube, mean)
+    else:
+        centred = xp.single((xp.asarray(cube.reshape(-1, bands)) - xp.asarray(mean)) * xp.asarray(scale))
+    whitened = (centred @ xp.asarray(projection, dtype=np.float32)).reshape(height, width, projection.shape[1])
+    rows, cols = core if core is not None else (slice(0, height), slice(0, width))
+    part = whitened[rows, cols]
+    energy = xp.to_numpy(xp.sum(part * part, axis=2)).astype(np.float32)
+    return energy, xp.double(whitened[:, :, :n_components])

@@ -18,8 +18,8 @@ import numpy as np
 from ..arrays import NumpyArrays
 from ..errors import ModelFileError
 from ..kernels.ring_sums import REGULARIZATION, ring_rx
-from ..kernels.statistics import BackgroundStats, centred_float32, pca_whitening
-from ..kernels.whitened_energy import energy_and_components
+from ..kernels.statistics import BackgroundStats, pca_whitening
+from ..kernels.whitened_energy import energy_and_components_on
 
 POLICY = "pca-whiten+rx"
 POLICY_EVIDENCE = "pca-whiten+rx+lrx"
@@ -157,12 +157,10 @@ class SceneInputs:
         components = self.policy.components
         out = np.zeros((height, width, self.policy.channels), dtype=np.float32)
         windows = self.policy.lrx_windows
-        on_host = arrays is None or isinstance(arrays, NumpyArrays)
         arrays = NumpyArrays() if arrays is None else arrays
         # The pointwise channels go into ``out``; ``local`` is the window's leading components
         # (halo included), float64 in the array library, for the local channels.
-        fill = self._project_on_host if on_host else self._project_on_device
-        local = fill(arrays, cube, (rows, cols), out, bool(windows))
+        local = self._project(arrays, cube, (rows, cols), out, bool(windows))
         grx = out[..., components]
         if windows:
             k = self._local_projection32.shape[1]
@@ -176,15 +174,8 @@ class SceneInputs:
         out[~valid[rows, cols]] = 0.0
         return out
 
-    def _pointwise_into(self, out: np.ndarray, z: np.ndarray) -> None:
-        """Write the pointwise channels of ``z`` (pixels' whitened components, float32) into ``out``."""
-        components = self.policy.components
-        leading = min(components, self.projection.shape[1])
-        out[..., :leading] = z[..., :leading]
-        out[..., components] = np.einsum("ijk,ijk->ij", z, z) / max(self.projection.shape[1], 1)
-
-    def _project_on_host(self, arrays, cube, region, out, local_wanted):
-        """:meth:`features`' projections in NumPy, a block of rows at a time; returns the local components."""
+    def _project(self, arrays, cube, region, out, local_wanted):
+        """:meth:`features`' projections, on the array library's device; returns the local components there."""
         rows, cols = region
         # One float32 product of the whole window with every direction serves both kinds of
         # channel: the local ones need the leading components of every pixel of the window
@@ -194,23 +185,12 @@ class SceneInputs:
         rank = self._projection32.shape[1]
         local = self._local_projection32.shape[1] if local_wanted else 0
         leading = min(self.policy.components, rank)
-        energy, z = energy_and_components(cube, self.mean, self._projection32, max(leading, local), region)
-        out[..., :leading] = z[rows, cols, :leading]
+        energy, z = energy_and_components_on(arrays, cube, self.mean, self._projection32, max(leading, local), region)
+        out[..., :leading] = arrays.to_numpy(z[rows, cols, :leading])
         out[..., self.policy.components] = energy / np.float32(max(rank, 1))
         if not local_wanted:
             return None
-        return z if local == z.shape[2] else np.ascontiguousarray(z[..., :local])
-
-    def _project_on_device(self, arrays, cube, region, out, local_wanted):
-        """:meth:`features`' projections on the array library's device (a GPU), the whole window at
-        once, with the host path's float32 roundings; returns the local components there."""
-        height, width, bands = cube.shape
-        z = (centred_float32(arrays, cube, self.mean) @ arrays.asarray(self._projection32, np.float32)).reshape(
-            height, width, self._projection32.shape[1])
-        self._pointwise_into(out, arrays.to_numpy(z[region[0], region[1]]))
-        if not local_wanted:
-            return None
-        return arrays.double(z[:, :, :self._local_projection32.shape[1]])
+        return z if local == z.shape[2] else arrays.contiguous(z[..., :local])
 
 
 def fit_whitening(stats: BackgroundStats) -> tuple[np.ndarray, np.ndarray]:
