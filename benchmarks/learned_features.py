@@ -6,6 +6,7 @@
     python benchmarks/learned_features.py --stage tuning --design reconstruction   # design D
     python benchmarks/learned_features.py --stage tuning --design conditioned      # design F
     python benchmarks/learned_features.py --stage tuning --objective fusion        # design G (shipped)
+    python benchmarks/learned_features.py --stage tuning --objective fusion --implants foreign  # design I
 
 Protocol, fixed before any candidate of this design was scored:
 
@@ -146,11 +147,14 @@ def main() -> None:
                         help="design B's loss on RX of the features (learned-v1), on its geometric mean with RX of "
                              "the spectra (results in combined-<stage>.json) or on the features' fusion, global "
                              "and ring RX as the detector scores them (design G, learned-v2; fusion-<stage>.json)")
+    parser.add_argument("--implants", choices=("mixed", "foreign"), default="mixed",
+                        help="the training positives: foreign spectra and band-shuffled own spectra (shipped), or "
+                             "foreign spectra only (design I: G with --objective fusion; foreign-<stage>.json)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     # design F is B with its network conditioned on the scene's descriptor
     recipe = FeatureRecipe(steps=args.steps, objective=args.objective,
-                           condition=DESCRIPTOR_SIZE if args.design == "conditioned" else 0)
+                           condition=DESCRIPTOR_SIZE if args.design == "conditioned" else 0, implants=args.implants)
     scenes = labelled_scenes(DATA)
     unlabelled = unlabelled_scenes(DATA)
     tuning = [s for s in scenes if s["group"] in TUNING_GROUPS]
@@ -159,6 +163,7 @@ def main() -> None:
         return score_shipped([s for s in scenes if s["group"] not in TUNING_GROUPS], args.out)
     prefix = "" if args.design == "rx-loss" else f"{args.design}-"
     prefix += "" if args.objective == "features" else f"{args.objective}-"
+    prefix += "" if args.implants == "mixed" else f"{args.implants}-"
     path = args.out / f"{prefix}{args.stage}.json"
     results = json.loads(path.read_text()) if path.exists() else {"recipe": recipe.__dict__, "rows": {}}
     held = tuning if args.stage == "tuning" else confirmation
@@ -231,7 +236,8 @@ def write_table(results: dict, held: list, args) -> None:
     rows = results["rows"]
     labels = sorted({k.split("/")[0] for r in rows.values() for k in r if "/" in k})
     design = ("" if args.design == "rx-loss" else f" --design {args.design}") + (
-        "" if args.objective == "features" else f" --objective {args.objective}")
+        "" if args.objective == "features" else f" --objective {args.objective}") + (
+        "" if args.implants == "mixed" else f" --implants {args.implants}")
     lines = [f"# Learned features ({args.design}), {args.stage} scenes", "",
              f"`python benchmarks/learned_features.py --stage {args.stage} --seeds {args.seeds}{design}`", "",
              "AUC(D,F); learned columns are mean ± sd over seeds.", ""]
@@ -264,6 +270,7 @@ def write_table(results: dict, held: list, args) -> None:
                          + f" (sd {np.std(seeds):.4f})")
     prefix = "" if args.design == "rx-loss" else f"{args.design}-"
     prefix += "" if args.objective == "features" else f"{args.objective}-"
+    prefix += "" if args.implants == "mixed" else f"{args.implants}-"
     (args.out / f"{prefix}{args.stage}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

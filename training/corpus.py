@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from hadinfer.errors import ParameterError
 from hadinfer.models.input_policy import InputPolicy
 
 from .scene_data import SceneData, prepare_scene, read_cube
@@ -44,9 +45,16 @@ def generated_spectra(rng: np.random.Generator, count: int, bands: int = 128) ->
 
 
 def implant(cube: np.ndarray, valid: np.ndarray, rng: np.random.Generator, foreign: list[np.ndarray],
-            ) -> tuple[np.ndarray, np.ndarray]:
-    """Implant foreign spectra at sub-pixel abundances and band-shuffled regions (1-9 px)."""
+            kinds: str = "mixed") -> tuple[np.ndarray, np.ndarray]:
+    """Implant foreign spectra at sub-pixel abundances and band-shuffled regions (1-9 px).
+
+    ``kinds="foreign"``: foreign spectra only, as many regions in all (no band-shuffled
+    spectra, which no real material looks like)."""
     count = max(2, int(round(IMPLANTS_PER_10K * valid.sum() / 1e4)))
+    if kinds == "foreign":
+        return implant_spectra(cube, rng, foreign, count=count, valid=valid)
+    if kinds != "mixed":
+        raise ParameterError(f"implants: expected mixed or foreign, got {kinds!r}")
     cube, mixed = implant_spectra(cube, rng, foreign, count=count - count // 2, valid=valid)
     cube, shuffled = implant_anomalies(cube, rng, count=count // 2, max_size=9, valid=valid)
     return cube, mixed | shuffled

@@ -67,6 +67,10 @@ class FeatureRecipe:
     condition : int
         Leading eigenvalues of the scene descriptor the network is conditioned on
         (:mod:`hadinfer.models.scene_descriptor`); 0: not conditioned (the shipped design).
+    implants : {"mixed", "foreign"}
+        The training positives (:func:`hadinfer.training.corpus.implant`): half foreign
+        spectra at sub-pixel abundances and half band-shuffled own spectra (the shipped
+        recipe), or foreign spectra only (design I).
     """
 
     steps: int = 1500
@@ -78,6 +82,7 @@ class FeatureRecipe:
     depth: int = 2
     objective: str = "features"
     condition: int = 0
+    implants: str = "mixed"
 
 
 @dataclass
@@ -156,7 +161,7 @@ def feature_corpus(sources: dict[str, object], recipe: FeatureRecipe = FeatureRe
         for v in range(recipe.versions):
             view = augment_sensor(cube, rng) if v > 0 and cube.shape[2] >= 48 else cube
             view = np.where(valid[..., None], view, 0.0)
-            view, implanted = implant(view, valid, rng, foreign)
+            view, implanted = implant(view, valid, rng, foreign, recipe.implants)
             scenes.append(FeatureScene(f"{name}#{v}", canonical_pixels(view, valid), implanted[valid], valid))
             if progress is not None:
                 progress("prepare", len(scenes), total)

@@ -7,7 +7,7 @@ pytest.importorskip("torch", reason="training needs torch (extra 'train')")
 
 from hadinfer.errors import ParameterError  # noqa: E402
 from hadinfer.models.input_policy import InputPolicy  # noqa: E402
-from hadinfer.training.corpus import build_corpus, generated_spectra  # noqa: E402
+from hadinfer.training.corpus import build_corpus, generated_spectra, implant  # noqa: E402
 from hadinfer.training.sensor_augment import augment_sensor, resample_bands  # noqa: E402
 from hadinfer.training.synthetic_anomalies import implant_spectra  # noqa: E402
 
@@ -45,6 +45,26 @@ def test_implanted_spectra_are_linear_mixtures_at_sub_pixel_abundance():
         coef = np.linalg.lstsq(np.stack([-cube[y, x], target], 1), d, rcond=None)[0]
         np.testing.assert_allclose(np.stack([-cube[y, x], target], 1) @ coef, d, atol=1e-6)
         assert 0.2 * 0.6 - 1e-9 <= coef[0] <= 0.5 + 1e-9
+
+
+def _mixture_residuals(out, cube, mask, target):
+    """How far each implanted pixel is from a linear mix of its own spectrum and ``target``."""
+    basis = lambda y, x: np.stack([-cube[y, x], target], 1)  # noqa: E731
+    return np.array([np.abs(basis(y, x) @ np.linalg.lstsq(basis(y, x), out[y, x] - cube[y, x], rcond=None)[0]
+                            - (out[y, x] - cube[y, x])).max() for y, x in zip(*np.nonzero(mask))])
+
+
+def test_foreign_implants_are_all_mixtures_and_mixed_ones_are_not():
+    cube, valid = _scene(6, size=80), np.ones((80, 80), bool)
+    foreign = np.linspace(1.0, 3.0, 80)
+    target = resample_bands(foreign[None], 60)[0]
+    out, mask = implant(cube, valid, np.random.default_rng(7), [foreign], kinds="foreign")
+    assert mask.sum() >= 10 and np.array_equal(out[~mask], cube[~mask])
+    assert _mixture_residuals(out, cube, mask, target).max() < 1e-6
+    out, mask = implant(cube, valid, np.random.default_rng(7), [foreign])  # half band-shuffled
+    assert (_mixture_residuals(out, cube, mask, target) > 1e-3).sum() >= 2
+    with pytest.raises(ParameterError, match="implants"):
+        implant(cube, valid, np.random.default_rng(7), [foreign], kinds="shuffled")
 
 
 def test_corpus_labels_its_implants_and_uses_consensus_of_global_and_local_evidence():

@@ -41,6 +41,15 @@ def test_corpus_implants_about_one_percent_and_never_reads_a_mask():
     assert not any(np.array_equal(s.implanted, truth.ravel().astype(bool)) for s in scenes)
 
 
+def test_the_recipe_chooses_the_implants():
+    cube, _ = make_cube(40, 40, 30, seed=1)
+    sources = {"a": cube, "b": cube[::-1] * 2}
+    mixed = feature_corpus(sources, TINY, seed=0)
+    foreign = feature_corpus(sources, FeatureRecipe(**{**TINY.__dict__, "implants": "foreign"}), seed=0)
+    assert all(0.002 < s.implanted.mean() < 0.05 for s in foreign)
+    assert not all(np.array_equal(m.pixels, f.pixels) for m, f in zip(mixed, foreign))
+
+
 def test_canonical_pixels_take_any_band_count():
     for bands in (3, 64, 200):
         cube = np.random.default_rng(bands).normal(size=(10, 10, bands))
