@@ -7,6 +7,7 @@
     python benchmarks/learned_features.py --stage tuning --design conditioned      # design F
     python benchmarks/learned_features.py --stage tuning --objective fusion        # design G (shipped)
     python benchmarks/learned_features.py --stage tuning --objective fusion --implants foreign  # design I
+    python benchmarks/learned_features.py --stage tuning --objective fusion --implants shuffled  # design J
 
 Protocol, fixed before any candidate of this design was scored:
 
@@ -147,9 +148,10 @@ def main() -> None:
                         help="design B's loss on RX of the features (learned-v1), on its geometric mean with RX of "
                              "the spectra (results in combined-<stage>.json) or on the features' fusion, global "
                              "and ring RX as the detector scores them (design G, learned-v2; fusion-<stage>.json)")
-    parser.add_argument("--implants", choices=("mixed", "foreign"), default="mixed",
-                        help="the training positives: foreign spectra and band-shuffled own spectra (shipped), or "
-                             "foreign spectra only (design I: G with --objective fusion; foreign-<stage>.json)")
+    parser.add_argument("--implants", choices=("mixed", "foreign", "shuffled"), default="mixed",
+                        help="the training positives: foreign spectra and band-shuffled own spectra (shipped), "
+                             "foreign spectra only (design I with --objective fusion; fusion-foreign-<stage>.json) "
+                             "or band-shuffled own spectra only (design J; fusion-shuffled-<stage>.json)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     # design F is B with its network conditioned on the scene's descriptor

@@ -49,12 +49,15 @@ def implant(cube: np.ndarray, valid: np.ndarray, rng: np.random.Generator, forei
     """Implant foreign spectra at sub-pixel abundances and band-shuffled regions (1-9 px).
 
     ``kinds="foreign"``: foreign spectra only, as many regions in all (no band-shuffled
-    spectra, which no real material looks like)."""
+    spectra, which no real material looks like); ``"shuffled"``: band-shuffled own spectra
+    only."""
     count = max(2, int(round(IMPLANTS_PER_10K * valid.sum() / 1e4)))
     if kinds == "foreign":
         return implant_spectra(cube, rng, foreign, count=count, valid=valid)
+    if kinds == "shuffled":
+        return implant_anomalies(cube, rng, count=count, max_size=9, valid=valid)
     if kinds != "mixed":
-        raise ParameterError(f"implants: expected mixed or foreign, got {kinds!r}")
+        raise ParameterError(f"implants: expected mixed, foreign or shuffled, got {kinds!r}")
     cube, mixed = implant_spectra(cube, rng, foreign, count=count - count // 2, valid=valid)
     cube, shuffled = implant_anomalies(cube, rng, count=count // 2, max_size=9, valid=valid)
     return cube, mixed | shuffled

@@ -67,10 +67,10 @@ class FeatureRecipe:
     condition : int
         Leading eigenvalues of the scene descriptor the network is conditioned on
         (:mod:`hadinfer.models.scene_descriptor`); 0: not conditioned (the shipped design).
-    implants : {"mixed", "foreign"}
+    implants : {"mixed", "foreign", "shuffled"}
         The training positives (:func:`hadinfer.training.corpus.implant`): half foreign
         spectra at sub-pixel abundances and half band-shuffled own spectra (the shipped
-        recipe), or foreign spectra only (design I).
+        recipe), foreign spectra only (design I) or band-shuffled own spectra only (J).
     """
 
     steps: int = 1500

@@ -54,7 +54,7 @@ def _mixture_residuals(out, cube, mask, target):
                             - (out[y, x] - cube[y, x])).max() for y, x in zip(*np.nonzero(mask))])
 
 
-def test_foreign_implants_are_all_mixtures_and_mixed_ones_are_not():
+def test_implants_are_mixtures_shuffles_or_both_as_asked():
     cube, valid = _scene(6, size=80), np.ones((80, 80), bool)
     foreign = np.linspace(1.0, 3.0, 80)
     target = resample_bands(foreign[None], 60)[0]
@@ -63,8 +63,14 @@ def test_foreign_implants_are_all_mixtures_and_mixed_ones_are_not():
     assert _mixture_residuals(out, cube, mask, target).max() < 1e-6
     out, mask = implant(cube, valid, np.random.default_rng(7), [foreign])  # half band-shuffled
     assert (_mixture_residuals(out, cube, mask, target) > 1e-3).sum() >= 2
+    out, mask = implant(cube, valid, np.random.default_rng(7), [foreign], kinds="shuffled")
+    assert mask.sum() >= 10 and np.array_equal(out[~mask], cube[~mask])
+    assert (_mixture_residuals(out, cube, mask, target) > 1e-3).mean() > 0.5
+    # each pixel keeps its values, reordered (where two regions overlap it may not)
+    kept = (np.sort(out[mask], axis=1) == np.sort(cube[mask], axis=1)).all(axis=1)
+    assert kept.mean() > 0.9
     with pytest.raises(ParameterError, match="implants"):
-        implant(cube, valid, np.random.default_rng(7), [foreign], kinds="shuffled")
+        implant(cube, valid, np.random.default_rng(7), [foreign], kinds="real")
 
 
 def test_corpus_labels_its_implants_and_uses_consensus_of_global_and_local_evidence():
