@@ -163,10 +163,7 @@ def main() -> None:
     confirmation = [s for s in scenes if s["group"] not in TUNING_GROUPS]
     if args.stage == "shipped":
         return score_shipped([s for s in scenes if s["group"] not in TUNING_GROUPS], args.out)
-    prefix = "" if args.design == "rx-loss" else f"{args.design}-"
-    prefix += "" if args.objective == "features" else f"{args.objective}-"
-    prefix += "" if args.implants == "mixed" else f"{args.implants}-"
-    path = args.out / f"{prefix}{args.stage}.json"
+    path = args.out / f"{results_prefix(args)}{args.stage}.json"
     results = json.loads(path.read_text()) if path.exists() else {"recipe": recipe.__dict__, "rows": {}}
     held = tuning if args.stage == "tuning" else confirmation
     classical = {}
@@ -187,6 +184,13 @@ def main() -> None:
             path.write_text(json.dumps(results, indent=1))
             print(f"{tag} {[s['name'] for s in test]} {time.perf_counter() - start:.0f}s", flush=True)
     write_table(results, held, args)
+
+
+def results_prefix(args) -> str:
+    """What a design's result files are named by: ``""`` for B, ``"fusion-"`` for G, and so on."""
+    prefix = "" if args.design == "rx-loss" else f"{args.design}-"
+    prefix += "" if args.objective == "features" else f"{args.objective}-"
+    return prefix + ("" if args.implants == "mixed" else f"{args.implants}-")
 
 
 def score_shipped(confirmation: list, out: Path) -> None:
@@ -270,10 +274,7 @@ def write_table(results: dict, held: list, args) -> None:
             seeds = [float(np.mean(vals)) for vals in per_seed.values()]
             lines.append(f"- {v} ({lab}): " + ", ".join(f"{m:.4f}" for m in seeds)
                          + f" (sd {np.std(seeds):.4f})")
-    prefix = "" if args.design == "rx-loss" else f"{args.design}-"
-    prefix += "" if args.objective == "features" else f"{args.objective}-"
-    prefix += "" if args.implants == "mixed" else f"{args.implants}-"
-    (args.out / f"{prefix}{args.stage}.md").write_text("\n".join(lines) + "\n")
+    (args.out / f"{results_prefix(args)}{args.stage}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

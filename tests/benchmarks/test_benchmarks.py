@@ -177,3 +177,20 @@ def test_purified_statistics_leave_out_the_highest_global_rx():
     kept = purified.kept_pixels(cube, valid, 0.01)
     assert not kept[3, 4] and not kept[20, 30] and not kept[0, :5].any()
     assert abs((valid & ~kept).sum() - 0.01 * valid.sum()) <= 1
+
+
+def test_each_feature_design_writes_its_own_result_files():
+    pytest.importorskip("torch", reason="the benchmark trains feature networks (extra 'train')")
+    from types import SimpleNamespace
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        learned = importlib.import_module("learned_features")
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    designs = [SimpleNamespace(design=d, objective=o, implants=i)
+               for d in ("rx-loss", "reconstruction", "conditioned") for o in ("features", "combined", "fusion")
+               for i in ("mixed", "foreign", "shuffled")]
+    prefixes = [learned.results_prefix(d) for d in designs]
+    assert len(set(prefixes)) == len(designs)  # no design overwrites another's results
+    assert learned.results_prefix(SimpleNamespace(design="rx-loss", objective="fusion", implants="mixed")) == "fusion-"
