@@ -122,3 +122,31 @@ def test_a_read_error_names_the_file(tmp_path):
         scene._ds.close()  # a closed dataset cannot be read
         with pytest.raises(RasterReadError, match="s.tif: cannot read pixels"):
             next(iter(scene.read_tiles(tiles)))
+
+
+@pytest.mark.parametrize("driver, options", [("ENVI", {"interleave": "bsq"}), ("ENVI", {"interleave": "bil"}),
+                                             ("ENVI", {"interleave": "bip"}), ("VRT", {})])
+def test_other_drivers_read_the_same_windows(tmp_path, driver, options):
+    """Shared reads through drivers other than GeoTIFF: ENVI in its three interleaves (no
+    blocks: GDAL reads it by lines), and a VRT over a tiled GeoTIFF."""
+    import rasterio
+    from rasterio.shutil import copy as copy_dataset
+
+    rng = np.random.default_rng(2)
+    cube = rng.integers(-500, 500, size=(61, 47, 4)).astype(np.int16)
+    cube[10:14, 20:30] = -9999
+    source = write_geotiff(tmp_path / "s.tif", cube, nodata=-9999, tiled=True, block=16)
+    path = tmp_path / ("s.img" if driver == "ENVI" else "s.vrt")
+    with rasterio.open(source) as ds:
+        copy_dataset(ds, path, driver=driver, **options)
+    with open_scene(path) as scene:
+        assert scene.info.shape == (61, 47, 4) and scene.info.driver == driver
+        tiles = tile_windows((61, 47), 16, halo=5)
+        for tile, (got, valid) in zip(tiles, scene.read_tiles(tiles)):
+            expected, expected_valid = scene.read_window(tile.read)
+            np.testing.assert_array_equal(got, expected)
+            np.testing.assert_array_equal(valid, expected_valid)
+            truth = cube[tile.read.toslices()]  # the file's pixels, where they are valid
+            np.testing.assert_array_equal(valid, (truth != -9999).all(axis=2))
+            np.testing.assert_array_equal(got[valid], truth[valid])
+        assert not all(valid.all() for _, valid in scene.read_tiles(tiles))
