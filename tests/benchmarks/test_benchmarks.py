@@ -194,3 +194,19 @@ def test_each_feature_design_writes_its_own_result_files():
     prefixes = [learned.results_prefix(d) for d in designs]
     assert len(set(prefixes)) == len(designs)  # no design overwrites another's results
     assert learned.results_prefix(SimpleNamespace(design="rx-loss", objective="fusion", implants="mixed")) == "fusion-"
+
+
+def test_band_robustness_views_are_valid_selections():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        robustness = importlib.import_module("band_robustness")
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    from hadinfer.io.bands import parse_band_spec
+
+    for bands in (50, 102, 189, 224):
+        counts = {view: len(parse_band_spec(selection, bands))  # raises on a band out of range
+                  for view, selection in robustness.views(bands).items()}
+        assert counts["all bands"] == bands and counts["every 2nd"] == (bands + 1) // 2
+        assert counts["first 60 %"] == counts["last 60 %"] == round(0.6 * bands)
+        assert 0.25 * bands <= counts["every 3rd of the middle 80 %"] <= 0.3 * bands
