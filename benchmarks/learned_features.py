@@ -8,6 +8,7 @@
     python benchmarks/learned_features.py --stage tuning --objective fusion        # design G (shipped)
     python benchmarks/learned_features.py --stage tuning --objective fusion --implants foreign  # design I
     python benchmarks/learned_features.py --stage tuning --objective fusion --implants shuffled  # design J
+    python benchmarks/learned_features.py --stage tuning --objective fusion --generated 8   # design K
 
 Protocol, fixed before any candidate of this design was scored:
 
@@ -152,13 +153,17 @@ def main() -> None:
                         help="the training positives: foreign spectra and band-shuffled own spectra (shipped), "
                              "foreign spectra only (design I with --objective fusion; fusion-foreign-<stage>.json) "
                              "or band-shuffled own spectra only (design J; fusion-shuffled-<stage>.json)")
+    parser.add_argument("--generated", type=int, default=0,
+                        help="add N generated scenes (hadinfer.synthetic, 128x128, 64-224 bands, their targets "
+                             "unlabelled) to every network's training sources (design K; results in "
+                             "...-generatedN-<stage>.json)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     # design F is B with its network conditioned on the scene's descriptor
     recipe = FeatureRecipe(steps=args.steps, objective=args.objective,
                            condition=DESCRIPTOR_SIZE if args.design == "conditioned" else 0, implants=args.implants)
     scenes = labelled_scenes(DATA)
-    unlabelled = unlabelled_scenes(DATA)
+    unlabelled = {**unlabelled_scenes(DATA), **generated_scenes(args.generated)}
     tuning = [s for s in scenes if s["group"] in TUNING_GROUPS]
     confirmation = [s for s in scenes if s["group"] not in TUNING_GROUPS]
     if args.stage == "shipped":
@@ -190,7 +195,20 @@ def results_prefix(args) -> str:
     """What a design's result files are named by: ``""`` for B, ``"fusion-"`` for G, and so on."""
     prefix = "" if args.design == "rx-loss" else f"{args.design}-"
     prefix += "" if args.objective == "features" else f"{args.objective}-"
-    return prefix + ("" if args.implants == "mixed" else f"{args.implants}-")
+    prefix += "" if args.implants == "mixed" else f"{args.implants}-"
+    return prefix + (f"generated{args.generated}-" if getattr(args, "generated", 0) else "")
+
+
+def generated_scenes(count: int) -> dict[str, np.ndarray]:
+    """``count`` generated scenes (:func:`hadinfer.synthetic.make_cube`, scaled like radiance),
+    the same for every seed, as unlabelled training sources: their targets are never labelled."""
+    from hadinfer.synthetic import make_cube
+
+    scenes = {}
+    for i in range(count):
+        bands = int(64 + (i * 37) % 161)  # 64 to 224 bands, as train --synthetic spreads them
+        scenes[f"generated-{i}-{bands}b"] = make_cube(128, 128, bands, seed=1000 + i)[0] * 10000
+    return scenes
 
 
 def score_shipped(confirmation: list, out: Path) -> None:
@@ -243,7 +261,8 @@ def write_table(results: dict, held: list, args) -> None:
     labels = sorted({k.split("/")[0] for r in rows.values() for k in r if "/" in k})
     design = ("" if args.design == "rx-loss" else f" --design {args.design}") + (
         "" if args.objective == "features" else f" --objective {args.objective}") + (
-        "" if args.implants == "mixed" else f" --implants {args.implants}")
+        "" if args.implants == "mixed" else f" --implants {args.implants}") + (
+        f" --generated {args.generated}" if args.generated else "")
     lines = [f"# Learned features ({args.design}), {args.stage} scenes", "",
              f"`python benchmarks/learned_features.py --stage {args.stage} --seeds {args.seeds}{design}`", "",
              "AUC(D,F); learned columns are mean ± sd over seeds.", ""]
