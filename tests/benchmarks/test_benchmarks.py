@@ -13,13 +13,18 @@ ROOT = Path(__file__).resolve().parents[2]
 TIMING = ROOT / "benchmarks" / "timing.py"
 
 
-@pytest.fixture(scope="module")
-def timing():
+def benchmark_module(name: str):
+    """Import ``benchmarks/<name>.py`` (the scripts import each other as siblings)."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
-        yield importlib.import_module("timing")
+        return importlib.import_module(name)
     finally:
         sys.path.remove(str(ROOT / "benchmarks"))
+
+
+@pytest.fixture(scope="module")
+def timing():
+    return benchmark_module("timing")
 
 
 def test_timing_smoke(tmp_path):
@@ -162,11 +167,7 @@ def test_purified_statistics_leave_out_the_highest_global_rx():
     pytest.importorskip("torch", reason="the benchmark trains design B's networks (extra 'train')")
     import numpy as np
 
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        purified = importlib.import_module("purified_statistics")
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
+    purified = benchmark_module("purified_statistics")
     rng = np.random.default_rng(0)
     cube = rng.normal(size=(40, 50, 6))
     cube[3, 4] += 40.0  # two far outliers
@@ -185,11 +186,7 @@ def test_each_feature_design_writes_its_own_result_files():
 
     import numpy as np
 
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        learned = importlib.import_module("learned_features")
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
+    learned = benchmark_module("learned_features")
     designs = [SimpleNamespace(design=d, objective=o, implants=i, generated=g)
                for d in ("rx-loss", "reconstruction", "conditioned") for o in ("features", "combined", "fusion")
                for i in ("mixed", "foreign", "shuffled") for g in (0, 8)]
@@ -203,11 +200,7 @@ def test_each_feature_design_writes_its_own_result_files():
 
 
 def test_band_robustness_views_are_valid_selections():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        robustness = importlib.import_module("band_robustness")
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
+    robustness = benchmark_module("band_robustness")
     from hadinfer.io.bands import parse_band_spec
 
     for bands in (50, 102, 189, 224):
