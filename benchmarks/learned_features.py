@@ -47,6 +47,7 @@ import numpy as np
 import hadinfer
 from hadinfer.detectors.fusion_rx import FusionRX
 from hadinfer.models.scene_descriptor import DESCRIPTOR_SIZE
+from hadinfer.training.corpus import generated_scenes
 from hadinfer.training.feature_learning import FeatureRecipe, canonical_pixels, feature_corpus, train_feature_net
 from hadinfer.training.scene_data import read_cube
 from unseen import DATA, ROOT, labelled_scenes, unlabelled_scenes  # benchmarks/, beside this script
@@ -157,6 +158,9 @@ def main() -> None:
                         help="add N generated scenes (hadinfer.synthetic, 128x128, 64-224 bands, their targets "
                              "unlabelled) to every network's training sources (design K; results in "
                              "...-generatedN-<stage>.json)")
+    parser.add_argument("--runs", choices=("all", "file"), default="all",
+                        help="confirmation stage: every network (the cross-validation folds and the file), or the "
+                             "file's networks only (the folds can follow in a later run: trained runs are kept)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     # design F is B with its network conditioned on the scene's descriptor
@@ -177,7 +181,8 @@ def main() -> None:
         results["rows"].setdefault(s["name"], {}).update(
             {k: auc(m, s) for k, m in classical[s["name"]].items()})
     for seed in (int(v) for v in args.seeds.split(",")):
-        for label, sources, test in protocol_runs(args.stage, held, tuning, scenes, unlabelled):
+        for label, sources, test in protocol_runs(args.stage, held, tuning, scenes, unlabelled,
+                                                  cv=args.runs == "all"):
             tag = f"{label}/seed{seed}"
             if all(tag in results["rows"][s["name"]] for s in test):
                 continue
@@ -197,18 +202,6 @@ def results_prefix(args) -> str:
     prefix += "" if args.objective == "features" else f"{args.objective}-"
     prefix += "" if args.implants == "mixed" else f"{args.implants}-"
     return prefix + (f"generated{args.generated}-" if getattr(args, "generated", 0) else "")
-
-
-def generated_scenes(count: int) -> dict[str, np.ndarray]:
-    """``count`` generated scenes (:func:`hadinfer.synthetic.make_cube`, scaled like radiance),
-    the same for every seed, as unlabelled training sources: their targets are never labelled."""
-    from hadinfer.synthetic import make_cube
-
-    scenes = {}
-    for i in range(count):
-        bands = int(64 + (i * 37) % 161)  # 64 to 224 bands, as train --synthetic spreads them
-        scenes[f"generated-{i}-{bands}b"] = make_cube(128, 128, bands, seed=1000 + i)[0] * 10000
-    return scenes
 
 
 def score_shipped(confirmation: list, out: Path) -> None:

@@ -20,6 +20,19 @@ IMPLANTS_PER_10K = 24
 LIBRARY_PER_SCENE = 200
 
 
+def generated_scenes(count: int) -> dict[str, np.ndarray]:
+    """``count`` generated scenes (:func:`hadinfer.synthetic.make_cube`, 128 x 128 pixels,
+    64 to 224 bands, scaled like radiance) as unlabelled training sources: their own targets
+    are never labelled.  Always the same scenes for a count, whatever the training seed."""
+    from hadinfer.synthetic import make_cube
+
+    scenes = {}
+    for i in range(count):
+        bands = int(64 + (i * 37) % 161)  # spread over 64-224 bands
+        scenes[f"generated-{i}-{bands}b"] = make_cube(128, 128, bands, seed=1000 + i)[0] * 10000
+    return scenes
+
+
 def spectral_library(cubes: dict[str, tuple[np.ndarray, np.ndarray]], rng: np.random.Generator,
                      per_scene: int = LIBRARY_PER_SCENE) -> dict[str, list[np.ndarray]]:
     """Random valid spectra of every scene, by scene name."""

@@ -21,12 +21,14 @@ from .options import OutputFile, ProgressBars, check_optional_output, is_quiet, 
               help="What the loss ranks implants under: the features' fusion (global and ring RX at the "
                    "detector's windows, as the learned detector scores them: the shipped recipe), or global RX "
                    "of the features alone (learned-v1's).")
+@click.option("--generated", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Add N generated scenes (128x128, 64-224 bands; their targets never labelled) to SCENES.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--key", default=None, help=".mat variable holding the cubes (default: found in each file).")
 @click.option("--report", "report_path", type=OutputFile("train.json"), default=None, help="JSON training report.")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 @verbosity_options
-def command(scenes, output, steps, versions, objective, seed, key, report_path, overwrite):
+def command(scenes, output, steps, versions, objective, generated, seed, key, report_path, overwrite):
     """Train a spectral feature network on SCENES (no labels) for the ``learned`` detector.
 
     Every scene, and other-sensor views of it, gets anomalies implanted on about 1 % of
@@ -42,6 +44,7 @@ def command(scenes, output, steps, versions, objective, seed, key, report_path, 
     from dataclasses import replace
 
     from ..models.feature_model import FeatureModel
+    from ..training.corpus import generated_scenes
     from ..training.feature_learning import FeatureRecipe, feature_corpus, train_feature_net
 
     check_optional_output(output, overwrite, inputs=scenes, others=(report_path,))
@@ -53,11 +56,13 @@ def command(scenes, output, steps, versions, objective, seed, key, report_path, 
         raise click.BadParameter("two scenes share a file name", param_hint="SCENES")
     progress = ProgressBars(enabled=not is_quiet(), log=ProgressLog("steps"))
     try:
-        corpus = feature_corpus(sources, recipe, seed=seed, key=key, progress=progress)
+        corpus = feature_corpus({**sources, **generated_scenes(generated)}, recipe, seed=seed, key=key,
+                                progress=progress)
         net, report = train_feature_net(corpus, recipe, seed=seed, progress=progress)
     finally:
         progress.close()
     report["sources"] = list(sources)
+    report["generated"] = generated
     model = FeatureModel.from_torch(net, {"report": report})
     from ..io.atomic import atomic_output
 

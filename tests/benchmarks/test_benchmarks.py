@@ -184,8 +184,6 @@ def test_each_feature_design_writes_its_own_result_files():
     pytest.importorskip("torch", reason="the benchmark trains feature networks (extra 'train')")
     from types import SimpleNamespace
 
-    import numpy as np
-
     learned = benchmark_module("learned_features")
     designs = [SimpleNamespace(design=d, objective=o, implants=i, generated=g)
                for d in ("rx-loss", "reconstruction", "conditioned") for o in ("features", "combined", "fusion")
@@ -194,9 +192,7 @@ def test_each_feature_design_writes_its_own_result_files():
     assert len(set(prefixes)) == len(designs)  # no design overwrites another's results
     assert learned.results_prefix(SimpleNamespace(design="rx-loss", objective="fusion", implants="mixed",
                                                   generated=0)) == "fusion-"
-    generated = learned.generated_scenes(2)
-    assert [cube.shape for cube in generated.values()] == [(128, 128, 64), (128, 128, 101)]
-    assert np.array_equal(generated["generated-0-64b"], learned.generated_scenes(1)["generated-0-64b"])
+
 
 
 def test_band_robustness_views_are_valid_selections():

@@ -62,11 +62,13 @@ def test_cli_runs_a_trained_feature_model_and_records_it(small_tif, tmp_path):
     runner = CliRunner()
     model = tmp_path / "f.npz"
     result = runner.invoke(cli, ["train-features", str(small_tif), "-o", str(model), "--steps", "5",
-                                 "--versions", "1", "--objective", "fusion", "-q"])
+                                 "--versions", "1", "--objective", "fusion", "--generated", "1", "-q"])
     assert result.exit_code == 0, result.output
     from hadinfer.models.feature_model import load_feature_model
 
-    assert load_feature_model(model).metadata["report"]["recipe"]["objective"] == "fusion"
+    trained = load_feature_model(model).metadata["report"]
+    assert trained["recipe"]["objective"] == "fusion" and trained["generated"] == 1
+    assert {name.split("#")[0] for name in trained["scenes"]} == {small_tif.stem, "generated-0-64b"}
     again = runner.invoke(cli, ["train-features", str(small_tif), "-o", str(model), "--steps", "5", "-q"])
     assert again.exit_code != 0 and "exists" in again.output
     report = tmp_path / "run.json"

@@ -7,7 +7,7 @@ pytest.importorskip("torch", reason="training needs torch (extra 'train')")
 
 from hadinfer.errors import ParameterError  # noqa: E402
 from hadinfer.models.input_policy import InputPolicy  # noqa: E402
-from hadinfer.training.corpus import build_corpus, generated_spectra, implant  # noqa: E402
+from hadinfer.training.corpus import build_corpus, generated_scenes, generated_spectra, implant  # noqa: E402
 from hadinfer.training.sensor_augment import augment_sensor, resample_bands  # noqa: E402
 from hadinfer.training.synthetic_anomalies import implant_spectra  # noqa: E402
 
@@ -99,3 +99,10 @@ def test_students_see_prepared_implants_as_certain_positives():
                          lrx_components=3, network={**TrainConfig().network, "in_channels": policy.channels})
     _, _, labels, synthetic = BatchSampler(scenes, config, np.random.default_rng(0)).sample()
     assert synthetic.any() and bool((labels[synthetic] == 1).all())
+
+
+def test_generated_scenes_are_fixed_and_spread_over_band_counts():
+    scenes = generated_scenes(3)
+    assert [cube.shape for cube in scenes.values()] == [(128, 128, 64), (128, 128, 101), (128, 128, 138)]
+    assert all(np.isfinite(cube).all() and cube.max() > 100 for cube in scenes.values())  # radiance-like scale
+    np.testing.assert_array_equal(scenes["generated-0-64b"], generated_scenes(1)["generated-0-64b"])
