@@ -161,6 +161,9 @@ def main() -> None:
     parser.add_argument("--runs", choices=("all", "file"), default="all",
                         help="confirmation stage: every network (the cross-validation folds and the file), or the "
                              "file's networks only (the folds can follow in a later run: trained runs are kept)")
+    parser.add_argument("--feature-model", type=Path, default=None,
+                        help="shipped stage: score this candidate file instead of the shipped one (results in "
+                             "shipped-<file name>.json and .md)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     # design F is B with its network conditioned on the scene's descriptor
@@ -171,7 +174,7 @@ def main() -> None:
     tuning = [s for s in scenes if s["group"] in TUNING_GROUPS]
     confirmation = [s for s in scenes if s["group"] not in TUNING_GROUPS]
     if args.stage == "shipped":
-        return score_shipped([s for s in scenes if s["group"] not in TUNING_GROUPS], args.out)
+        return score_shipped([s for s in scenes if s["group"] not in TUNING_GROUPS], args.out, args.feature_model)
     path = args.out / f"{results_prefix(args)}{args.stage}.json"
     results = json.loads(path.read_text()) if path.exists() else {"recipe": recipe.__dict__, "rows": {}}
     held = tuning if args.stage == "tuning" else confirmation
@@ -204,13 +207,20 @@ def results_prefix(args) -> str:
     return prefix + (f"generated{args.generated}-" if getattr(args, "generated", 0) else "")
 
 
-def score_shipped(confirmation: list, out: Path) -> None:
-    """The shipped file itself, through ``hadinfer.detect``, on the confirmation scenes, with the
-    seconds of ``learned`` and ``fusion`` measured side by side (best of three runs each)."""
+def score_shipped(confirmation: list, out: Path, candidate: Path | None = None) -> None:
+    """The shipped file itself (or ``candidate``, a file that would ship), through
+    ``hadinfer.detect``, on the confirmation scenes, with the seconds of ``learned`` and
+    ``fusion`` measured side by side (best of three runs each)."""
+    from hadinfer.detectors.learned_features import LearnedFeatureRX
     from hadinfer.models.feature_model import load_feature_model
     from hadinfer.weights import shipped_model
 
-    shipped = shipped_model("learned")
+    shipped = candidate or shipped_model("learned")
+
+    def detector(name: str):
+        """A registered name, or a fresh detector on the candidate file for ``learned``."""
+        return LearnedFeatureRX(model=shipped) if candidate and name == "learned" else name
+
     sources = set(load_feature_model(shipped).metadata["report"]["sources"])
     rows, seconds = {}, {"learned": [], "fusion": []}
     for s in confirmation:
@@ -219,17 +229,19 @@ def score_shipped(confirmation: list, out: Path) -> None:
         row = rows[s["name"]] = {}
         for name in ("grx", "lrx", "fusion", "general", "learned"):
             params = {"inner": 5, "outer": 21, "n_components": 10} if name == "lrx" else {}
-            row[name] = auc(hadinfer.detect(s["path"], detector=name, device="cpu", **params).scores, s)
+            row[name] = auc(hadinfer.detect(s["path"], detector=detector(name), device="cpu",
+                                            **params).scores, s)
         for name in seconds:
             runs = []
             for _ in range(3):
                 start = time.perf_counter()
-                hadinfer.detect(s["path"], detector=name, device="cpu")
+                hadinfer.detect(s["path"], detector=detector(name), device="cpu")
                 runs.append(time.perf_counter() - start)
             seconds[name].append(min(runs))
     head = ["grx", "lrx", "fusion", "general", "learned"]
     lines = [f"# The shipped {shipped.name} on the confirmation scenes", "",
-             "`python benchmarks/learned_features.py --stage shipped`", "",
+             "`python benchmarks/learned_features.py --stage shipped"
+             + (f" --feature-model {candidate}`" if candidate else "`"), "",
              "AUC(D,F), every map from `hadinfer.detect` with the shipped files; LRX at (5,21) on 10 components.", "",
              f"| scene | GRX | LRX | fusion (default) | general-v3 | **{shipped.stem}** | learned − fusion |",
              "|---|---|---|---|---|---|---|"]
@@ -243,9 +255,10 @@ def score_shipped(confirmation: list, out: Path) -> None:
     lines += ["", f"CPU time, all confirmation scenes, best of 3 each: learned {np.sum(seconds['learned']):.2f} s, "
               f"fusion {np.sum(seconds['fusion']):.2f} s: **{ratio:.2f}x** (same run, same machine)."]
     out.mkdir(parents=True, exist_ok=True)
-    (out / "shipped.json").write_text(json.dumps({"file": shipped.name, "rows": rows, "seconds": seconds,
+    stem = f"shipped-{shipped.stem}" if candidate else "shipped"
+    (out / f"{stem}.json").write_text(json.dumps({"file": shipped.name, "rows": rows, "seconds": seconds,
                                                   "ratio": ratio}, indent=1))
-    (out / "shipped.md").write_text("\n".join(lines) + "\n")
+    (out / f"{stem}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
