@@ -12,7 +12,7 @@ other sensors would see it, by selecting bands (``hadinfer.detect(..., bands=...
 Nothing is tuned or chosen here: the file, the fusion and the views are fixed beforehand, and
 the masks are read only to score.  It asks whether `learned`'s edge over `fusion` on unseen
 scenes (issue 18) survives a change of sensor, which the issue's external scenes showed
-`general` did not.  Results: ``benchmarks/results/learned-features/band-robustness.{json,md}``.
+`general` did not.  Results: ``benchmarks/results/learned-features/band-robustness-<shipped file>.{json,md}``.
 """
 
 from __future__ import annotations
@@ -61,8 +61,10 @@ def main() -> None:
 
 def write(rows: dict) -> None:
     """Two tables: means per view, and learned − fusion per file and view."""
+    from hadinfer.weights import shipped_model
+
     names = list(next(iter(rows.values())))
-    lines = ["# The shipped `learned` file against `fusion` under other band sets", "",
+    lines = [f"# The shipped `learned` file ({shipped_model('learned').name}) against `fusion` under other band sets", "",
              "`python benchmarks/band_robustness.py`: the seven confirmation files, AUC(D,F), every map from "
              "`hadinfer.detect` with the shipped files and `bands=`.", "",
              "| view | mean GRX | mean fusion | mean learned | learned − fusion | worst file (learned − fusion) "
@@ -75,13 +77,14 @@ def write(rows: dict) -> None:
         lines.append(f"| {view} | {mean['grx']:.4f} | {mean['fusion']:.4f} | {mean['learned']:.4f} "
                      f"| {mean['learned'] - mean['fusion']:+.4f} | {worst} ({gap[worst]:+.4f}) "
                      f"| {worst_grx} ({below_grx[worst_grx]:+.4f}) |")
-    lines += ["", "learned − fusion, per file (GRX / fusion / learned in `band-robustness.json`):", "",
+    lines += ["", "learned − fusion, per file (GRX / fusion / learned in the `.json` beside this file):", "",
               "| file | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for s, by_view in rows.items():
         lines.append(f"| {s} | " + " | ".join(f"{r['learned'] - r['fusion']:+.4f}" for r in by_view.values()) + " |")
+    stem = f"band-robustness-{shipped_model('learned').stem}"  # one table per shipped file
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "band-robustness.json").write_text(json.dumps(rows, indent=1))
-    (OUT / "band-robustness.md").write_text("\n".join(lines) + "\n")
+    (OUT / f"{stem}.json").write_text(json.dumps(rows, indent=1))
+    (OUT / f"{stem}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -8,7 +8,7 @@ of one) with anomalies implanted on about 1 % of its pixels
 other pixel is unlabelled background (positive-unlabelled learning).  The loss runs
 *through* a differentiable detector on the features, with the scene's own mean and
 covariance of them, and asks that implants outrank background pixels (a logistic pairwise
-AUC surrogate).  ``objective="fusion"`` (the shipped ``learned-v2``): the detector the
+AUC surrogate).  ``objective="fusion"`` (``learned-v2`` and ``learned-v3``): the detector the
 features are scored with at run time, global RX and ring RX at the fusion's windows
 (:mod:`hadinfer.training.ring_rx_loss`), on a crop around an implant each step;
 ``"features"`` (``learned-v1``): global RX alone.  The statistical detector keeps the

@@ -56,8 +56,8 @@ def _feature_model_files(params: dict) -> tuple:
 for _entry in (
     DetectorEntry("fusion", "global RX and local RX at two window pairs, geometric mean (no training)", FusionRX,
                   options=("pca", "regularization")),
-    DetectorEntry("learned", "fusion on the spectra and on learned spectral features, geometric mean (0.984 vs "
-                  "fusion 0.980 on unseen scenes, 1.26-1.47x its time)", LearnedFeatureRX,
+    DetectorEntry("learned", "fusion on the spectra and on learned spectral features, geometric mean (0.985 vs "
+                  "fusion 0.980 on unseen scenes, about 1.4x its time)", LearnedFeatureRX,
                   options=("pca", "regularization", "feature_model"), model_files=_feature_model_files),
     DetectorEntry("grx", "global RX", GlobalRX, options=("shrinkage", "precision")),
     DetectorEntry("lrx", "dual-window local RX", LocalRX, options=("window", "pca", "regularization")),

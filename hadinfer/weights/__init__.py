@@ -15,7 +15,7 @@ _HERE = Path(__file__).resolve().parent
 #: detector name -> (ONNX model, the checkpoint it was exported from)
 SHIPPED = {"general": ("general-v3.onnx", "general-v3.pt"),
            # a NumPy weights file is both what runs and what re-exports (hadinfer.models.feature_model)
-           "learned": ("learned-v2.npz", "learned-v2.npz")}
+           "learned": ("learned-v3.npz", "learned-v3.npz")}
 
 
 def shipped_model(name: str = "general", *, checkpoint: bool = False) -> Path:
