@@ -204,7 +204,7 @@ def results_prefix(args) -> str:
     prefix = "" if args.design == "rx-loss" else f"{args.design}-"
     prefix += "" if args.objective == "features" else f"{args.objective}-"
     prefix += "" if args.implants == "mixed" else f"{args.implants}-"
-    return prefix + (f"generated{args.generated}-" if getattr(args, "generated", 0) else "")
+    return prefix + (f"generated{args.generated}-" if args.generated else "")
 
 
 def score_shipped(confirmation: list, out: Path, candidate: Path | None = None) -> None:
