@@ -71,5 +71,12 @@ def command(scenes, output, steps, versions, objective, generated, seed, key, re
     if report_path:
         write_json(report_path, report, overwrite=overwrite, inputs=scenes, others=(output,))
     if not is_quiet():
-        click.echo(f"{output}: trained in {report['train_seconds']:.1f} s ({len(sources)} scenes, "
-                   f"loss {report['loss_first_100']:.3f} -> {report['loss_last_100']:.3f})", err=True)
+        halves = [v for v in report["loss_by_source"].values() if v["first_half"] is not None
+                  and v["second_half"] is not None]
+        fell = sum(v["second_half"] < v["first_half"] for v in halves)
+        extra = f" + {generated} generated" if generated else ""
+        # The first and last 100 steps mix scenes of very different difficulty, so the
+        # per-source halves say more about whether the network learned.
+        click.echo(f"{output}: trained in {report['train_seconds']:.1f} s ({len(sources)} scenes{extra}, "
+                   f"loss {report['loss_first_100']:.3f} -> {report['loss_last_100']:.3f}; lower in the "
+                   f"second half on {fell} of {len(halves)} sources)", err=True)

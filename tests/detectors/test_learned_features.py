@@ -1,6 +1,7 @@
 """The ``learned`` detector: two statistics passes, tile invariance, the shipped file, the CLI path."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -69,8 +70,14 @@ def test_cli_runs_a_trained_feature_model_and_records_it(small_tif, tmp_path):
     trained = load_feature_model(model).metadata["report"]
     assert trained["recipe"]["objective"] == "fusion" and trained["generated"] == 1
     assert {name.split("#")[0] for name in trained["scenes"]} == {small_tif.stem, "generated-0-64b"}
+    assert set(trained["loss_by_source"]) == {small_tif.stem, "generated-0-64b"}
     again = runner.invoke(cli, ["train-features", str(small_tif), "-o", str(model), "--steps", "5", "-q"])
     assert again.exit_code != 0 and "exists" in again.output
+    told = runner.invoke(cli, ["train-features", str(small_tif), "-o", str(tmp_path / "g.npz"), "--steps", "5",
+                               "--versions", "1", "--generated", "1"])
+    assert told.exit_code == 0 and "(1 scenes + 1 generated, loss" in told.output
+    # only sources drawn in both halves of the 5 steps are counted
+    assert re.search(r"lower in the second half on [0-2] of [1-2] sources\)", told.output)
     report = tmp_path / "run.json"
     result = runner.invoke(cli, ["detect", str(small_tif), "-o", str(tmp_path / "map.tif"), "--detector", "learned",
                                  "--feature-model", str(model), "--report", str(report), "-q"])

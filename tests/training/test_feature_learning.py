@@ -10,7 +10,8 @@ from hadinfer.synthetic import make_cube
 torch = pytest.importorskip("torch", reason="training needs torch (extra 'train')")
 
 from hadinfer.training.feature_learning import (FeatureRecipe, FeatureScene, canonical_pixels,  # noqa: E402
-                                                feature_corpus, pairwise_auc_loss, rx_scores, train_feature_net)
+                                                feature_corpus, loss_by_source, pairwise_auc_loss, rx_scores,
+                                                train_feature_net)
 
 TINY = FeatureRecipe(steps=60, versions=2, width=16, features=6, depth=1)
 
@@ -66,6 +67,15 @@ def test_training_is_seeded_and_raises_implants_under_rx():
     for a, b in zip(net.parameters(), again.parameters()):
         np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
     assert report["recipe"]["steps"] == 60 and len(report["scenes"]) == 4
+    by_source = report["loss_by_source"]
+    assert set(by_source) == {"s", "t"} and sum(v["steps"] for v in by_source.values()) == 60
+
+
+def test_loss_by_source_splits_each_scene_at_the_middle_step():
+    losses, sources = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], ["a", "b", "a", "a", "b", "b"]
+    got = loss_by_source(losses, sources)
+    assert got == {"a": {"steps": 3, "first_half": 2.0, "second_half": 4.0},
+                   "b": {"steps": 3, "first_half": 2.0, "second_half": 5.5}}
 
 
 def implant_auc(net, scene):
