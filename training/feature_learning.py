@@ -316,6 +316,19 @@ def loss_by_source(losses: list[float], sources: list[str]) -> dict[str, dict]:
     The overall loss mixes scenes of very different difficulty, one scene a step, so its
     first and last 100 steps say little on their own (``learned-v3``'s did not fall); per
     source, the halves show which scenes the network learned and which it did not.
+
+    Parameters
+    ----------
+    losses : list of float
+        The loss of every step, in order.
+    sources : list of str
+        The source scene of every step (the scene name before its ``#version``).
+
+    Returns
+    -------
+    dict
+        Source -> ``{"steps", "first_half", "second_half"}``; a half with no step of that
+        source is None.
     """
     half = len(losses) // 2
     out = {}
