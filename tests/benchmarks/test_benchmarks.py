@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -205,3 +206,14 @@ def test_band_robustness_views_are_valid_selections():
         assert counts["all bands"] == bands and counts["every 2nd"] == (bands + 1) // 2
         assert counts["first 60 %"] == counts["last 60 %"] == round(0.6 * bands)
         assert 0.25 * bands <= counts["every 3rd of the middle 80 %"] <= 0.3 * bands
+
+
+def test_second_view_scores_a_view_where_valid_and_combines_it_geometrically():
+    pytest.importorskip("torch", reason="the benchmark scores feature networks (extra 'train')")
+    second = benchmark_module("second_view")
+    rng = np.random.default_rng(4)
+    valid = np.ones((30, 40), bool)
+    valid[3, 5] = False
+    scores = second.view_fusion(rng.normal(size=(int(valid.sum()), 6)), valid)
+    assert np.isnan(scores[3, 5]) and np.isfinite(scores[valid]).all() and (scores[valid] > 0).all()
+    np.testing.assert_allclose(second.with_fusion(np.array([4.0, 1.0]), np.array([1.0, 9.0])), [2.0, 3.0])
