@@ -70,21 +70,29 @@ def feature_fusion(net, cube: np.ndarray, valid: np.ndarray) -> np.ndarray:
                                                                 net.config.condition))
     with torch.no_grad():
         features = net.embed(torch.from_numpy(pixels), descriptor).numpy().astype(np.float64)
-    image = np.full(valid.shape + (features.shape[1],), np.nan)
-    image[valid] = features
-    return FusionRX(n_components=min(10, features.shape[1])).fit_score(image)
+    return view_fusion(features, valid)
+
+
+def view_fusion(pixels: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """The fusion detector on per-pixel vectors of a view, (P, D) for the valid pixels (NaN elsewhere)."""
+    image = np.full(valid.shape + (pixels.shape[1],), np.nan)
+    image[valid] = pixels
+    return FusionRX(n_components=min(10, pixels.shape[1])).fit_score(image)
+
+
+def with_fusion(view: np.ndarray, fusion: np.ndarray) -> np.ndarray:
+    """Geometric mean of two maps, as the ``learned`` detector combines its views."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.exp(0.5 * (np.log(np.maximum(view, 1e-300)) + np.log(np.maximum(fusion, 1e-300))))
 
 
 def variants(net, untrained, scene: dict, classical: dict) -> dict:
     cube, valid = read_cube(scene["path"], key=scene["key"])
     feat = feature_fusion(net, cube, valid)
     with np.errstate(divide="ignore", invalid="ignore"):
-        logs = {name: np.log(np.maximum(m, 1e-300)) for name, m in classical.items()}
-        maps = {"feat": feat,
-                "feat+fusion": np.exp(0.5 * (np.log(np.maximum(feat, 1e-300)) + logs["fusion"])),
-                "feat+grx": np.exp(0.75 * np.log(np.maximum(feat, 1e-300)) + 0.25 * logs["grx"]),
-                "untrained": np.exp(0.5 * (np.log(np.maximum(feature_fusion(untrained, cube, valid), 1e-300))
-                                           + logs["fusion"]))}
+        feat_grx = np.exp(0.75 * np.log(np.maximum(feat, 1e-300)) + 0.25 * np.log(np.maximum(classical["grx"], 1e-300)))
+    maps = {"feat": feat, "feat+fusion": with_fusion(feat, classical["fusion"]), "feat+grx": feat_grx,
+            "untrained": with_fusion(feature_fusion(untrained, cube, valid), classical["fusion"])}
     return {k: auc(m, scene) for k, m in maps.items()}
 
 

@@ -23,28 +23,15 @@ import json
 
 import numpy as np
 
-from hadinfer.detectors.fusion_rx import FusionRX
 from hadinfer.training.feature_learning import FeatureRecipe, canonical_pixels
 from hadinfer.training.scene_data import read_cube
-from learned_features import OUT, TUNING_GROUPS, auc, classical_maps, feature_fusion  # benchmarks/, beside this script
+from learned_features import (OUT, TUNING_GROUPS, auc, classical_maps,  # benchmarks/, beside this script
+                              feature_fusion, view_fusion, with_fusion)
 from unseen import DATA, labelled_scenes
 
 SEEDS = (0, 1, 2)
 #: Dimensions of the random linear view: the feature network's output size.
 PROJECTED = 16
-
-
-def view_fusion(pixels: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """The fusion detector on per-pixel vectors of a view (NaN where invalid)."""
-    image = np.full(valid.shape + (pixels.shape[1],), np.nan)
-    image[valid] = pixels
-    return FusionRX(n_components=min(10, pixels.shape[1])).fit_score(image)
-
-
-def with_fusion(view: np.ndarray, fusion: np.ndarray) -> np.ndarray:
-    """Geometric mean of two maps, as the ``learned`` detector combines its views."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.exp(0.5 * (np.log(np.maximum(view, 1e-300)) + np.log(np.maximum(fusion, 1e-300))))
 
 
 def untrained_network(seed: int):

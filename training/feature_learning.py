@@ -331,11 +331,12 @@ def loss_by_source(losses: list[float], sources: list[str]) -> dict[str, dict]:
         source is None.
     """
     half = len(losses) // 2
-    out = {}
-    for name in sorted(set(sources)):
-        first = [v for i, (v, s) in enumerate(zip(losses, sources)) if s == name and i < half]
-        second = [v for i, (v, s) in enumerate(zip(losses, sources)) if s == name and i >= half]
-        out[name] = {"steps": len(first) + len(second),
-                     "first_half": round(float(np.mean(first)), 5) if first else None,
-                     "second_half": round(float(np.mean(second)), 5) if second else None}
-    return out
+    halves: dict[str, tuple[list, list]] = {}
+    for step, (value, name) in enumerate(zip(losses, sources)):
+        halves.setdefault(name, ([], []))[step >= half].append(value)
+
+    def mean(values):
+        return round(float(np.mean(values)), 5) if values else None
+
+    return {name: {"steps": len(first) + len(second), "first_half": mean(first), "second_half": mean(second)}
+            for name, (first, second) in sorted(halves.items())}
