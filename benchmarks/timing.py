@@ -12,6 +12,10 @@ The floors are what the arithmetic costs at this machine's BLAS speed, with noth
   ``X^T X`` (the statistics) and the projection and row norms ``||X P||^2`` (scoring), in
   the faster of two schedules: one product at a time with every BLAS thread, or a tile per
   core with one BLAS thread each (as the pipeline scores);
+- ``floor-f32-tri``: ``floor-f32`` with the norms from the triangular product global RX now
+  uses (:mod:`hadinfer.kernels.triangular_energy`, SciPy's BLAS), in place on column-major
+  chunks of 4096 rows as the pipeline centres them: the stricter floor, about half the
+  projection's multiplications;
 - ``floor-deep``: the shipped network's FLOPs per pixel, counted from its ONNX graph,
   divided by this machine's measured float32 GEMM rate (a computed time, not a run).
 
@@ -47,6 +51,7 @@ from pathlib import Path
 from machine import cpu_model, gpu_model, machine_label  # benchmarks/machine.py, beside this script
 
 from hadinfer.kernels.compiled import compiled_kernels
+from hadinfer.kernels.triangular_energy import triangular_blas
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -94,6 +99,12 @@ def case_read(scene: str, args) -> dict:
 def case_floor_f32(scene, args):
     """BLAS floor, float32: X^T X plus ||X P||^2 on random in-memory data of the scene's size."""
     return blas_floor(scene_shape(scene), "float32", args.device)
+
+
+@case("floor-f32-tri")
+def case_floor_f32_triangular(scene, args):
+    """BLAS floor, float32, with GRX's triangular product: X^T X plus ||X L||^2, L lower triangular (needs SciPy)."""
+    return blas_floor(scene_shape(scene), "float32", args.device, triangular=True)
 
 
 @case("floor-f64")
@@ -249,7 +260,7 @@ def _timer(device: str):
     return clock
 
 
-def blas_floor(shape, dtype: str, device: str = "cpu") -> dict:
+def blas_floor(shape, dtype: str, device: str = "cpu", triangular: bool = False) -> dict:
     """Seconds of the scatter and of the projection with row norms, a tile of rows at a time.
 
     Random data of the scene's size (up to :data:`FLOOR_DATA_BYTES`, then reused) is made
@@ -259,6 +270,9 @@ def blas_floor(shape, dtype: str, device: str = "cpu") -> dict:
     thread each, as the pipeline scores.  On the 2-core Intel VM the second was 0.79-0.92 s
     against 1.14-1.41 s for the first (2026-12-07): a floor taken from the first alone took
     1.4-1.8x as long as the machine needs, and flattered every ratio to it by that much.
+
+    ``triangular`` (CPU, SciPy) forms the norms with the triangular product instead
+    (:func:`_triangular_energy_blocks`).
 
     Returns
     -------
@@ -284,6 +298,8 @@ def blas_floor(shape, dtype: str, device: str = "cpu") -> dict:
         def energy(x):
             y = x @ projection
             return np.einsum("ij,ij->i", y, y)
+        if triangular:
+            energy = _triangular_energy_blocks(rng, held, bands, data.dtype)
     else:
         import torch
 
@@ -300,14 +316,14 @@ def blas_floor(shape, dtype: str, device: str = "cpu") -> dict:
             return (y * y).sum(dim=1)
     clock = _timer(device)
     blocks = [(start % held, min(TILE_PIXELS, pixels - start)) for start in range(0, pixels, TILE_PIXELS)]
-    scatter(data[:TILE_PIXELS]), energy(data[:TILE_PIXELS])  # warm-up: thread pools, kernels
+    scatter(data[:TILE_PIXELS]), energy(blocks[0] if triangular else data[:TILE_PIXELS])  # warm-up: thread pools, kernels
 
     def passes(run):
         """(scatter seconds, projection seconds) of every block through ``run(function, blocks)``."""
         start = clock()
         run(lambda block: scatter(data[block[0]:block[0] + block[1]]), blocks)
         middle = clock()
-        run(lambda block: energy(data[block[0]:block[0] + block[1]]), blocks)
+        run(lambda block: energy(block) if triangular else energy(data[block[0]:block[0] + block[1]]), blocks)
         return middle - start, clock() - middle
 
     timed = {"one product at a time, every BLAS thread": passes(lambda f, items: [f(item) for item in items])}
@@ -326,6 +342,30 @@ def blas_floor(shape, dtype: str, device: str = "cpu") -> dict:
     return {"seconds": covariance + projection, "covariance_seconds": covariance, "projection_seconds": projection,
             "pixels": pixels, "data_pixels": held, "schedule": schedule,
             "schedules": {name: round(sum(parts), 4) for name, parts in timed.items()}}
+
+
+def _triangular_energy_blocks(rng, held: int, bands: int, dtype):
+    """``energy((start, count))``: the triangular product's norms of a block of rows, chunk by chunk.
+
+    The pipeline centres a window into column-major chunks of :data:`CHUNK_ROWS` rows and
+    multiplies each in place (``trmm`` overwrites its input), so the random data are held as
+    such chunks, made before the clock starts.  The projection is orthogonal, so however
+    many passes reuse the data they keep their size (the product's cost does not depend on
+    the values).  A block that ends inside a chunk is charged the whole chunk.
+    """
+    import numpy as np
+
+    from hadinfer.kernels.statistics import CHUNK_ROWS
+    from hadinfer.kernels.triangular_energy import energy_factor, triangular_energy
+
+    chunks = rng.standard_normal((-(-held // CHUNK_ROWS), bands, CHUNK_ROWS), dtype=dtype)
+    orthogonal = np.linalg.qr(rng.standard_normal((bands, bands)))[0].astype(dtype)
+    factor = energy_factor(orthogonal)
+
+    def energy(block):
+        first = (block[0] % held) // CHUNK_ROWS
+        return [triangular_energy(chunks[index].T, factor) for index in range(first, first + -(-block[1] // CHUNK_ROWS))]
+    return energy
 
 
 def _cpu_workers() -> int:
@@ -501,6 +541,7 @@ def ratios(results: dict) -> dict:
     for case, floor in FLOOR_OF.items():
         out[_key(case, floor)] = div(get(case, "seconds_min"), get(floor, "seconds_min"))
     out["grx_x_floor_f64"] = div(get("grx", "seconds_min"), get("floor-f64", "seconds_min"))
+    out["grx_x_floor_f32_tri"] = div(get("grx", "seconds_min"), get("floor-f32-tri", "seconds_min"))
     out["floor_f64_x_floor_f32"] = div(get("floor-f64", "seconds_min"), get("floor-f32", "seconds_min"))
     for ours in ("grx", "grx-fp64"):
         key = ours.replace("-", "_")
@@ -511,7 +552,7 @@ def ratios(results: dict) -> dict:
     out["lrx_full_bands_per_pixel_speedup_vs_spy_windowed_rx"] = div(get("spy-rx-window", "seconds_per_pixel"),
                                                                      get("lrx-full-crop", "seconds_per_pixel"))
     for case in results:
-        if case not in ("read", "floor-f32", "floor-f64", "floor-deep", "spy-rx-window", "lrx-full-crop"):
+        if case not in ("read", "floor-f32", "floor-f32-tri", "floor-f64", "floor-deep", "spy-rx-window", "lrx-full-crop"):
             out[f"{case.replace('-', '_')}_time_x_read"] = div(get(case, "seconds_min"), get("read", "seconds_min"))
     for case in results:
         out[f"{case.replace('-', '_')}_slowdown_with_busy_neighbour"] = div(
@@ -544,7 +585,7 @@ def markdown(meta: dict, results: dict, ratio: dict) -> str:
     contention = any("contended" in r for r in results.values())
     lines = [f"# Timing: {meta['scene_desc']}", "",
              f"{meta['date']} on {meta['machine']} ({meta['cpus']} CPUs, device {meta['device']}, "
-             f"{meta.get('ring_kernel', 'numpy')} ring kernel), "
+             f"{meta.get('ring_kernel', 'numpy')} ring kernel, {meta.get('energy_product', 'dense')} energy product), "
              f"command: `{meta['command']}`", "",
              "| case | what | s (min) | s (median) | MP/s | µs/pixel | peak MiB | × floor |"
              + (" s beside a busy process | slow-down |" if contention else ""),
@@ -568,7 +609,7 @@ def markdown(meta: dict, results: dict, ratio: dict) -> str:
                 (f" {slow:.2f}× |" if slow is not None else " |")
         lines.append(row)
     details = []
-    for case in ("floor-f32", "floor-f64"):
+    for case in ("floor-f32", "floor-f32-tri", "floor-f64"):
         if "covariance_seconds" in results.get(case, {}):
             r = results[case]
             schedules = "; ".join(f"{name} {seconds:.3f} s" for name, seconds in r.get("schedules", {}).items())
@@ -719,6 +760,8 @@ def main(argv=None) -> int:
         else:
             desc = scene
         args.onnx, args.onnx16, skipped = _network_files(Path(tmp), cases)
+        if "floor-f32-tri" in cases and (args.device != "cpu" or not triangular_blas()):
+            skipped["floor-f32-tri"] = "the triangular product runs on the CPU with SciPy's BLAS (extras fast, mat)"
         results = {case: {"skipped": reason} for case, reason in skipped.items()}
         for case in cases:
             if case in skipped:
@@ -741,6 +784,7 @@ def main(argv=None) -> int:
     meta = {"date": date.isoformat(timespec="seconds"), "machine": machine_label(), "host": socket.gethostname(),
             "cpu": cpu_model(), "gpu": gpu_model(), "cpus": os.cpu_count(), "device": args.device,
             "ring_kernel": "compiled" if compiled_kernels() else "numpy",
+            "energy_product": "triangular" if triangular_blas() else "dense",
             "platform": platform.platform(), "python": platform.python_version(), "scene_desc": desc,
             "command": "python benchmarks/timing.py " + " ".join(argv if argv is not None else sys.argv[1:]),
             "openblas_env": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")},

@@ -20,6 +20,7 @@ from .io.derived_scene import DerivedScene
 from .io.scene import Scene
 from .kernels.compiled import compiled_kernels
 from .kernels.statistics import statistics_windows
+from .kernels.triangular_energy import triangular_blas
 from .prefetch import BackgroundSink, Slots, ordered_map, prefetch
 from .process_memory import release_free_memory
 from .tiling import Tile, aligned_tile_shape, limit_tile_shape, tile_windows
@@ -356,6 +357,7 @@ def _run(scene: Scene, detector: Detector, sink, arrays: ArrayLibrary, tile_shap
         "device": arrays.device,
         "arrays": arrays.name,
         "ring_kernel": "compiled" if compiled_kernels() else "numpy",
+        "energy_product": "triangular" if triangular_blas() else "dense",
         **({"runtime": detector.runtime.name} if detector.runtime is not None else {}),
         "tile_size": list(tile_shape),
         "halo": detector.halo,

@@ -7,6 +7,7 @@ from hadinfer import cpu_threads
 from hadinfer.cpu_threads import blas_threads, tile_workers
 from hadinfer.detectors import make_detector
 from hadinfer.io import open_scene
+from hadinfer.kernels.triangular_energy import triangular_blas
 from hadinfer.pipeline import accumulate_stats, run_detector
 from hadinfer.prefetch import ordered_map
 from hadinfer.synthetic import make_cube
@@ -21,6 +22,7 @@ def blas_counts() -> list[int]:
 
 
 def test_blas_limit_holds_inside_and_is_lifted_after():
+    triangular_blas()  # SciPy's BLAS, which the limit loads first, is then counted before too
     before = blas_counts()
     if not before:
         pytest.skip("threadpoolctl finds no BLAS in this NumPy")
@@ -29,6 +31,14 @@ def test_blas_limit_holds_inside_and_is_lifted_after():
     assert blas_counts() == before
     with blas_threads(None) as limited:
         assert not limited and blas_counts() == before
+
+
+def test_the_limit_also_holds_scipys_blas_loaded_for_the_triangular_product():
+    pytest.importorskip("scipy")
+    with blas_threads(1) as limited:
+        libraries = [pool for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
+    assert limited and any("scipy" in pool["filepath"] for pool in libraries)  # pip wheels: its own OpenBLAS
+    assert all(pool["num_threads"] == 1 for pool in libraries)
 
 
 def test_workers_need_a_cpu_a_tile_parallel_detector_and_a_blas_limit(monkeypatch):

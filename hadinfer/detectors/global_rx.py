@@ -7,6 +7,7 @@ import numpy as np
 from ..arrays import NumpyArrays
 from ..errors import ParameterError
 from ..kernels.statistics import PRECISIONS, BackgroundStats, float32_scale, whitening_basis
+from ..kernels.triangular_energy import energy_factor
 from ..kernels.whitened_energy import whitened_energy
 from .base import Detector
 
@@ -92,7 +93,15 @@ class GlobalRX(Detector):
         self.projection_ = basis / np.sqrt(values)
         self.n_pixels_ = stats.count_
         self.scale_ = float32_scale(np.sqrt(np.maximum(np.diag(covariance), 0.0)))
+        self._energy_factor = None
+        if self.precision == "float32":
+            self._energy_factor = energy_factor(self._scoring_projection().astype(np.float32))
         return self
+
+    def _scoring_projection(self) -> np.ndarray:
+        """The projection scores use: ``projection_``, divided by ``scale_`` for float32 (see :meth:`score`)."""
+        scale = getattr(self, "scale_", None) if self.precision == "float32" else None
+        return self.projection_ if scale is None else self.projection_ / scale[:, None]
 
     def score(self, cube, valid, core=None, arrays=None):
         xp = self._arrays(arrays)
@@ -100,9 +109,11 @@ class GlobalRX(Detector):
             cube, valid = cube[core], valid[core]
         # (x - mean) @ P == ((x - mean) * scale) @ (P / scale): the same scores, in float32's range.
         scale = getattr(self, "scale_", None) if self.precision == "float32" else None
-        projection = self.projection_ if scale is None else self.projection_ / scale[:, None]
+        projection = self._scoring_projection()
         if self.precision == "float32" and isinstance(xp, NumpyArrays):
-            scores = whitened_energy(cube, self.mean_, projection.astype(np.float32), scale)
+            # The triangular factor of a fit's projection (None if set by hand: formed per call).
+            scores = whitened_energy(cube, self.mean_, projection.astype(np.float32), scale,
+                                     getattr(self, "_energy_factor", None))
         else:
             height, width, bands = cube.shape
             centred = xp.asarray(cube.reshape(-1, bands)) - xp.asarray(self.mean_)

@@ -19,6 +19,7 @@ from ..arrays import NumpyArrays
 from ..errors import ModelFileError
 from ..kernels.ring_sums import REGULARIZATION, ring_rx
 from ..kernels.statistics import BackgroundStats, pca_whitening
+from ..kernels.triangular_energy import energy_factor
 from ..kernels.whitened_energy import energy_and_components_on
 
 POLICY = "pca-whiten+rx"
@@ -120,6 +121,7 @@ class SceneInputs:
         self.policy = policy
         self.mean, self.projection = pca_whitening(stats, None)
         self._projection32 = self.projection.astype(np.float32)
+        self._energy_factor32 = energy_factor(self._projection32)
         # LocalRX.fit keeps the leading lrx_components columns of this same whitening.
         self._local_projection32 = np.ascontiguousarray(self._projection32[:, :policy.lrx_components])
 
@@ -185,7 +187,8 @@ class SceneInputs:
         rank = self._projection32.shape[1]
         local = self._local_projection32.shape[1] if local_wanted else 0
         leading = min(self.policy.components, rank)
-        energy, z = energy_and_components_on(arrays, cube, self.mean, self._projection32, max(leading, local), region)
+        energy, z = energy_and_components_on(arrays, cube, self.mean, self._projection32, max(leading, local), region,
+                                            factor=self._energy_factor32)
         out[..., :leading] = arrays.to_numpy(z[rows, cols, :leading])
         out[..., self.policy.components] = energy / np.float32(max(rank, 1))
         if not local_wanted:

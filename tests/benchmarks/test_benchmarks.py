@@ -45,13 +45,14 @@ def test_timing_smoke(tmp_path):
     expected = {"deep-torch", "deep-ort", "deep-ort-fp16", "floor-f32", "floor-f64", "floor-deep"}
     assert expected <= set(payload["results"])
     floors = payload["results"]
-    for floor in ("floor-f32", "floor-f64"):
+    for floor in ("floor-f32", "floor-f32-tri", "floor-f64"):
         assert floors[floor]["covariance_seconds"] > 0 and floors[floor]["projection_seconds"] > 0
         # The floor is the faster schedule: never slower than any schedule it timed.
         assert floors[floor]["schedule"] in floors[floor]["schedules"]
         assert floors[floor]["covariance_seconds"] + floors[floor]["projection_seconds"] <= \
             min(floors[floor]["schedules"].values()) + 1e-3
-    assert {"grx_x_floor_f32", "grx_fp64_x_floor_f64", "grx_speedup_vs_spy_rx"} <= set(payload["ratios"])
+    assert {"grx_x_floor_f32", "grx_x_floor_f32_tri", "grx_fp64_x_floor_f64",
+            "grx_speedup_vs_spy_rx"} <= set(payload["ratios"])
     if "computed" in floors["floor-deep"]:
         assert floors["floor-deep"]["flops_per_pixel"] > 0 and "deep_ort_x_floor_deep" in payload["ratios"]
 
@@ -80,6 +81,21 @@ def test_blas_floor_covers_every_pixel_with_bounded_data(timing, monkeypatch):
     floor = timing.blas_floor((300, 700, 8), "float32")
     assert floor["pixels"] == 210000 and floor["data_pixels"] == 2 * timing.TILE_PIXELS
     assert floor["seconds"] == pytest.approx(floor["covariance_seconds"] + floor["projection_seconds"])
+
+
+def test_the_triangular_floor_covers_every_pixel_and_keeps_its_data_finite(timing, monkeypatch):
+    pytest.importorskip("scipy", reason="the triangular product is SciPy's BLAS")
+    import numpy as np
+
+    monkeypatch.setattr(timing, "FLOOR_DATA_BYTES", timing.TILE_PIXELS * 8 * 4)  # one tile of float32
+    energy = timing._triangular_energy_blocks(np.random.default_rng(0), timing.TILE_PIXELS, 8, np.float32)
+    first = np.concatenate(energy((0, timing.TILE_PIXELS)))
+    for _ in range(5):  # the product runs in place on the same chunks, pass after pass
+        again = np.concatenate(energy((timing.TILE_PIXELS, 5000)))  # wraps to the start; 2 chunks
+    assert first.shape == (timing.TILE_PIXELS,) and again.shape == (2 * 4096,)
+    np.testing.assert_allclose(again, first[:2 * 4096], rtol=1e-4)  # orthogonal: the norms stay
+    floor = timing.blas_floor((300, 700, 8), "float32", triangular=True)
+    assert floor["pixels"] == 210000 and floor["projection_seconds"] > 0
 
 
 def test_network_flops_are_counted_from_the_graph(timing, tmp_path):

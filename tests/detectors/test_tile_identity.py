@@ -62,6 +62,20 @@ def test_the_numpy_ring_kernel_is_the_same_bits_for_tile_sizes_32_100_4096(strip
     assert maps[0].tobytes() == maps[1].tobytes() == maps[2].tobytes()
 
 
+@pytest.mark.parametrize("detector", ["grx", "fusion"])
+def test_without_scipy_the_dense_energy_product_is_the_same_bits_for_tile_sizes_32_100_4096(striped_scene, detector,
+                                                                                              monkeypatch):
+    from hadinfer.kernels import triangular_energy
+
+    monkeypatch.setattr(triangular_energy, "_trmm", lambda dtype: None)  # as without SciPy: NumPy's dense product
+    maps = [hadinfer.detect(striped_scene, detector=detector, device="cpu", tile_size=tile).scores
+            for tile in (32, 100, 4096)]
+    assert maps[0].tobytes() == maps[1].tobytes() == maps[2].tobytes()
+    monkeypatch.undo()
+    triangular = hadinfer.detect(striped_scene, detector=detector, device="cpu").scores
+    np.testing.assert_allclose(maps[0], triangular, rtol=1e-5)  # the same scores to float32 rounding
+
+
 @pytest.mark.parametrize("detector", ["grx", "fusion", "learned"])
 def test_the_map_is_the_same_bits_for_one_or_several_scoring_threads(striped_scene, detector):
     if blas_rounds_rows_by_position():  # BLAS threads split a product's rows differently under load
