@@ -18,6 +18,7 @@ same whichever tile, core or block of rows it is scored in.
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import importlib.util
 
@@ -64,7 +65,7 @@ def triangular_energy(block: np.ndarray, factor: np.ndarray) -> np.ndarray:
         float32 or float64, either memory order; its values are destroyed (it is a
         scratch copy of centred spectra).
     factor : ndarray, shape (B, B)
-        From :func:`energy_factor`, of ``block``'s dtype.
+        From :func:`energy_factor`, of ``block``'s dtype, Fortran order.
 
     Returns
     -------
@@ -73,18 +74,24 @@ def triangular_energy(block: np.ndarray, factor: np.ndarray) -> np.ndarray:
     trmm = _trmm(block.dtype)
     if trmm is None:
         product = block @ factor
-    else:
-        if block.strides[0] > block.strides[1]:
-            # A row-major block (pixel-major windows) is copied column-major first (0.6 ms for
-            # 4096 x 200): the sum below rounds the same only over the same layout, and this
-            # keeps a map's bits independent of how its scene lays out bands.
-            block = np.asfortranarray(block)
-        product = trmm(1.0, factor, block, side=1, lower=1, overwrite_b=1)  # B := B L
-        if product.shape[0] == 1:
-            # One row is C- as well as F-contiguous, and NumPy then sums it in another order:
-            # summed as two rows, it rounds as it would among others.
-            return np.einsum("ij,ij->i", *2 * (np.asfortranarray(np.repeat(product, 2, axis=0)),))[:1]
-    return np.einsum("ij,ij->i", product, product)
+        return np.einsum("ij,ij->i", product, product)
+    rows, bands = block.shape
+    size = block.itemsize
+    if not (block.strides[0] == size and block.strides[1] % size == 0 and block.strides[1] >= rows * size):
+        # A row-major block (pixel-major windows) is copied column-major first (0.6 ms for
+        # 4096 x 200): the sum below rounds the same only over the same layout, and this
+        # keeps a map's bits independent of how its scene lays out bands.  A column-major
+        # view with spaced columns (part of a larger block) is multiplied where it lies.
+        block = np.array(block, order="F")
+    if rows == 0:
+        return np.zeros(0, dtype=block.dtype)
+    trmm(rows, bands, factor, block, block.strides[1] // size)  # block := block @ factor
+    if rows == 1:
+        # One row is C- as well as F-contiguous, and NumPy then sums it in another order:
+        # summed as two rows, it rounds as it would among others.
+        block = np.asfortranarray(np.repeat(block, 2, axis=0))
+        return np.einsum("ij,ij->i", block, block)[:1]
+    return np.einsum("ij,ij->i", block, block)
 
 
 def triangular_blas() -> bool:
@@ -99,9 +106,36 @@ def triangular_blas() -> bool:
 
 @functools.lru_cache(maxsize=None)
 def _trmm(dtype):
-    """SciPy's ``strmm``/``dtrmm`` for ``dtype``, or None without SciPy."""
+    """``trmm(rows, bands, factor, block, ldb)``: ``block := block @ factor`` in BLAS, the GIL released; None without SciPy.
+
+    Why not ``scipy.linalg.blas.strmm``: its wrapper holds the GIL for the whole product,
+    so the two scoring threads of a 2-core machine took turns (two threads doing twice the
+    work took 2.5x as long as one; NumPy's products, which release it, 1.15x).  SciPy's
+    public Cython BLAS (``scipy.linalg.cython_blas``) exports the same routine as a C
+    function pointer; ctypes calls it with the GIL released.
+    """
     if dtype not in (np.float32, np.float64) or importlib.util.find_spec("scipy") is None:
         return None
-    from scipy.linalg import blas
+    from scipy.linalg import cython_blas
 
-    return blas.strmm if dtype == np.float32 else blas.dtrmm
+    real = ctypes.c_float if dtype == np.float32 else ctypes.c_double
+    capsule = cython_blas.__pyx_capi__["strmm" if dtype == np.float32 else "dtrmm"]
+    get_name, get_pointer = ctypes.pythonapi.PyCapsule_GetName, ctypes.pythonapi.PyCapsule_GetPointer
+    get_name.restype, get_name.argtypes = ctypes.c_char_p, [ctypes.py_object]
+    get_pointer.restype, get_pointer.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
+    integer = ctypes.POINTER(ctypes.c_int)
+    # void ?trmm(char *side, char *uplo, char *transa, char *diag, int *m, int *n,
+    #            real *alpha, real *a, int *lda, real *b, int *ldb): Fortran's B := alpha B op(A)
+    blas_trmm = ctypes.CFUNCTYPE(None, *[ctypes.c_char_p] * 4, integer, integer, ctypes.POINTER(real),
+                                 ctypes.c_void_p, integer, ctypes.c_void_p, integer)(
+        get_pointer(capsule, get_name(capsule)))
+    right, lower, plain, general = b"R", b"L", b"N", b"N"
+    one = real(1.0)
+
+    def trmm(rows: int, bands: int, factor: np.ndarray, block: np.ndarray, ldb: int) -> None:
+        if not (factor.flags.f_contiguous and factor.dtype == block.dtype and factor.shape == (bands, bands)):
+            raise ValueError("factor: expected a Fortran-ordered (B, B) matrix of the block's dtype")
+        m, n, lda, ld = (ctypes.c_int(v) for v in (rows, bands, bands, ldb))
+        blas_trmm(right, lower, plain, general, ctypes.byref(m), ctypes.byref(n), ctypes.byref(one),
+                  factor.ctypes.data, ctypes.byref(lda), block.ctypes.data, ctypes.byref(ld))
+    return trmm
