@@ -1,6 +1,7 @@
 """Where an untrained feature network's edge over ``fusion`` comes from (no training).
 
     python benchmarks/second_view.py
+    python benchmarks/second_view.py --views shape   # design M, a brightness-free view
 
 The ``learned`` detector multiplies (geometric mean) the plain fusion with the fusion of a
 second view of the spectra: standardised band by band, resampled to the canonical grid,
@@ -13,12 +14,17 @@ parts, each scored as the geometric mean with ``fusion``:
 - ``untrained``: ``learned-v3``'s network before training (seeds 0, 1, 2; as
   ``learned_features.py`` scores it).
 
+With ``--views shape`` it scores design M instead: the fusion on the unit-norm spectra
+``x / ||x||`` (their shape, without their brightness), alone and with ``fusion``.
+
 Five tuning and seven confirmation files; what the figures decide was fixed beforehand in
-``benchmarks/results/learned-features/second-view-plan.md``.  Masks are read only to score.
+``benchmarks/results/learned-features/second-view-plan.md`` and ``shape-view-plan.md``.
+Masks are read only to score.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 
 import numpy as np
@@ -63,6 +69,38 @@ def score_scene(scene: dict) -> dict:
     return row
 
 
+def unit_spectra(cube: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The valid spectra divided by their Euclidean norms, (P, B), and where they are (a zero spectrum has no shape)."""
+    pixels = cube[valid].astype(np.float64)
+    norms = np.linalg.norm(pixels, axis=1)
+    shaped = valid.copy()
+    shaped[valid] = norms > 0
+    return pixels[norms > 0] / norms[norms > 0, None], shaped
+
+
+def score_shape(scene: dict) -> dict:
+    """AUC(D,F) of design M on one file: the fusion of the unit-norm spectra, alone and with ``fusion``."""
+    classical = classical_maps(scene)
+    shape = view_fusion(*unit_spectra(*read_cube(scene["path"], key=scene["key"])))
+    row = {name: auc(m, scene) for name, m in classical.items()}
+    row["shape alone"] = auc(shape, scene)
+    row["shape"] = auc(with_fusion(shape, classical["fusion"]), scene)
+    return row
+
+
+def shape_table(rows: dict, scenes: list, title: str) -> list[str]:
+    """Per-file AUCs of design M and the set's mean."""
+    lines = [f"## {title}", "", "| file | GRX | LRX (5,21) | fusion | shape alone | **fusion × shape (M)** | M − fusion |",
+             "|---|---|---|---|---|---|---|"]
+    names = [s["name"] for s in scenes]
+    for name in names + ["**mean**"]:
+        picked = [rows[n] for n in (names if name == "**mean**" else [name])]
+        mean = {k: float(np.mean([r[k] for r in picked])) for k in picked[0]}
+        cells = [f"{mean[k]:.4f}" for k in ("grx", "lrx", "fusion", "shape alone", "shape")]
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {mean['shape'] - mean['fusion']:+.4f} |")
+    return lines + [""]
+
+
 def seeded(row: dict, name: str) -> tuple[float, float]:
     values = [row[f"{name}/seed{s}"] for s in SEEDS]
     return float(np.mean(values)), float(np.std(values, ddof=1))
@@ -87,6 +125,10 @@ def table(rows: dict, scenes: list, title: str) -> list[str]:
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--views", choices=("parts", "shape"), default="parts",
+                        help="parts: the untrained network's view taken apart (design L); shape: design M")
+    args = parser.parse_args()
     scenes = labelled_scenes(DATA)
     if not scenes:
         raise SystemExit(f"no labelled scenes under {DATA}")
@@ -94,9 +136,18 @@ def main() -> int:
     confirmation = [s for s in scenes if s["group"] not in TUNING_GROUPS]
     rows = {}
     for s in tuning + confirmation:
-        rows[s["name"]] = score_scene(s)
+        rows[s["name"]] = score_shape(s) if args.views == "shape" else score_scene(s)
         print(s["name"], {k: round(v, 4) for k, v in rows[s["name"]].items()}, flush=True)
     OUT.mkdir(parents=True, exist_ok=True)
+    if args.views == "shape":
+        (OUT / "shape-view.json").write_text(json.dumps(rows, indent=1) + "\n")
+        lines = ["# Design M: the fusion of the spectra's shape as a second view, no training", "",
+                 "`python benchmarks/second_view.py --views shape` (plan: `shape-view-plan.md`). AUC(D,F); "
+                 "`shape` is the fusion detector on `x / ||x||`, combined with `fusion` by the geometric mean.", ""]
+        lines += shape_table(rows, tuning, "Tuning files (design M is judged here)")
+        lines += shape_table(rows, confirmation, "Confirmation files (diagnostic only, looked at once)")
+        (OUT / "shape-view.md").write_text("\n".join(lines))
+        return 0
     (OUT / "second-view.json").write_text(json.dumps(rows, indent=1) + "\n")
     lines = ["# The second view's parts, no training", "", "`python benchmarks/second_view.py` "
              "(plan: `second-view-plan.md`). AUC(D,F); each view as the geometric mean with `fusion`; "

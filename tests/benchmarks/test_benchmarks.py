@@ -233,3 +233,17 @@ def test_second_view_scores_a_view_where_valid_and_combines_it_geometrically():
     scores = second.view_fusion(rng.normal(size=(int(valid.sum()), 6)), valid)
     assert np.isnan(scores[3, 5]) and np.isfinite(scores[valid]).all() and (scores[valid] > 0).all()
     np.testing.assert_allclose(second.with_fusion(np.array([4.0, 1.0]), np.array([1.0, 9.0])), [2.0, 3.0])
+
+
+def test_the_shape_view_forgets_brightness_and_drops_zero_spectra():
+    pytest.importorskip("torch", reason="the benchmark module imports the feature training (extra 'train')")
+    second = benchmark_module("second_view")
+    rng = np.random.default_rng(5)
+    cube = rng.uniform(1, 2, size=(20, 30, 8))
+    valid = np.ones((20, 30), bool)
+    cube[2, 3] = 0.0
+    pixels, shaped = second.unit_spectra(cube, valid)
+    assert not shaped[2, 3] and shaped.sum() == 599 and pixels.shape == (599, 8)
+    np.testing.assert_allclose(np.linalg.norm(pixels, axis=1), 1.0)
+    brighter, _ = second.unit_spectra(cube * rng.uniform(0.1, 10, size=(20, 30, 1)), valid)  # shadows, slopes
+    np.testing.assert_allclose(brighter, pixels, rtol=1e-12)
