@@ -79,11 +79,13 @@ def triangular_energy(block: np.ndarray, factor: np.ndarray) -> np.ndarray:
         return np.einsum("ij,ij->i", product, product)
     rows, bands = block.shape
     size = block.itemsize
-    if not (block.strides[0] == size and block.strides[1] % size == 0 and block.strides[1] >= rows * size):
+    if not (block.flags.writeable and block.strides[0] == size and block.strides[1] % size == 0
+            and block.strides[1] >= rows * size):
         # A row-major block (pixel-major windows) is copied column-major first (0.6 ms for
         # 4096 x 200): the sum below rounds the same only over the same layout, and this
         # keeps a map's bits independent of how its scene lays out bands.  A column-major
-        # view with spaced columns (part of a larger block) is multiplied where it lies.
+        # view with spaced columns (part of a larger block) is multiplied where it lies; a
+        # read-only one is copied (BLAS writes the product over its input).
         block = np.array(block, order="F")
     if rows == 0:
         return np.zeros(0, dtype=block.dtype)

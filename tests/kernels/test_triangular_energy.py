@@ -50,3 +50,14 @@ def test_a_rows_energy_does_not_depend_on_the_other_rows_or_the_layout():
         for part in (column_major, row_major, strided):
             assert part.tobytes() == whole[start:stop].tobytes()
 
+
+def test_a_read_only_block_is_left_as_it_was():
+    rng = np.random.default_rng(5)
+    block = np.asfortranarray(rng.normal(size=(300, 12)).astype(np.float32))
+    block.flags.writeable = False
+    before = block.copy()
+    factor = energy_factor(rng.normal(size=(12, 12)).astype(np.float32))
+    got = triangular_energy(block, factor)
+    assert np.array_equal(block, before)
+    np.testing.assert_allclose(got, ((before.astype(np.float64) @ factor) ** 2).sum(axis=1), rtol=1e-5)
+
