@@ -138,23 +138,21 @@ def main() -> int:
     for s in tuning + confirmation:
         rows[s["name"]] = score_shape(s) if args.views == "shape" else score_scene(s)
         print(s["name"], {k: round(v, 4) for k, v in rows[s["name"]].items()}, flush=True)
-    OUT.mkdir(parents=True, exist_ok=True)
     if args.views == "shape":
-        (OUT / "shape-view.json").write_text(json.dumps(rows, indent=1) + "\n")
-        lines = ["# Design M: the fusion of the spectra's shape as a second view, no training", "",
-                 "`python benchmarks/second_view.py --views shape` (plan: `shape-view-plan.md`). AUC(D,F); "
-                 "`shape` is the fusion detector on `x / ||x||`, combined with `fusion` by the geometric mean.", ""]
-        lines += shape_table(rows, tuning, "Tuning files (design M is judged here)")
-        lines += shape_table(rows, confirmation, "Confirmation files (diagnostic only, looked at once)")
-        (OUT / "shape-view.md").write_text("\n".join(lines))
-        return 0
-    (OUT / "second-view.json").write_text(json.dumps(rows, indent=1) + "\n")
-    lines = ["# The second view's parts, no training", "", "`python benchmarks/second_view.py` "
-             "(plan: `second-view-plan.md`). AUC(D,F); each view as the geometric mean with `fusion`; "
-             "seeded views as mean ± sd over seeds 0, 1, 2.", ""]
-    lines += table(rows, tuning, "Tuning files (design L is judged here)")
-    lines += table(rows, confirmation, "Confirmation files (diagnostic only, looked at once)")
-    (OUT / "second-view.md").write_text("\n".join(lines))
+        stem, design, tabulate = "shape-view", "M", shape_table
+        header = ["# Design M: the fusion of the spectra's shape as a second view, no training", "",
+                  "`python benchmarks/second_view.py --views shape` (plan: `shape-view-plan.md`). AUC(D,F); "
+                  "`shape` is the fusion detector on `x / ||x||`, combined with `fusion` by the geometric mean.", ""]
+    else:
+        stem, design, tabulate = "second-view", "L", table
+        header = ["# The second view's parts, no training", "", "`python benchmarks/second_view.py` "
+                  "(plan: `second-view-plan.md`). AUC(D,F); each view as the geometric mean with `fusion`; "
+                  "seeded views as mean ± sd over seeds 0, 1, 2.", ""]
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / f"{stem}.json").write_text(json.dumps(rows, indent=1) + "\n")
+    lines = header + tabulate(rows, tuning, f"Tuning files (design {design} is judged here)")
+    lines += tabulate(rows, confirmation, "Confirmation files (diagnostic only, looked at once)")
+    (OUT / f"{stem}.md").write_text("\n".join(lines))
     return 0
 
 
