@@ -247,3 +247,15 @@ def test_the_shape_view_forgets_brightness_and_drops_zero_spectra():
     np.testing.assert_allclose(np.linalg.norm(pixels, axis=1), 1.0)
     brighter, _ = second.unit_spectra(cube * rng.uniform(0.1, 10, size=(20, 30, 1)), valid)  # shadows, slopes
     np.testing.assert_allclose(brighter, pixels, rtol=1e-12)
+
+
+def test_paired_uncertainty_of_a_detector_that_wins_everywhere_and_of_one_that_wins_once():
+    paired = benchmark_module("paired_uncertainty")
+    rows = {f"file-{i}": {"a": 0.9 + 0.01 * (i + 1), "b": 0.9, "c": 0.9 + (0.07 if i == 0 else -0.01)} for i in range(7)}
+    everywhere = paired.compare(rows, "a", "b")
+    assert everywhere["wins"] == 7 and everywhere["p_sign_flip"] == pytest.approx(2 / 128)  # the smallest p of 7
+    assert everywhere["interval_95"][0] > 0 and everywhere["mean"] == pytest.approx(0.04)
+    assert everywhere["mean_without_best"] == pytest.approx(0.035) and everywhere["best_file"] == "file-6"
+    once = paired.compare(rows, "c", "b")  # +0.07 on one file, -0.01 on six: a mean of +0.0014 from one file
+    assert once["wins"] == 1 and once["p_sign_flip"] > 0.5 and once["mean_without_best"] == pytest.approx(-0.01)
+    assert once["interval_95"][0] < 0 < once["interval_95"][1]
