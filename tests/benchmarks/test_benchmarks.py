@@ -259,3 +259,22 @@ def test_paired_uncertainty_of_a_detector_that_wins_everywhere_and_of_one_that_w
     once = paired.compare(rows, "c", "b")  # +0.07 on one file, -0.01 on six: a mean of +0.0014 from one file
     assert once["wins"] == 1 and once["p_sign_flip"] > 0.5 and once["mean_without_best"] == pytest.approx(-0.01)
     assert once["interval_95"][0] < 0 < once["interval_95"][1]
+
+
+def test_grx_budget_adds_the_parts_a_run_cannot_drop(tmp_path):
+    pytest.importorskip("threadpoolctl", reason="the parts are timed with BLAS held to one thread (extra 'fast')")
+    pytest.importorskip("scipy", reason="the energy is SciPy's triangular product")
+    from hadinfer.synthetic import write_synthetic_scene
+
+    scene = tmp_path / "scene.tif"
+    write_synthetic_scene(str(scene), height=96, width=80, bands=12, dtype="int16")
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "grx_budget.py"), "--scene", str(scene), "--repeat", "1",
+                    "--out", str(tmp_path / "out")], check=True, capture_output=True, timeout=300)
+    result = json.loads((tmp_path / "out" / "budget.json").read_text())
+    parts = result["cpu_seconds"]
+    assert all(parts[name] >= 0 for name in ("read", "convert", "deflation", "gram", "energy", "hash", "import"))
+    assert result["unavoidable_cpu_seconds"] == pytest.approx(
+        2 * parts["read"] + 2 * parts["convert"] + parts["deflation"] + parts["gram"] + parts["energy"]
+        + parts["hash"] + parts["import"])
+    assert result["wall_bound_seconds"] == pytest.approx(result["unavoidable_cpu_seconds"] / result["cores"])
+    assert result["grx_wall_seconds"] > 0 and "the floor" in (tmp_path / "out" / "budget.md").read_text()
