@@ -181,7 +181,8 @@ def main(argv=None) -> int:
               f"(conversion, deflation and Gram matrix together), scoring {measured['scoring']:.3f} s "
               "(conversion, triangular product, norms).",
               f"- Lower bound for a run's wall time on {cores} cores: **{bound:.3f} s**; the float32 floor "
-              f"(`floor-f32`, a tile per core) {floor['seconds']:.3f} s: the bound is **{bound / floor['seconds']:.2f}× "
+              f"(`floor-f32`, a tile per core) {floor['seconds']:.3f} s: the bound is "
+              f"**{bound / floor['seconds']:.2f}× "
               f"the floor**.",
               f"- `grx` itself (in this process, map written, best of {args.repeat}): {wall:.3f} s, "
               f"{wall / floor['seconds']:.2f}× the floor, {wall / bound:.2f}× the bound.", ""]

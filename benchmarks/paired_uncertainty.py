@@ -53,7 +53,8 @@ def compare(rows: dict, ours: str, other: str) -> dict:
     differences = np.array([rows[n][ours] - rows[n][other] for n in names])
     best = int(np.argmax(differences))
     low, high = bootstrap_interval(differences)
-    return {"ours": ours, "other": other, "differences": dict(zip(names, differences.tolist())), "mean": float(differences.mean()),
+    return {"ours": ours, "other": other, "differences": dict(zip(names, differences.tolist())),
+            "mean": float(differences.mean()),
             "interval_95": [low, high], "p_sign_flip": sign_flip_p_value(differences),
             "wins": int((differences > 0).sum()), "files": len(names),
             "mean_without_best": float(np.delete(differences, best).mean()), "best_file": names[best]}
@@ -61,17 +62,20 @@ def compare(rows: dict, ours: str, other: str) -> dict:
 
 def main() -> int:
     rows = json.loads((RESULTS / "shipped.json").read_text())["rows"]
-    pairs = [("learned", other) for other in ("fusion", "grx", "lrx", "general")] + [("fusion", "grx"), ("fusion", "lrx")]
+    pairs = [("learned", other) for other in ("fusion", "grx", "lrx", "general")]
+    pairs += [("fusion", "grx"), ("fusion", "lrx")]
     results = [compare(rows, ours, other) for ours, other in pairs]
     (RESULTS / "shipped-uncertainty.json").write_text(json.dumps(results, indent=1) + "\n")
     lines = ["# How much of the shipped file's edge could be chance", "",
              "`python benchmarks/paired_uncertainty.py`, from `shipped.json` (the shipped `learned` file on the seven "
              "confirmation files, `python benchmarks/learned_features.py --stage shipped`). Differences of AUC(D,F), "
              "one detector minus the other, paired by file.", "",
-             "| detector | against | mean | 95 % bootstrap interval | sign-flip p | files won | mean without the best file |",
+             "| detector | against | mean | 95 % bootstrap interval | sign-flip p | files won "
+             "| mean without the best file |",
              "|---|---|---|---|---|---|---|"]
     for r in results:
-        lines.append(f"| `{r['ours']}` | `{r['other']}` | {r['mean']:+.4f} | [{r['interval_95'][0]:+.4f}, {r['interval_95'][1]:+.4f}] | "
+        low, high = r["interval_95"]
+        lines.append(f"| `{r['ours']}` | `{r['other']}` | {r['mean']:+.4f} | [{low:+.4f}, {high:+.4f}] | "
                      f"{r['p_sign_flip']:.3f} | {r['wins']} of {r['files']} | {r['mean_without_best']:+.4f} "
                      f"(without {r['best_file']}) |")
     (RESULTS / "shipped-uncertainty.md").write_text("\n".join(lines) + "\n")

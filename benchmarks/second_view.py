@@ -90,7 +90,8 @@ def score_shape(scene: dict) -> dict:
 
 def shape_table(rows: dict, scenes: list, title: str) -> list[str]:
     """Per-file AUCs of design M and the set's mean."""
-    lines = [f"## {title}", "", "| file | GRX | LRX (5,21) | fusion | shape alone | **fusion × shape (M)** | M − fusion |",
+    lines = [f"## {title}", "",
+             "| file | GRX | LRX (5,21) | fusion | shape alone | **fusion × shape (M)** | M − fusion |",
              "|---|---|---|---|---|---|---|"]
     names = [s["name"] for s in scenes]
     for name in names + ["**mean**"]:

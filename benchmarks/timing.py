@@ -316,7 +316,8 @@ def blas_floor(shape, dtype: str, device: str = "cpu", triangular: bool = False)
             return (y * y).sum(dim=1)
     clock = _timer(device)
     blocks = [(start % held, min(TILE_PIXELS, pixels - start)) for start in range(0, pixels, TILE_PIXELS)]
-    scatter(data[:TILE_PIXELS]), energy(blocks[0] if triangular else data[:TILE_PIXELS])  # warm-up: thread pools, kernels
+    # Warm-up: thread pools, kernels.
+    scatter(data[:TILE_PIXELS]), energy(blocks[0] if triangular else data[:TILE_PIXELS])
 
     def passes(run):
         """(scatter seconds, projection seconds) of every block through ``run(function, blocks)``."""
@@ -364,7 +365,8 @@ def _triangular_energy_blocks(rng, held: int, bands: int, dtype):
 
     def energy(block):
         first = (block[0] % held) // CHUNK_ROWS
-        return [triangular_energy(chunks[index].T, factor) for index in range(first, first + -(-block[1] // CHUNK_ROWS))]
+        count = -(-block[1] // CHUNK_ROWS)
+        return [triangular_energy(chunks[index].T, factor) for index in range(first, first + count)]
     return energy
 
 
@@ -552,7 +554,8 @@ def ratios(results: dict) -> dict:
     out["lrx_full_bands_per_pixel_speedup_vs_spy_windowed_rx"] = div(get("spy-rx-window", "seconds_per_pixel"),
                                                                      get("lrx-full-crop", "seconds_per_pixel"))
     for case in results:
-        if case not in ("read", "floor-f32", "floor-f32-tri", "floor-f64", "floor-deep", "spy-rx-window", "lrx-full-crop"):
+        if case not in ("read", "floor-f32", "floor-f32-tri", "floor-f64", "floor-deep", "spy-rx-window",
+                        "lrx-full-crop"):
             out[f"{case.replace('-', '_')}_time_x_read"] = div(get(case, "seconds_min"), get("read", "seconds_min"))
     for case in results:
         out[f"{case.replace('-', '_')}_slowdown_with_busy_neighbour"] = div(
