@@ -77,6 +77,7 @@ def command(scenes, output, steps, versions, objective, generated, seed, key, re
         extra = f" + {generated} generated" if generated else ""
         # The first and last 100 steps mix scenes of very different difficulty, so the
         # per-source halves say more about whether the network learned.
-        click.echo(f"{output}: trained in {report['train_seconds']:.1f} s ({len(sources)} scenes{extra}, "
+        count = f"{len(sources)} scene{'' if len(sources) == 1 else 's'}"
+        click.echo(f"{output}: trained in {report['train_seconds']:.1f} s ({count}{extra}, "
                    f"loss {report['loss_first_100']:.3f} -> {report['loss_last_100']:.3f}; lower in the "
                    f"second half on {fell} of {len(halves)} sources)", err=True)

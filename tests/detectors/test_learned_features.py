@@ -75,7 +75,7 @@ def test_cli_runs_a_trained_feature_model_and_records_it(small_tif, tmp_path):
     assert again.exit_code != 0 and "exists" in again.output
     told = runner.invoke(cli, ["train-features", str(small_tif), "-o", str(tmp_path / "g.npz"), "--steps", "5",
                                "--versions", "1", "--generated", "1"])
-    assert told.exit_code == 0 and "(1 scenes + 1 generated, loss" in told.output
+    assert told.exit_code == 0 and "(1 scene + 1 generated, loss" in told.output
     # only sources drawn in both halves of the 5 steps are counted
     assert re.search(r"lower in the second half on [0-2] of [1-2] sources\)", told.output)
     report = tmp_path / "run.json"
