@@ -127,12 +127,15 @@ def _trmm(dtype):
     get_name, get_pointer = ctypes.pythonapi.PyCapsule_GetName, ctypes.pythonapi.PyCapsule_GetPointer
     get_name.restype, get_name.argtypes = ctypes.c_char_p, [ctypes.py_object]
     get_pointer.restype, get_pointer.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
+    name = get_name(capsule)
+    if not name.startswith(b"void (char *, char *, char *, char *, int *, int *, "):
+        return None  # another calling convention (64-bit integers?) than the one below: NumPy's product instead
     integer = ctypes.POINTER(ctypes.c_int)
     # void ?trmm(char *side, char *uplo, char *transa, char *diag, int *m, int *n,
     #            real *alpha, real *a, int *lda, real *b, int *ldb): Fortran's B := alpha B op(A)
     blas_trmm = ctypes.CFUNCTYPE(None, *[ctypes.c_char_p] * 4, integer, integer, ctypes.POINTER(real),
                                  ctypes.c_void_p, integer, ctypes.c_void_p, integer)(
-        get_pointer(capsule, get_name(capsule)))
+        get_pointer(capsule, name))
     right, lower, plain, general = b"R", b"L", b"N", b"N"
     one = real(1.0)
 

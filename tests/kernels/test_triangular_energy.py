@@ -61,3 +61,22 @@ def test_a_read_only_block_is_left_as_it_was():
     assert np.array_equal(block, before)
     np.testing.assert_allclose(got, ((before.astype(np.float64) @ factor) ** 2).sum(axis=1), rtol=1e-5)
 
+
+
+def test_a_blas_of_another_calling_convention_is_not_called(monkeypatch):
+    pytest.importorskip("scipy")
+    import ctypes
+
+    from scipy.linalg import cython_blas
+
+    new_capsule = ctypes.pythonapi.PyCapsule_New
+    new_capsule.restype, new_capsule.argtypes = ctypes.py_object, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p]
+    name = b"void (char *, char *, char *, char *, long *, long *, float *, float *, long *, float *, long *)"
+    monkeypatch.setitem(cython_blas.__pyx_capi__, "strmm", new_capsule(1, name, None))  # never called
+    module._trmm.cache_clear()
+    try:
+        assert module._trmm(np.dtype(np.float32)) is None  # NumPy's dense product instead
+    finally:
+        monkeypatch.undo()
+        module._trmm.cache_clear()
+    assert module._trmm(np.dtype(np.float32)) is not None
