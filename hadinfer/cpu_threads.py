@@ -10,8 +10,8 @@ instead of 4.4, on a 1024 x 1024 x 200 scene (2-core Intel VM, 2026-12-06).
 
 OpenBLAS's thread count is process-wide, so the limit holds for the whole run and is
 lifted when it ends.  threadpoolctl (the ``fast`` extra) finds and sets it for whichever
-BLAS NumPy loaded, and for SciPy's, which global RX's triangular product uses
-(:mod:`hadinfer.kernels.triangular_energy`) and which is loaded first for that.  Without
+BLAS NumPy loaded, and for SciPy's, which global RX's triangular product uses on large
+scenes (:mod:`hadinfer.kernels.triangular_energy`; the pipeline loads it first).  Without
 threadpoolctl the pipeline scores one tile at a time with every BLAS thread: with both
 unlimited, two workers were slower than one (``fusion`` 5.3 s against 5.0, ``lrx`` 3.9
 against 3.6; one worker and one BLAS thread each, 3.6 and 2.8).
@@ -76,9 +76,6 @@ def blas_threads(limit: int | None) -> Iterator[bool]:
         return
     from threadpoolctl import threadpool_limits
 
-    from .kernels.triangular_energy import triangular_blas
-
-    triangular_blas()  # loads SciPy's BLAS: one loaded after the limit is set would escape it
     with _LOCK:
         if _HOLDERS["count"] == 0:
             _HOLDERS["limiter"] = threadpool_limits(limits=limit, user_api="blas")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .arrays import ArrayLibrary
+from .arrays import ArrayLibrary, NumpyArrays
 from .cpu_threads import blas_threads, tile_workers
 from .detectors import BackgroundStats, Detector
 from .errors import AllNodataError
@@ -20,7 +20,7 @@ from .io.derived_scene import DerivedScene
 from .io.scene import Scene
 from .kernels.compiled import compiled_kernels
 from .kernels.statistics import statistics_windows
-from .kernels.triangular_energy import triangular_blas
+from .kernels.triangular_energy import triangular_pays
 from .prefetch import BackgroundSink, Slots, ordered_map, prefetch
 from .process_memory import release_free_memory
 from .tiling import Tile, aligned_tile_shape, limit_tile_shape, tile_windows
@@ -261,6 +261,10 @@ def run_detector(scene: Scene, detector: Detector, *, sink: Callable[[Tile, np.n
     # general went from 8.9 s to 6.1 so on 1024 x 1024 x 200, 2 cores, before its ONNX calls
     # too ran a tile per core.
     preparers = workers if detector.tile_parallel else tile_workers(arrays.device, True)
+    # A scene large enough for the triangular energy product loads SciPy's BLAS now, before
+    # BLAS threads are limited, so that the limit holds it too (kernels.triangular_energy).
+    if isinstance(arrays, NumpyArrays):  # PyTorch arrays take the dense product on their device
+        triangular_pays(info.height * info.width * len(info.bands))
     # Tiles handled one per core already: one BLAS thread each (hadinfer.cpu_threads).
     with blas_threads(1 if arrays.device == "cpu" and max(workers, preparers) > 1 else None) as limited:
         report = _run(scene, detector, sink, arrays, tile_shape, tiles, workers, preparers, progress)
@@ -277,8 +281,11 @@ def _run(scene: Scene, detector: Detector, sink, arrays: ArrayLibrary, tile_shap
     """:func:`run_detector`'s passes, once the tiles, the device and the workers are known."""
     info = scene.info
     timer = _Timer()
-    detector.fit(accumulate_stats(scene, precision=detector.stats_precision, timer=timer, progress=progress,
-                                  arrays=arrays, workers=max(workers, preparers)))
+    stats = accumulate_stats(scene, precision=detector.stats_precision, timer=timer, progress=progress,
+                             arrays=arrays, workers=max(workers, preparers))
+    detector.fit(stats)
+    # What global RX's energy (grx, fusion, learned, the networks' input) goes through.
+    triangular = isinstance(arrays, NumpyArrays) and triangular_pays(stats.count_ * len(info.bands))
     kept = None
     if detector.feature_pass:  # statistics of what it computes from the spectra
         # Features kept from this pass, when they fit the budget, spare scoring a second
@@ -357,7 +364,7 @@ def _run(scene: Scene, detector: Detector, sink, arrays: ArrayLibrary, tile_shap
         "device": arrays.device,
         "arrays": arrays.name,
         "ring_kernel": "compiled" if compiled_kernels() else "numpy",
-        "energy_product": "triangular" if triangular_blas() else "dense",
+        "energy_product": "triangular" if triangular else "dense",
         **({"runtime": detector.runtime.name} if detector.runtime is not None else {}),
         "tile_size": list(tile_shape),
         "halo": detector.halo,

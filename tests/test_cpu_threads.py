@@ -33,12 +33,24 @@ def test_blas_limit_holds_inside_and_is_lifted_after():
         assert not limited and blas_counts() == before
 
 
-def test_the_limit_also_holds_scipys_blas_loaded_for_the_triangular_product():
+def test_a_run_with_the_triangular_product_holds_scipys_blas_to_one_thread_too(tmp_path, monkeypatch):
     pytest.importorskip("scipy")
-    with blas_threads(1) as limited:
-        libraries = [pool for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
-    assert limited and any("scipy" in pool["filepath"] for pool in libraries)  # pip wheels: its own OpenBLAS
-    assert all(pool["num_threads"] == 1 for pool in libraries)
+    from hadinfer.kernels import triangular_energy, whitened_energy
+
+    monkeypatch.setattr(triangular_energy, "TRIANGULAR_MIN_VALUES", 0)  # this small scene takes it too
+    seen = []
+
+    def recording(block, factor):
+        seen.append([pool for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"])
+        return triangular_energy.triangular_energy(block, factor)
+
+    monkeypatch.setattr(whitened_energy, "triangular_energy", recording)
+    cube, _ = make_cube(96, 80, 12, seed=3)
+    with open_scene(write_geotiff(tmp_path / "s.tif", (cube * 1000).astype(np.int16))) as scene:
+        report = run_detector(scene, make_detector("grx"), sink=lambda tile, scores: None, tile_size=32, workers=2)
+    assert report["energy_product"] == "triangular" and report["blas_threads_limited"] and seen
+    assert any("scipy" in pool["filepath"] for pool in seen[0])  # pip wheels: SciPy's own OpenBLAS
+    assert all(pool["num_threads"] == 1 for libraries in seen for pool in libraries)
 
 
 def test_workers_need_a_cpu_a_tile_parallel_detector_and_a_blas_limit(monkeypatch):

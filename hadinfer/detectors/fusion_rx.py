@@ -7,7 +7,7 @@ import numpy as np
 from ..errors import ParameterError
 from ..kernels.ring_sums import ring_rx
 from ..kernels.statistics import BackgroundStats, fixed_signs
-from ..kernels.triangular_energy import energy_factor
+from ..kernels.triangular_energy import energy_factor_for
 from ..kernels.whitened_energy import energy_and_components_on
 from .base import Detector
 from .global_rx import GlobalRX
@@ -96,7 +96,7 @@ class FusionRX(Detector):
         self.dof_ = [max(global_rx.projection_.shape[1], 1)] + [max(part.projection_.shape[1], 1) for part in self._locals]
         scale = global_rx.scale_
         self.directions_ = (directions if scale is None else directions / scale[:, None]).astype(np.float32)
-        self.energy_factor_ = energy_factor(self.directions_)
+        self.energy_factor_ = energy_factor_for(self.directions_, stats.count_)  # None: the dense product
         return self
 
     def score(self, cube, valid, core=None, arrays=None):
@@ -105,7 +105,8 @@ class FusionRX(Detector):
         global_rx = self.parts_[0]
         # Global RX on the core (float32) and the window's leading components, from one product.
         energy, z = energy_and_components_on(xp, cube, global_rx.mean_, self.directions_, first.projection_.shape[1],
-                                             core, global_rx.scale_, self.energy_factor_)
+                                             core, global_rx.scale_,
+                                             getattr(self, "energy_factor_", None))
         energy[~(valid if core is None else valid[core])] = np.nan
         mask = xp.asarray(valid.astype(np.float64))
         z *= mask[:, :, None]  # in place: the components are this call's own

@@ -7,7 +7,7 @@ import numpy as np
 from ..arrays import NumpyArrays
 from ..errors import ParameterError
 from ..kernels.statistics import PRECISIONS, BackgroundStats, float32_scale, whitening_basis
-from ..kernels.triangular_energy import energy_factor
+from ..kernels.triangular_energy import energy_factor_for
 from ..kernels.whitened_energy import whitened_energy
 from .base import Detector
 
@@ -93,9 +93,10 @@ class GlobalRX(Detector):
         self.projection_ = basis / np.sqrt(values)
         self.n_pixels_ = stats.count_
         self.scale_ = float32_scale(np.sqrt(np.maximum(np.diag(covariance), 0.0)))
+        # The triangular product's factor where it pays (kernels.triangular_energy), else None: dense.
         self._energy_factor = None
         if self.precision == "float32":
-            self._energy_factor = energy_factor(self._scoring_projection().astype(np.float32))
+            self._energy_factor = energy_factor_for(self._scoring_projection().astype(np.float32), stats.count_)
         return self
 
     def _scoring_projection(self) -> np.ndarray:
@@ -111,7 +112,6 @@ class GlobalRX(Detector):
         scale = getattr(self, "scale_", None) if self.precision == "float32" else None
         projection = self._scoring_projection()
         if self.precision == "float32" and isinstance(xp, NumpyArrays):
-            # The triangular factor of a fit's projection (None if set by hand: formed per call).
             scores = whitened_energy(cube, self.mean_, projection.astype(np.float32), scale,
                                      getattr(self, "_energy_factor", None))
         else:

@@ -12,6 +12,12 @@ dense product.  Scoring a 256 x 256 x 200 int16 window with ``grx`` took 31 ms i
 ``fast`` and ``mat``); without SciPy the same factor goes through NumPy's dense product:
 the same scores to float32 rounding, at the old speed.
 
+Loading SciPy costs about 0.2 s of CPU (0.12 s of wall time) once per process, which a
+small scene never earns back: a ``grx`` run on a 128 x 128 x 100 scene took 0.26 s instead
+of 0.14 in a fresh process.  So a scene gets the triangular product only from
+:data:`TRIANGULAR_MIN_VALUES` up (:func:`energy_factor_for`); smaller ones keep the dense
+product, and SciPy is never loaded for them.
+
 A row's result does not depend on the other rows in the call (measured: OpenBLAS gives
 the same bits for any row count), and every block is multiplied column-major, so a
 pixel's energy is the same whichever tile, core or block of rows it is scored in, and
@@ -25,6 +31,27 @@ import functools
 import importlib.util
 
 import numpy as np
+
+
+#: Pixel-band values from which a scene's energy goes through the triangular product: about
+#: 0.67 megapixels at 200 bands, where the product's saving (about 26 ms of CPU per 256 x 256
+#: x 200 window) has paid for loading SciPy (2-core Intel VM, 2026-12-07).
+TRIANGULAR_MIN_VALUES = 2**27
+
+
+def energy_factor_for(projection: np.ndarray, pixels: int) -> np.ndarray | None:
+    """:func:`energy_factor` of ``projection`` if a scene of ``pixels`` valid pixels gets the triangular product, else None.
+
+    It does when it has :data:`TRIANGULAR_MIN_VALUES` values or more and SciPy is installed
+    (:func:`triangular_pays`).  The choice depends on the scene alone, so every tile of a
+    run, and every run of the scene, takes the same product.
+    """
+    return energy_factor(projection) if triangular_pays(pixels * projection.shape[0]) else None
+
+
+def triangular_pays(values: int) -> bool:
+    """Whether a scene of ``values`` pixel-band values gets the triangular product (loads SciPy's BLAS if so)."""
+    return values >= TRIANGULAR_MIN_VALUES and triangular_blas()
 
 
 def energy_factor(projection: np.ndarray) -> np.ndarray:
@@ -101,7 +128,8 @@ def triangular_energy(block: np.ndarray, factor: np.ndarray) -> np.ndarray:
 def triangular_blas() -> bool:
     """Whether the triangular product runs in BLAS (SciPy installed); loads SciPy's BLAS if so.
 
-    Loading it early matters: threadpoolctl limits the BLAS libraries loaded when the
+    The pipeline loads it before it limits BLAS threads, for the scenes that will use it
+    (:func:`triangular_pays`): threadpoolctl limits the BLAS libraries loaded when the
     limit is set, and SciPy's wheels bring their own OpenBLAS, which would otherwise start
     later with a thread per core beside every scoring thread (:mod:`hadinfer.cpu_threads`).
     """

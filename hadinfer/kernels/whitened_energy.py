@@ -6,7 +6,7 @@ import numpy as np
 
 from ..arrays import NumpyArrays
 from .statistics import centred_blocks, centred_float32
-from .triangular_energy import energy_factor, triangular_energy
+from .triangular_energy import triangular_energy
 
 
 def whitened_energy(cube: np.ndarray, mean: np.ndarray, projection: np.ndarray,
@@ -29,7 +29,9 @@ def whitened_energy(cube: np.ndarray, mean: np.ndarray, projection: np.ndarray,
         Powers of two the centred spectra are multiplied by first (``projection`` is
         then already divided by them); see :attr:`GlobalRX.scale_`.
     factor : ndarray, shape (B, B), optional
-        ``energy_factor(projection)`` (:mod:`.triangular_energy`), if already formed.
+        ``energy_factor(projection)`` (:mod:`.triangular_energy`): the energy then comes
+        from the triangular product, without it from the dense one
+        (:func:`~.triangular_energy.energy_factor_for` says which pays).
 
     Returns
     -------
@@ -46,13 +48,13 @@ def energy_and_components(cube: np.ndarray, mean: np.ndarray, projection: np.nda
     ``projection`` holds the scene's whitened principal directions, leading first, so the
     first ``n_components`` columns of ``(x - mean) @ projection`` are the components local
     RX rings (:func:`~hadinfer.kernels.ring_sums.whitened_components`, up to float32
-    rounding) and the squared norm of all of them is global RX.  The fusion needs both:
-    one float32 centring per block of rows serves a narrow product for the components
-    (every pixel) and the triangular product for the energy (the core's rows,
-    :mod:`.triangular_energy`), instead of a float32 pass for the energy and a float64
-    pass for the components (on a 296 x 296 x 200 int16 window the float64 pass alone
-    took a third of the tile's time).  With one dense product for both, such a window
-    took 86 ms; with the narrow and the triangular ones, 60 (one thread, 2026-12-07).
+    rounding) and the squared norm of all of them is global RX.  The fusion needs both,
+    from one float32 centring per block of rows instead of a float32 pass for the energy
+    and a float64 pass for the components (on a 296 x 296 x 200 int16 window the float64
+    pass alone took a third of the tile's time).  Without ``factor``, one dense product
+    gives both; with it, a narrow product gives the components (every pixel) and the
+    triangular product the energy (the core's rows only, :mod:`.triangular_energy`): such
+    a window took 86 ms with the one and 60 with the other (one thread, 2026-12-07).
     Each pixel goes through the same products whatever the rows around it, so a pixel's
     bits do not depend on where the tile's core lies.
 
@@ -79,19 +81,24 @@ def energy_and_components(cube: np.ndarray, mean: np.ndarray, projection: np.nda
     """
     height, width, _ = cube.shape
     rows, cols = core if core is not None else (slice(0, height), slice(0, width))
-    if factor is None:
-        factor = energy_factor(projection)
     leading = np.ascontiguousarray(projection[:, :n_components])
-    energy = np.empty((rows.stop - rows.start, cols.stop - cols.start), dtype=projection.dtype)
+    energy = np.empty((rows.stop - rows.start, cols.stop - cols.start), dtype=np.float32)
     components = np.empty((height, width, n_components))
     for top, count, centred in centred_blocks(cube, mean, projection.dtype, scale):
+        lo, hi = max(top, rows.start), min(top + count, rows.stop)
+        if factor is None:  # one dense product for every pixel, its norms on the core's rows
+            whitened = (centred @ projection).reshape(count, width, projection.shape[1])
+            components[top:top + count] = whitened[:, :, :n_components]
+            if lo < hi:  # whole rows, as whitened_energy reduces them: a pixel's sum never depends on the core
+                part = whitened[lo - top:hi - top].reshape((hi - lo) * width, whitened.shape[2])
+                energy[lo - rows.start:hi - rows.start] = np.einsum("ij,ij->i", part, part).reshape(hi - lo, width)[:, cols]
+            continue
         if n_components:  # before the energy, which overwrites the centred block
             components[top:top + count] = (centred @ leading).reshape(count, width, n_components)
-        lo, hi = max(top, rows.start), min(top + count, rows.stop)
         if lo < hi:  # whole rows of the core: the halo's energy is never wanted
             part = centred[(lo - top) * width:(hi - top) * width]
             energy[lo - rows.start:hi - rows.start] = triangular_energy(part, factor).reshape(hi - lo, width)[:, cols]
-    return energy.astype(np.float32, copy=False), components
+    return energy, components
 
 
 def energy_and_components_on(xp, cube: np.ndarray, mean: np.ndarray, projection: np.ndarray, n_components: int,

@@ -19,7 +19,7 @@ from ..arrays import NumpyArrays
 from ..errors import ModelFileError
 from ..kernels.ring_sums import REGULARIZATION, ring_rx
 from ..kernels.statistics import BackgroundStats, pca_whitening
-from ..kernels.triangular_energy import energy_factor
+from ..kernels.triangular_energy import energy_factor_for
 from ..kernels.whitened_energy import energy_and_components_on
 
 POLICY = "pca-whiten+rx"
@@ -121,7 +121,7 @@ class SceneInputs:
         self.policy = policy
         self.mean, self.projection = pca_whitening(stats, None)
         self._projection32 = self.projection.astype(np.float32)
-        self._energy_factor32 = energy_factor(self._projection32)
+        self._energy_factor32 = energy_factor_for(self._projection32, stats.count_)  # None: the dense product
         # LocalRX.fit keeps the leading lrx_components columns of this same whitening.
         self._local_projection32 = np.ascontiguousarray(self._projection32[:, :policy.lrx_components])
 

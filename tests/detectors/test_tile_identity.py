@@ -62,18 +62,20 @@ def test_the_numpy_ring_kernel_is_the_same_bits_for_tile_sizes_32_100_4096(strip
     assert maps[0].tobytes() == maps[1].tobytes() == maps[2].tobytes()
 
 
-@pytest.mark.parametrize("detector", ["grx", "fusion"])
-def test_without_scipy_the_dense_energy_product_is_the_same_bits_for_tile_sizes_32_100_4096(striped_scene, detector,
-                                                                                              monkeypatch):
+@pytest.mark.parametrize("detector", ["grx", "fusion", "general"])
+def test_the_triangular_energy_product_is_the_same_bits_for_tile_sizes_32_100_4096(striped_scene, detector,
+                                                                                   monkeypatch):
+    pytest.importorskip("scipy", reason="the triangular product is SciPy's BLAS")
     from hadinfer.kernels import triangular_energy
 
-    monkeypatch.setattr(triangular_energy, "_trmm", lambda dtype: None)  # as without SciPy: NumPy's dense product
-    maps = [hadinfer.detect(striped_scene, detector=detector, device="cpu", tile_size=tile).scores
+    params = PARAMS.get(detector, dict)()
+    dense = hadinfer.detect(striped_scene, detector=detector, device="cpu", **params)  # small: the dense product
+    monkeypatch.setattr(triangular_energy, "TRIANGULAR_MIN_VALUES", 0)  # as on a large scene
+    runs = [hadinfer.detect(striped_scene, detector=detector, device="cpu", tile_size=tile, **params)
             for tile in (32, 100, 4096)]
-    assert maps[0].tobytes() == maps[1].tobytes() == maps[2].tobytes()
-    monkeypatch.undo()
-    triangular = hadinfer.detect(striped_scene, detector=detector, device="cpu").scores
-    np.testing.assert_allclose(maps[0], triangular, rtol=1e-5)  # the same scores to float32 rounding
+    assert dense.report["energy_product"] == "dense" and runs[0].report["energy_product"] == "triangular"
+    assert runs[0].scores.tobytes() == runs[1].scores.tobytes() == runs[2].scores.tobytes()
+    np.testing.assert_allclose(runs[0].scores, dense.scores, rtol=1e-5 if detector != "general" else 1e-3)
 
 
 @pytest.mark.parametrize("detector", ["grx", "fusion", "learned"])

@@ -3,7 +3,15 @@
 import numpy as np
 import pytest
 
+from hadinfer.kernels.triangular_energy import energy_factor
 from hadinfer.kernels.whitened_energy import energy_and_components, whitened_energy
+
+#: The energy's two products: dense (small scenes, or no SciPy) and triangular (large scenes).
+PRODUCTS = ["dense", "triangular"]
+
+
+def factor_for(product, projection):
+    return energy_factor(projection) if product == "triangular" else None
 
 
 @pytest.mark.parametrize("layout", ["pixel-major", "band-major"])
@@ -28,15 +36,17 @@ def _window(rng, layout="band-major", dtype=np.int16, shape=(41, 23, 9)):
     return cube, cube.reshape(-1, shape[2]).astype(np.float64).mean(axis=0)
 
 
+@pytest.mark.parametrize("product", PRODUCTS)
 @pytest.mark.parametrize("layout", ["pixel-major", "band-major"])
 @pytest.mark.parametrize("dtype", [np.int16, np.float64])
-def test_energy_and_components_equal_their_definitions_on_the_core_and_the_window(layout, dtype):
+def test_energy_and_components_equal_their_definitions_on_the_core_and_the_window(layout, dtype, product):
     rng = np.random.default_rng(5)
     cube, mean = _window(rng, layout, dtype)
     projection = rng.normal(size=(9, 7)) / 50
     whitened = (cube.astype(np.float64) - mean) @ projection
     core = (slice(6, 30), slice(4, 19))
-    energy, components = energy_and_components(cube, mean, projection.astype(np.float32), 3, core)
+    energy, components = energy_and_components(cube, mean, projection.astype(np.float32), 3, core,
+                                               factor=factor_for(product, projection.astype(np.float32)))
     assert energy.dtype == np.float32 and energy.shape == (24, 15)
     assert components.dtype == np.float64 and components.shape == (41, 23, 3)
     expected = (whitened[core] ** 2).sum(axis=2)
@@ -44,13 +54,15 @@ def test_energy_and_components_equal_their_definitions_on_the_core_and_the_windo
     np.testing.assert_allclose(components, whitened[:, :, :3], rtol=1e-5, atol=1e-6 * np.abs(whitened).max())
 
 
-def test_a_pixels_energy_and_components_do_not_depend_on_where_the_core_lies():
+@pytest.mark.parametrize("product", PRODUCTS)
+def test_a_pixels_energy_and_components_do_not_depend_on_where_the_core_lies(product):
     rng = np.random.default_rng(6)
     cube, mean = _window(rng)
     projection = (rng.normal(size=(9, 9)) / 50).astype(np.float32)
-    whole_energy, whole = energy_and_components(cube, mean, projection, 4)
+    factor = factor_for(product, projection)
+    whole_energy, whole = energy_and_components(cube, mean, projection, 4, factor=factor)
     for core in ((slice(0, 41), slice(3, 20)), (slice(17, 18), slice(0, 23)), (slice(5, 40), slice(22, 23))):
-        energy, components = energy_and_components(cube, mean, projection, 4, core)
+        energy, components = energy_and_components(cube, mean, projection, 4, core, factor=factor)
         assert energy.tobytes() == whole_energy[core].tobytes()
         assert components.tobytes() == whole.tobytes()
 
