@@ -21,6 +21,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from default_scene import scene_or_synthetic  # benchmarks/, beside this script
+
 ROOT = Path(__file__).resolve().parents[1]
 
 #: Runs in the child: one detect, its wall and CPU seconds and its peak memory as a JSON line.
@@ -60,12 +62,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, help="folder for ab.json and ab.md")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        scene = args.scene
-        if scene is None:
-            from hadinfer.synthetic import write_synthetic_scene
-
-            scene = str(Path(tmp) / "scene.tif")
-            write_synthetic_scene(scene, height=1024, width=1024, bands=200, dtype="int16")
+        scene = scene_or_synthetic(args.scene, tmp)
         base = Path(tmp) / "base"
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(base), args.base], check=True)
         try:

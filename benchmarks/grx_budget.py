@@ -38,14 +38,15 @@ from pathlib import Path
 
 import numpy as np
 
-from machine import machine_label  # benchmarks/machine.py, beside this script
+from default_scene import scene_or_synthetic  # benchmarks/, beside this script
+from machine import machine_label
 from timing import ROOT, blas_floor
 
 import hadinfer
 from hadinfer.cpu_threads import cpu_cores
 from hadinfer.detectors import GlobalRX
 from hadinfer.kernels.statistics import CHUNK_ROWS, BackgroundStats, centred_blocks
-from hadinfer.kernels.triangular_energy import triangular_energy
+from hadinfer.kernels.triangular_energy import energy_factor, triangular_energy
 from hadinfer.models.metadata import file_sha256
 
 #: Parts a run cannot drop, with how many times a run pays each.
@@ -86,7 +87,8 @@ def parts(path: str, repeat: int) -> dict:
     for cube in cubes:
         stats.update_window(cube, np.ones(cube.shape[:2], bool), precision="float32")
     detector = GlobalRX().fit(stats)
-    mean, factor = detector.mean_, detector._energy_factor
+    # The triangular product a large scene takes (a small one keeps the dense product).
+    mean, factor = detector.mean_, energy_factor(detector._scoring_projection().astype(np.float32))
     converted = [block.copy(order="F") for cube in cubes for _, _, block in centred_blocks(cube, mean)]
     # The pipeline multiplies each block while it is still in cache, just centred: so do these,
     # one scratch block at a time ([d', a, 1] has the deflated directions and a column of ones).
@@ -146,12 +148,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        scene = args.scene
-        if scene is None:
-            from hadinfer.synthetic import write_synthetic_scene
-
-            scene = str(Path(tmp) / "scene.tif")
-            write_synthetic_scene(scene, height=1024, width=1024, bands=200, dtype="int16")
+        scene = scene_or_synthetic(args.scene, tmp)
         measured = parts(scene, args.repeat)
         with hadinfer.open_scene(scene) as opened:
             shape = opened.info.shape
