@@ -9,8 +9,8 @@ BLAS's triangular product (``trmm``) forms it with about half the multiplication
 dense product.  Scoring a 256 x 256 x 200 int16 window with ``grx`` took 31 ms instead of
 57 on one thread, a 296 x 296 ``fusion`` tile 84 ms instead of 113 (2-core Intel VM,
 2026-12-07).  NumPy has no triangular product, so it comes from SciPy's BLAS (extras
-``fast`` and ``mat``); without SciPy the same factor goes through NumPy's dense product:
-the same scores to float32 rounding, at the old speed.
+``fast`` and ``mat``); without SciPy the energy keeps NumPy's dense product with the
+projection itself: the same scores to float32 rounding, at the old speed.
 
 Loading SciPy costs about 0.2 s of CPU (0.12 s of wall time) once per process, which a
 small scene never earns back: a ``grx`` run on a 128 x 128 x 100 scene took 0.26 s instead
@@ -40,7 +40,9 @@ TRIANGULAR_MIN_VALUES = 2**27
 
 
 def energy_factor_for(projection: np.ndarray, pixels: int) -> np.ndarray | None:
-    """:func:`energy_factor` of ``projection`` if a scene of ``pixels`` valid pixels gets the triangular product, else None.
+    """:func:`energy_factor` of ``projection`` if a scene of ``pixels`` valid pixels takes the triangular product.
+
+    None otherwise: the dense product.
 
     It does when it has :data:`TRIANGULAR_MIN_VALUES` values or more and SciPy is installed
     (:func:`triangular_pays`).  The choice depends on the scene alone, so every tile of a
@@ -138,7 +140,9 @@ def triangular_blas() -> bool:
 
 @functools.lru_cache(maxsize=None)
 def _trmm(dtype):
-    """``trmm(rows, bands, factor, block, ldb)``: ``block := block @ factor`` in BLAS, the GIL released; None without SciPy.
+    """``trmm(rows, bands, factor, block, ldb)``: ``block := block @ factor`` in BLAS, the GIL released.
+
+    None without SciPy (or with a SciPy whose BLAS takes other arguments).
 
     Why not ``scipy.linalg.blas.strmm``: its wrapper holds the GIL for the whole product,
     so the two scoring threads of a 2-core machine took turns (two threads doing twice the
@@ -152,9 +156,10 @@ def _trmm(dtype):
 
     real = ctypes.c_float if dtype == np.float32 else ctypes.c_double
     capsule = cython_blas.__pyx_capi__["strmm" if dtype == np.float32 else "dtrmm"]
-    get_name, get_pointer = ctypes.pythonapi.PyCapsule_GetName, ctypes.pythonapi.PyCapsule_GetPointer
-    get_name.restype, get_name.argtypes = ctypes.c_char_p, [ctypes.py_object]
-    get_pointer.restype, get_pointer.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
+    # Prototypes of their own, so ctypes.pythonapi's shared functions are left as they were.
+    get_name = ctypes.PYFUNCTYPE(ctypes.c_char_p, ctypes.py_object)(("PyCapsule_GetName", ctypes.pythonapi))
+    get_pointer = ctypes.PYFUNCTYPE(ctypes.c_void_p, ctypes.py_object, ctypes.c_char_p)(
+        ("PyCapsule_GetPointer", ctypes.pythonapi))
     name = get_name(capsule)
     if not name.startswith(b"void (char *, char *, char *, char *, int *, int *, "):
         return None  # another calling convention (64-bit integers?) than the one below: NumPy's product instead

@@ -69,8 +69,8 @@ def test_a_blas_of_another_calling_convention_is_not_called(monkeypatch):
 
     from scipy.linalg import cython_blas
 
-    new_capsule = ctypes.pythonapi.PyCapsule_New
-    new_capsule.restype, new_capsule.argtypes = ctypes.py_object, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p]
+    new_capsule = ctypes.PYFUNCTYPE(ctypes.py_object, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p)(
+        ("PyCapsule_New", ctypes.pythonapi))
     name = b"void (char *, char *, char *, char *, long *, long *, float *, float *, long *, float *, long *)"
     monkeypatch.setitem(cython_blas.__pyx_capi__, "strmm", new_capsule(1, name, None))  # never called
     module._trmm.cache_clear()
