@@ -40,12 +40,13 @@ import numpy as np
 
 from default_scene import scene_or_synthetic  # benchmarks/, beside this script
 from machine import machine_label
-from timing import ROOT, blas_floor
+from timing import ROOT, blas_floor, scene_shape
 
 import hadinfer
 from hadinfer.cpu_threads import cpu_cores
 from hadinfer.detectors import GlobalRX
 from hadinfer.kernels.statistics import CHUNK_ROWS, BackgroundStats, centred_blocks
+from hadinfer.pipeline import accumulate_stats
 from hadinfer.kernels.triangular_energy import energy_factor, triangular_energy
 from hadinfer.models.metadata import file_sha256
 
@@ -73,20 +74,14 @@ def best_cpu(run, repeat: int) -> float:
     return min(seconds)
 
 
-def read_pass(path: str) -> None:
-    windows(path)
-
-
 def parts(path: str, repeat: int) -> dict:
     """CPU seconds of every part over the whole scene, one thread."""
     from threadpoolctl import threadpool_limits
 
     cubes = windows(path)
     bands = cubes[0].shape[2]
-    stats = BackgroundStats(bands)
-    for cube in cubes:
-        stats.update_window(cube, np.ones(cube.shape[:2], bool), precision="float32")
-    detector = GlobalRX().fit(stats)
+    with hadinfer.open_scene(path) as scene:
+        detector = GlobalRX().fit(accumulate_stats(scene, precision="float32"))
     # The triangular product a large scene takes (a small one keeps the dense product).
     mean, factor = detector.mean_, energy_factor(detector._scoring_projection().astype(np.float32))
     converted = [block.copy(order="F") for cube in cubes for _, _, block in centred_blocks(cube, mean)]
@@ -103,7 +98,7 @@ def parts(path: str, repeat: int) -> dict:
             triangular_energy(part, factor)
     with threadpool_limits(limits=1, user_api="blas"):
         out = {
-            "read": best_cpu(lambda: read_pass(path), repeat),
+            "read": best_cpu(lambda: windows(path), repeat),
             "convert": best_cpu(lambda: [None for cube in cubes for _ in centred_blocks(cube, mean)], repeat),
             "statistics": best_cpu(lambda: [BackgroundStats(bands).update_window(c, v, precision="float32")
                                             for c, v in zip(cubes, valid)], repeat),
@@ -150,8 +145,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         scene = scene_or_synthetic(args.scene, tmp)
         measured = parts(scene, args.repeat)
-        with hadinfer.open_scene(scene) as opened:
-            shape = opened.info.shape
+        shape = scene_shape(scene)
         floor = blas_floor(shape, "float32")
         wall = grx_wall(scene, args.repeat)
     cores = cpu_cores()
