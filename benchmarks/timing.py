@@ -4,6 +4,14 @@ Every case runs in a fresh Python process, so its peak memory is its own, and ea
 repeated (min and median reported).  Ratios compare cases measured in this one run on
 this one machine; compare timings only within one run.
 
+The repeats run in rounds, every case once per round (every other round in reverse
+order), so cases that are compared run minutes apart at most, not one case's repeats
+after another's.  A shared VM's speed drifts: on the 2-core AMD VM (2026-12-07) ``fusion``
+took 2.62 s in one run and 2.99 s in the next, ten minutes later, and ``general`` against
+``fusion`` read 1.58x in the one and 1.36x in the other.  Besides the ratio of the
+best times, the targets' ratios are also given paired, round by round (:data:`PAIRED`):
+their median and range say how far the drift moved them.
+
 The floors are what the arithmetic costs at this machine's BLAS speed, with nothing else:
 
 - ``read``: every band of every 256x256 window of the scene, nothing else (the I/O floor);
@@ -233,6 +241,11 @@ def case_lrx_full_crop(scene, args):
 #: The floor each case is measured against (``x floor`` = case seconds / floor seconds).
 FLOOR_OF = {"grx": "floor-f32", "grx-fp64": "floor-f64", "deep-torch": "floor-deep", "deep-ort": "floor-deep",
             "deep-ort-fp16": "floor-deep"}
+
+#: Pairs ``(case, reference)`` whose ratio is also given round by round (``<case>_x_<reference>_paired``,
+#: the median over rounds): the speed issue's targets.
+PAIRED = (("grx", "floor-f32"), ("fusion", "floor-f32"), ("deep-ort", "fusion"), ("deep-torch", "fusion"),
+          ("learned", "fusion"))
 
 #: Cases that always run on the CPU, whatever --device says (the peer and the I/O floor).
 CPU_ONLY = {"read", "spy-rx", "spy-rx-window"}
@@ -505,6 +518,35 @@ def _network_files(folder: Path, cases: list[str]) -> tuple[str, str, dict]:
     return onnx_path, onnx16, skipped
 
 
+def run_rounds(cases: list[str], repeat: int, run, note: str = "") -> dict:
+    """``repeat`` rounds of ``run(case)`` over ``cases``, every other round in reverse order.
+
+    Returns each case's runs in round order.  A case that fails is not run again.
+    """
+    runs = {case: [] for case in cases}
+    for index in range(repeat):
+        for case in cases if index % 2 == 0 else cases[::-1]:
+            if runs[case] and "error" in runs[case][-1]:
+                continue
+            print(f"{case} {index + 1}/{repeat}{note} ...", file=sys.stderr)
+            runs[case].append(run(case))
+    return runs
+
+
+def paired_ratios(results: dict) -> dict:
+    """Each :data:`PAIRED` ratio round by round: ``{name: [ratio per round]}``, rounds where both ran."""
+    out = {}
+    for case, reference in PAIRED:
+        mine = results.get(case, {}).get("seconds_runs")
+        theirs = results.get(reference, {}).get("seconds_runs")
+        if not mine or not theirs or len(mine) != len(theirs):
+            continue
+        rounds = [a / b for a, b in zip(mine, theirs) if a is not None and b]
+        if rounds:
+            out[f"{_key(case, reference)}_paired"] = rounds
+    return out
+
+
 def summarize(runs: list[dict]) -> dict:
     ok = [r for r in runs if "error" not in r]
     if not ok:
@@ -560,6 +602,8 @@ def ratios(results: dict) -> dict:
     for case in results:
         out[f"{case.replace('-', '_')}_slowdown_with_busy_neighbour"] = div(
             get(case, "seconds_min", "contended"), get(case, "seconds_min"))
+    for name, rounds in paired_ratios(results).items():
+        out[name] = statistics.median(rounds)
     return {k: v for k, v in out.items() if v is not None}
 
 
@@ -625,6 +669,12 @@ def markdown(meta: dict, results: dict, ratio: dict) -> str:
                        f"{r['gemm_gflops']:.1f} GFLOP/s (best float32 GEMM here)")
     lines += [""] + details + ["", "| ratio | value |", "|---|---|"]
     lines += [f"| {k} | {v:.3g} |" for k, v in ratio.items()]
+    paired = paired_ratios(results)
+    if paired:
+        lines += ["", "Paired, round by round (the cases of a round ran minutes apart at most; `_paired` above is "
+                  "the median):", "", "| ratio | each round | range |", "|---|---|---|"]
+        lines += [f"| {name} | {', '.join(f'{v:.2f}' for v in rounds)} | {min(rounds):.2f} to {max(rounds):.2f} |"
+                  for name, rounds in paired.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -766,23 +816,20 @@ def main(argv=None) -> int:
         if "floor-f32-tri" in cases and (args.device != "cpu" or not triangular_blas()):
             skipped["floor-f32-tri"] = "the triangular product runs on the CPU with SciPy's BLAS (extras fast, mat)"
         results = {case: {"skipped": reason} for case, reason in skipped.items()}
-        for case in cases:
-            if case in skipped:
-                continue
-            for contended in (False, True) if args.contention else (False,):
-                runs = []
-                for i in range(args.repeat):
-                    print(f"{case} {i + 1}/{args.repeat}{' beside a busy process' if contended else ''} ...",
-                          file=sys.stderr)
-                    runs.append(run_child(case, scene, args, contended))
-                    if "error" in runs[-1]:
-                        break
+        runnable = [case for case in cases if case not in skipped]
+        for contended in (False, True) if args.contention else (False,):
+            if contended:  # beside a busy process only what ran alone without failing
+                runnable = [case for case in runnable if "error" not in results[case]]
+            runs = run_rounds(runnable, args.repeat,
+                              lambda case: run_child(case, scene, args, contended),
+                              " beside a busy process" if contended else "")
+            for case in runnable:
+                summary = summarize(runs[case])
+                summary["seconds_runs"] = [r.get("seconds") for r in runs[case]]
                 if contended:
-                    results[case]["contended"] = summarize(runs)
+                    results[case]["contended"] = summary
                 else:
-                    results[case] = summarize(runs)
-                if "error" in results[case]:
-                    break
+                    results[case] = summary
     date = dt.datetime.now(dt.timezone.utc)
     meta = {"date": date.isoformat(timespec="seconds"), "machine": machine_label(), "host": socket.gethostname(),
             "cpu": cpu_model(), "gpu": gpu_model(), "cpus": os.cpu_count(), "device": args.device,

@@ -67,6 +67,29 @@ def test_contention_reports_a_slowdown_per_case(tmp_path):
     assert "slow-down" in (tmp_path / "timing.md").read_text()
 
 
+def test_repeats_run_in_rounds_alternating_and_a_failing_case_stops(timing, capsys):
+    calls = []
+
+    def run(case):
+        calls.append(case)
+        return {"error": "exit 1: boom"} if case == "b" else {"seconds": 1.0}
+
+    runs = timing.run_rounds(["a", "b", "c"], 3, run)
+    assert calls == ["a", "b", "c", "c", "a", "a", "c"]  # b failed in round 1: never again
+    assert [len(runs[c]) for c in "abc"] == [3, 1, 3]
+
+
+def test_paired_ratios_are_taken_round_by_round(timing):
+    results = {"fusion": {"seconds_runs": [2.0, 3.0, 2.5]}, "deep-ort": {"seconds_runs": [3.0, 3.3, None]},
+               "floor-f32": {"seconds_runs": [1.0, 1.0, 1.0]}, "learned": {"error": "exit 1"}}
+    paired = timing.paired_ratios(results)
+    assert paired == {"fusion_x_floor_f32_paired": [2.0, 3.0, 2.5],
+                      "deep_ort_x_fusion_paired": [1.5, pytest.approx(1.1)]}  # a failed round is left out
+    ratios = timing.ratios(results)
+    assert ratios["deep_ort_x_fusion_paired"] == pytest.approx(1.3)
+    assert ratios["fusion_x_floor_f32_paired"] == 2.5
+
+
 def test_cuda_is_refused_without_a_gpu(tmp_path, timing):
     if timing.cuda_available():
         pytest.skip("this machine has a GPU")
