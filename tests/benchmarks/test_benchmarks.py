@@ -301,3 +301,21 @@ def test_grx_budget_adds_the_parts_a_run_cannot_drop(tmp_path):
         + parts["hash"] + parts["import"])
     assert result["wall_bound_seconds"] == pytest.approx(result["unavoidable_cpu_seconds"] / result["cores"])
     assert result["grx_wall_seconds"] > 0 and "the floor" in (tmp_path / "out" / "budget.md").read_text()
+
+
+def test_fusion_budget_adds_the_parts_of_the_design(tmp_path):
+    pytest.importorskip("threadpoolctl", reason="the parts are timed with BLAS held to one thread (extra 'fast')")
+    from hadinfer.synthetic import write_synthetic_scene
+
+    scene = tmp_path / "scene.tif"
+    write_synthetic_scene(str(scene), height=96, width=80, bands=12, dtype="int16")
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "fusion_budget.py"), "--scene", str(scene), "--repeat",
+                    "1", "--out", str(tmp_path / "out")], check=True, capture_output=True, timeout=300)
+    result = json.loads((tmp_path / "out" / "budget.json").read_text())
+    parts = result["cpu_seconds"]
+    assert parts["tiles"] == 1 and parts["stats_precision"] == "float64"  # one 256 px tile covers 96 x 80
+    assert all(parts[name] > 0 for name in ("read scoring windows", "statistics", "scoring", "hash"))
+    assert result["design_cpu_seconds"] == pytest.approx(sum(parts[name] for name in (
+        "read statistics windows", "read scoring windows", "statistics", "scoring", "hash", "import")))
+    assert result["wall_bound_seconds"] == pytest.approx(result["design_cpu_seconds"] / result["cores"])
+    assert result["fusion_wall_seconds"] > 0 and "goal for `fusion`" in (tmp_path / "out" / "budget.md").read_text()
