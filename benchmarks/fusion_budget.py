@@ -51,14 +51,10 @@ PARTS = ("read statistics windows", "read scoring windows", "statistics", "scori
 
 
 def scoring_windows(path: str, detector) -> list[tuple]:
-    """``(cube, valid, core)`` of every tile's read window, as the pipeline lays them out at 256 x 256."""
-    import rasterio
-
+    """``(cube, valid, core)`` of every tile's read window, laid out and read as the pipeline does at 256 x 256."""
     with hadinfer.open_scene(path) as scene:
         _, tiles = plan_tiles(scene.info, detector, 256)
-    with rasterio.open(path) as ds:
-        return [(ds.read(window=tile.read).transpose(1, 2, 0), np.ones((tile.read.height, tile.read.width), bool),
-                 tile.core_in_read) for tile in tiles]
+        return [(cube, valid, tile.core_in_read) for tile, (cube, valid) in zip(tiles, scene.read_tiles(tiles))]
 
 
 def parts(path: str, repeat: int) -> dict:

@@ -67,7 +67,7 @@ def test_contention_reports_a_slowdown_per_case(tmp_path):
     assert "slow-down" in (tmp_path / "timing.md").read_text()
 
 
-def test_repeats_run_in_rounds_alternating_and_a_failing_case_stops(timing, capsys):
+def test_repeats_run_in_rounds_alternating_and_a_failing_case_stops(timing):
     calls = []
 
     def run(case):
