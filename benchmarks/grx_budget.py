@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -124,41 +123,44 @@ def scipy_import_seconds() -> float:
     return min(runs)
 
 
-def grx_wall(path: str, repeat: int) -> float:
-    """Least wall seconds of ``hadinfer.detect(..., detector="grx")`` with its map written, in this process."""
+def detector_wall(path: str, repeat: int, detector: str = "grx") -> float:
+    """Least wall seconds of ``hadinfer.detect(..., detector=detector)`` with its map written, in this process."""
     seconds = []
     with tempfile.TemporaryDirectory() as tmp:
-        hadinfer.detect(path, Path(tmp) / "warm.tif", detector="grx", device="cpu")
+        hadinfer.detect(path, Path(tmp) / "warm.tif", detector=detector, device="cpu")
         for i in range(repeat):
             start = time.perf_counter()
-            hadinfer.detect(path, Path(tmp) / f"map{i}.tif", detector="grx", device="cpu")
+            hadinfer.detect(path, Path(tmp) / f"map{i}.tif", detector=detector, device="cpu")
             seconds.append(time.perf_counter() - start)
     return min(seconds)
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def budget_arguments(doc: str, argv=None) -> argparse.Namespace:
+    """The budget scripts' command line: ``--scene``, ``--repeat``, ``--out``."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
     parser.add_argument("--scene", default=None, help="raster to measure (default: a synthetic 1024x1024x200 int16)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--out", type=Path, default=None)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def measure(scene: str | None, repeat: int, parts_of, detector: str) -> tuple[dict, tuple, dict, float]:
+    """``parts_of(path, repeat)``, the scene's shape, its float32 floor and ``detector``'s wall time, on
+    ``scene`` or the synthetic one."""
     with tempfile.TemporaryDirectory() as tmp:
-        scene = scene_or_synthetic(args.scene, tmp)
-        measured = parts(scene, args.repeat)
-        shape = scene_shape(scene)
-        floor = blas_floor(shape, "float32")
-        wall = grx_wall(scene, args.repeat)
+        path = scene_or_synthetic(scene, tmp)
+        shape = scene_shape(path)
+        return parts_of(path, repeat), shape, blas_floor(shape, "float32"), detector_wall(path, repeat, detector)
+
+
+def main(argv=None) -> int:
+    args = budget_arguments(__doc__, argv)
+    measured, shape, floor, wall = measure(args.scene, args.repeat, parts, "grx")
     cores = cpu_cores()
     budget = sum(measured[name] * times for name, times in UNAVOIDABLE.items())
     bound = budget / cores
-    date = dt.datetime.now(dt.timezone.utc)
-    result = {"date": date.isoformat(timespec="seconds"), "machine": machine_label(), "cores": cores,
-              "scene": args.scene or "synthetic 1024x1024x200 int16", "shape": list(shape),
-              "command": "python benchmarks/grx_budget.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-              "cpu_seconds": measured, "unavoidable_cpu_seconds": budget, "wall_bound_seconds": bound,
-              "floor_f32_seconds": floor["seconds"], "grx_wall_seconds": wall,
-              "bound_x_floor": bound / floor["seconds"], "grx_x_floor": wall / floor["seconds"],
-              "grx_x_bound": wall / bound}
+    result = budget_result("grx_budget.py", "grx", args, argv, shape, measured, "unavoidable", budget, floor, wall)
+    date = dt.datetime.fromisoformat(result["date"])
     lines = [f"# Where `grx`'s time goes: {result['scene']}", "",
              f"{result['date']} on {result['machine']} ({cores} cores), command: `{result['command']}`. "
              "CPU seconds over the whole scene, one thread, best of the repeats.", "",
@@ -171,18 +173,40 @@ def main(argv=None) -> int:
               f"- The same parts as the pipeline forms them: statistics {measured['statistics']:.3f} s "
               f"(conversion, deflation and Gram matrix together), scoring {measured['scoring']:.3f} s "
               "(conversion, triangular product, norms).",
-              f"- Lower bound for a run's wall time on {cores} cores: **{bound:.3f} s**; the float32 floor "
-              f"(`floor-f32`, a tile per core) {floor['seconds']:.3f} s: the bound is "
-              f"**{bound / floor['seconds']:.2f}× "
-              f"the floor**.",
-              f"- `grx` itself (in this process, map written, best of {args.repeat}): {wall:.3f} s, "
-              f"{wall / floor['seconds']:.2f}× the floor, {wall / bound:.2f}× the bound.", ""]
-    out = args.out or ROOT / "benchmarks" / "results" / f"{machine_label()}-{date:%Y-%m-%d}-grx-budget"
+              *bound_lines(cores, bound, floor["seconds"], "grx", wall, args.repeat)]
+    write_budget(result, lines,
+                 args.out or ROOT / "benchmarks" / "results" / f"{machine_label()}-{date:%Y-%m-%d}-grx-budget")
+    return 0
+
+
+def budget_result(script: str, detector: str, args, argv, shape, measured: dict, kind: str, budget: float,
+                  floor: dict, wall: float) -> dict:
+    """What a budget run found, as ``budget.json`` holds it (``<kind>_cpu_seconds``, ``<detector>_wall_seconds``)."""
+    cores, bound = cpu_cores(), budget / cpu_cores()
+    return {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "machine": machine_label(),
+            "cores": cores, "scene": args.scene or "synthetic 1024x1024x200 int16", "shape": list(shape),
+            "command": f"python benchmarks/{script} " + " ".join(argv if argv is not None else sys.argv[1:]),
+            "cpu_seconds": measured, f"{kind}_cpu_seconds": budget, "wall_bound_seconds": bound,
+            "floor_f32_seconds": floor["seconds"], f"{detector}_wall_seconds": wall,
+            "bound_x_floor": bound / floor["seconds"], f"{detector}_x_floor": wall / floor["seconds"],
+            f"{detector}_x_bound": wall / bound}
+
+
+def bound_lines(cores: int, bound: float, floor: float, detector: str, wall: float, repeat: int,
+                goal: str = "") -> list[str]:
+    """The report's closing lines: the wall-time bound against the floor, and the detector's own run against both."""
+    return [f"- Lower bound for a run's wall time on {cores} cores: **{bound:.3f} s**; the float32 floor "
+            f"(`floor-f32`, a tile per core) {floor:.3f} s: the bound is **{bound / floor:.2f}× the floor**{goal}.",
+            f"- `{detector}` itself (in this process, map written, best of {repeat}): {wall:.3f} s, "
+            f"{wall / floor:.2f}× the floor, {wall / bound:.2f}× the bound.", ""]
+
+
+def write_budget(result: dict, lines: list[str], out: Path) -> None:
+    """``budget.json`` and ``budget.md`` into ``out``; the table printed."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "budget.json").write_text(json.dumps(result, indent=1) + "\n")
     (out / "budget.md").write_text("\n".join(lines))
     print("\n".join(lines))
-    return 0
 
 
 if __name__ == "__main__":
