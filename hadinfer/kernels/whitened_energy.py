@@ -81,7 +81,8 @@ def energy_and_components(cube: np.ndarray, mean: np.ndarray, projection: np.nda
     """
     height, width, _ = cube.shape
     rows, cols = core if core is not None else (slice(0, height), slice(0, width))
-    leading = np.ascontiguousarray(projection[:, :n_components])
+    # The triangular path's narrow product for the components (the dense one takes them from its own).
+    leading = None if factor is None else np.ascontiguousarray(projection[:, :n_components])
     energy = np.empty((rows.stop - rows.start, cols.stop - cols.start), dtype=np.float32)
     components = np.empty((height, width, n_components))
     for top, count, centred in centred_blocks(cube, mean, projection.dtype, scale):
