@@ -30,9 +30,11 @@ def gelu(x: np.ndarray) -> np.ndarray:
     """
     if x.dtype == np.float32 and compiled_kernels():
         from .gelu_compiled import gelu_float32
+        from .scipy_blas import numba_dispatch
 
         values = np.ascontiguousarray(x).reshape(-1)
-        return gelu_float32(values, np.empty_like(values)).reshape(x.shape)
+        with numba_dispatch():
+            return gelu_float32(values, np.empty_like(values)).reshape(x.shape)
     return gelu_numpy(x)
 
 

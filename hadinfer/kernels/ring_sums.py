@@ -117,6 +117,7 @@ def _slab(shape, block, radius):
 def _ring_block_compiled(z, mask, block, windows, regularization):
     """:func:`_ring_block` for NumPy arrays in one compiled pass (:mod:`.ring_sums_compiled`)."""
     from .ring_sums_compiled import ring_block_scores
+    from .scipy_blas import numba_dispatch
 
     r = max(outer for _, outer in windows) // 2
     lo, hi, left, right = _slab(z.shape, block, r)
@@ -124,10 +125,12 @@ def _ring_block_compiled(z, mask, block, windows, regularization):
     scale, limit = fixed_point(r)
     rows, cols = block[0].stop - block[0].start, block[1].stop - block[1].start
     out = np.empty((len(windows), rows, cols))
-    ring_block_scores(slab, np.ascontiguousarray(mask[lo:hi, left:right], dtype=np.float64),
-                      block[0].start - lo, block[1].start - left, rows, cols,
-                      np.array([outer // 2 for _, outer in windows], dtype=np.int64),
-                      np.array([inner // 2 for inner, _ in windows], dtype=np.int64), regularization, scale, limit, out)
+    with numba_dispatch():
+        ring_block_scores(slab, np.ascontiguousarray(mask[lo:hi, left:right], dtype=np.float64),
+                          block[0].start - lo, block[1].start - left, rows, cols,
+                          np.array([outer // 2 for _, outer in windows], dtype=np.int64),
+                          np.array([inner // 2 for inner, _ in windows], dtype=np.int64), regularization, scale,
+                          limit, out)
     return list(out)
 
 

@@ -12,11 +12,13 @@ dense product.  Scoring a 256 x 256 x 200 int16 window with ``grx`` took 31 ms i
 ``fast`` and ``mat``); without SciPy the energy keeps NumPy's dense product with the
 projection itself: the same scores to float32 rounding, at the old speed.
 
-Loading SciPy costs about 0.2 s of CPU (0.12 s of wall time) once per process, which a
-small scene never earns back: a ``grx`` run on a 128 x 128 x 100 scene took 0.26 s instead
+Loading SciPy cost about 0.2 s of CPU (0.12 s of wall time) once per process, which a
+small scene never earned back: a ``grx`` run on a 128 x 128 x 100 scene took 0.26 s instead
 of 0.14 in a fresh process.  So a scene gets the triangular product only from
 :data:`TRIANGULAR_MIN_VALUES` up (:func:`energy_factor_for`); smaller ones keep the dense
-product, and SciPy is never loaded for them.
+product, and SciPy is never loaded for them.  Since SciPy's BLAS is loaded without
+``scipy.linalg`` (:mod:`.scipy_blas`, 0.01 to 0.035 s) the threshold could be lower; it is
+left as it was, because moving it would change the bits of the scenes it moves.
 
 A row's result does not depend on the other rows in the call (measured: OpenBLAS gives
 the same bits for any row count), and every block is multiplied column-major, so a
@@ -31,6 +33,8 @@ import functools
 import importlib.util
 
 import numpy as np
+
+from .scipy_blas import scipy_cython_blas
 
 
 #: Pixel-band values from which a scene's energy goes through the triangular product: about
@@ -152,7 +156,7 @@ def _trmm(dtype):
     """
     if dtype not in (np.float32, np.float64) or importlib.util.find_spec("scipy") is None:
         return None
-    from scipy.linalg import cython_blas
+    cython_blas = scipy_cython_blas()
 
     real = ctypes.c_float if dtype == np.float32 else ctypes.c_double
     capsule = cython_blas.__pyx_capi__["strmm" if dtype == np.float32 else "dtrmm"]

@@ -1,0 +1,57 @@
+"""SciPy's Cython BLAS without ``scipy.linalg``: loaded cheaply, and no trace left for later imports.
+
+Each check runs in a fresh interpreter: what is asserted is the state of ``sys.modules``
+there, which this test process has long since changed.
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+
+def run_fresh(code: str) -> str:
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                          check=False, env=dict(os.environ, HADINFER_COMPILED="1"))
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_the_module_comes_without_scipy_linalg_and_later_imports_get_the_same_one():
+    pytest.importorskip("scipy")
+    out = run_fresh("""
+        import sys
+        from hadinfer.kernels.scipy_blas import scipy_cython_blas
+        module = scipy_cython_blas()
+        assert "strmm" in module.__pyx_capi__
+        assert "scipy.linalg" not in sys.modules and "scipy.linalg.cython_blas" not in sys.modules
+        import scipy.linalg.cython_blas
+        import scipy.linalg
+        assert scipy.linalg.cython_blas is module  # the package's attribute is set as usual
+        assert scipy_cython_blas() is module
+        print("ok")
+    """)
+    assert out == "ok"
+
+
+def test_the_first_compiled_call_leaves_scipy_linalg_unloaded_and_numba_with_blas():
+    pytest.importorskip("scipy")
+    pytest.importorskip("numba")
+    out = run_fresh("""
+        import sys
+        import numpy as np
+        from hadinfer.kernels.gelu import gelu, gelu_numpy
+        x = np.linspace(-4, 4, 101, dtype=np.float32)
+        np.testing.assert_allclose(gelu(x), gelu_numpy(x), rtol=1e-6, atol=1e-7)  # the compiled kernel ran
+        assert "numba" in sys.modules
+        assert "scipy.linalg" not in sys.modules and "scipy.linalg.cython_blas" not in sys.modules
+        import numba.np.arraymath
+        assert numba.np.arraymath._HAVE_BLAS  # Numba's BLAS check found the module
+        from scipy.linalg import cython_blas
+        import scipy.linalg
+        assert scipy.linalg.cython_blas is cython_blas
+        print("ok")
+    """)
+    assert out == "ok"
