@@ -33,8 +33,7 @@ class Detector:
         own threads (PyTorch) or device.
     stats_precision : {"float64", "float32"}
         Arithmetic the statistics pass forms each window's scatter in (default
-        ``float64``; :class:`GlobalRX` follows its ``precision``, the other built-in
-        detectors take :data:`hadinfer.kernels.statistics.BUILTIN_PRECISION`, float32).
+        ``float64``; :class:`GlobalRX` follows its ``precision``).
     feature_pass : bool
         Whether :func:`hadinfer.pipeline.run_detector` runs a second statistics pass
         over :meth:`features` (``feature_count`` bands) and gives it to
