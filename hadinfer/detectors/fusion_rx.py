@@ -6,7 +6,7 @@ import numpy as np
 
 from ..errors import ParameterError
 from ..kernels.ring_sums import ring_rx
-from ..kernels.statistics import BUILTIN_PRECISION, BackgroundStats, fixed_signs
+from ..kernels.statistics import BackgroundStats, fixed_signs
 from ..kernels.triangular_energy import energy_factor_for
 from ..kernels.whitened_energy import energy_and_components_on
 from .base import Detector
@@ -65,7 +65,6 @@ class FusionRX(Detector):
 
     name = "fusion"
     tile_parallel = True
-    stats_precision = BUILTIN_PRECISION
 
     def __init__(self, windows=DEFAULT_WINDOWS, n_components: int = DEFAULT_COMPONENTS,
                  regularization: float = 1e-3):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ParameterError
-from ..kernels.statistics import BUILTIN_PRECISION, BackgroundStats
+from ..kernels.statistics import BackgroundStats
 from ..models.canonical_spectra import canonical_affine
 from .base import Detector
 from .fusion_rx import DEFAULT_COMPONENTS, DEFAULT_WINDOWS, FusionRX
@@ -54,7 +54,6 @@ class LearnedFeatureRX(Detector):
 
     name = "learned"
     tile_parallel = True
-    stats_precision = BUILTIN_PRECISION
     #: :func:`hadinfer.pipeline.run_detector` runs a second statistics pass, over
     #: :meth:`features`, and gives it to :meth:`fit_features`.
     feature_pass = True

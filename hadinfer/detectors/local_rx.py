@@ -6,7 +6,7 @@ import numpy as np
 
 from ..errors import ParameterError, WindowTooLargeError
 from ..kernels.ring_sums import REGULARIZATION, ring_rx, whitened_components
-from ..kernels.statistics import BUILTIN_PRECISION, BackgroundStats, pca_whitening
+from ..kernels.statistics import BackgroundStats, pca_whitening
 from .base import Detector
 
 
@@ -58,7 +58,6 @@ class LocalRX(Detector):
 
     name = "lrx"
     tile_parallel = True
-    stats_precision = BUILTIN_PRECISION
 
     def __init__(self, inner: int = 5, outer: int = 21, n_components: int | None = 10,
                  regularization: float = REGULARIZATION, memory_budget: int = 256 * 2**20):

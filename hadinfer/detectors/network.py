@@ -6,7 +6,7 @@ import numpy as np
 
 from ..arrays import NumpyArrays
 from ..errors import WindowTooLargeError
-from ..kernels.statistics import BUILTIN_PRECISION, BackgroundStats
+from ..kernels.statistics import BackgroundStats
 from ..tiling import grow_span
 from .base import Detector
 
@@ -82,7 +82,6 @@ class NetworkDetector(Detector):
     #: shape, which moves the last bit of a score with the tile: a fixed grid of 256-pixel
     #: tiles (the CLI's default size) makes the map the same bits for any ``tile_size``.
     native_tile = 256
-    stats_precision = BUILTIN_PRECISION
     #: Interior tiles of that grid share one input shape: on a GPU, up to four go to the
     #: runtime as one (4, C, h, w) batch (one call, one transfer each way); on the CPU they
     #: run one by one (:meth:`score_prepared`).  Inputs, not spectra, wait for the batch:

@@ -41,12 +41,6 @@ from ..errors import AllNodataError, ParameterError, ValueRangeError
 #: Arithmetic a window's scatter can be formed in (see :meth:`BackgroundStats.update`).
 PRECISIONS = ("float64", "float32")
 
-#: The statistics arithmetic of the built-in detectors that declare no ``precision`` of
-#: their own (``fusion``, ``lrx``, ``learned``, the networks).  Against float64 it moved
-#: their maps by at most 5e-6 relative (``general``: 4e-5) and no AUC(D,F) by more than
-#: 2e-6 on the 12 labelled and 8 unlabelled files (2026-12-07); plugins keep float64.
-BUILTIN_PRECISION = "float32"
-
 #: Rows per chunk.  Windows are processed a chunk at a time so that the centred copy
 #: (4096 x 200 bands x 4 B = 3.3 MB in float32) is still in cache when BLAS reads it, and
 #: no scratch array as large as the window is allocated: fresh large arrays cost page
