@@ -7,7 +7,11 @@ included, as a user's command pays them), and the two versions alternate run by 
 machine whose speed drifts (shared VMs do, by 10 % within an hour) slows both alike.
 The base version runs from a temporary ``git worktree`` of the revision, imported ahead of
 the installed package through ``PYTHONPATH``; both use this interpreter and its packages.
-Prints and writes (``--out``) the minimum and median wall and CPU seconds per version and case.
+Prints and writes (``--out``) the minimum and median wall and CPU seconds per version and case,
+and, per case, the runs paired as they ran (the base's run ``i`` beside the working tree's run
+``i``): the median and mean of the differences, a 95 % bootstrap interval of the mean and the
+sign-flip p-value (:mod:`paired_uncertainty`).  On a VM whose speed drifts by 10 % within
+minutes, a change of a few per cent shows there, not in the medians of the two columns.
 """
 
 from __future__ import annotations
@@ -21,7 +25,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 from default_scene import scene_or_synthetic  # benchmarks/, beside this script
+from paired_uncertainty import bootstrap_interval, sign_flip_p_value
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,6 +58,16 @@ def run_once(tree: Path, scene: str, detector: str, workdir: str) -> dict:
     if not result.pop("module").startswith(str(tree)):
         raise SystemExit(f"{tree}: hadinfer was not imported from there (is PYTHONPATH ignored?)")
     return result
+
+
+def paired(base: list[float], ours: list[float]) -> dict:
+    """Run-by-run differences ``base - ours`` (positive: ``ours`` is faster) and how far they can be chance."""
+    differences = np.array(base) - np.array(ours)
+    low, high = bootstrap_interval(differences)
+    # Every sign pattern up to 16 pairs (65,536); beyond, the p-value of the first 16.
+    return {"differences": differences.tolist(), "median": float(np.median(differences)),
+            "mean": float(differences.mean()), "interval_95": [low, high],
+            "p_sign_flip": sign_flip_p_value(differences[:16]), "faster_in": int((differences > 0).sum())}
 
 
 def main(argv=None) -> int:
@@ -97,10 +114,20 @@ def main(argv=None) -> int:
     lines += [f"| {r['case']} | {r['version']} | {r['wall_min']:.2f} | {r['wall_median']:.2f} | {r['cpu_median']:.2f} "
               f"| {r['peak_mb_median']:.0f}; {', '.join(f'{p:.0f}' for p in r['peaks_mb'])} |"
               for r in sorted(rows, key=lambda r: (r["case"], r["version"]))]
+    base_label = f"base {args.base}"
+    pairs = {case: paired([r["wall"] for r in runs[(base_label, case)]], [r["wall"] for r in runs[("working tree", case)]])
+             for case in args.cases.split(",")}
+    lines += ["", "Paired run by run, wall seconds, base − working tree (positive: the working tree is faster):", "",
+              "| case | median | mean | 95 % interval of the mean | sign-flip p | working tree faster in |",
+              "|---|---|---|---|---|---|"]
+    lines += [f"| {case} | {p['median']:+.3f} | {p['mean']:+.3f} | {p['interval_95'][0]:+.3f} to "
+              f"{p['interval_95'][1]:+.3f} | {p['p_sign_flip']:.3f} | {p['faster_in']} of {len(p['differences'])} |"
+              for case, p in pairs.items()]
     print("\n".join(lines))
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "ab.json").write_text(json.dumps({"base": args.base, "reps": args.reps, "rows": rows}, indent=1))
+        (args.out / "ab.json").write_text(json.dumps({"base": args.base, "reps": args.reps, "rows": rows,
+                                                      "paired": pairs}, indent=1))
         (args.out / "ab.md").write_text("\n".join(lines) + "\n")
     return 0
 

@@ -187,7 +187,20 @@ def test_ab_commits_runs_each_version_from_its_own_tree(tmp_path, small_tif):
     assert sorted(r["version"] for r in rows) == ["base HEAD", "working tree"]
     assert all(r["wall_min"] > 0 and r["cpu_median"] > 0 and len(r["walls"]) == 1 for r in rows)
     assert all(r["peak_mb_median"] > 0 and len(r["peaks_mb"]) == 1 for r in rows)
+    pair = json.loads((tmp_path / "ab.json").read_text())["paired"]["grx"]
+    walls = {r["version"]: r["walls"][0] for r in rows}
+    assert pair["differences"] == pytest.approx([walls["base HEAD"] - walls["working tree"]])
     assert worktrees() == before  # the temporary worktree is gone
+
+
+def test_ab_pairs_are_differences_run_by_run():
+    paired = benchmark_module("ab_commits").paired
+    result = paired([3.0, 2.0, 4.0, 3.5], [2.5, 2.1, 3.0, 3.0])
+    assert result["differences"] == pytest.approx([0.5, -0.1, 1.0, 0.5])
+    assert result["median"] == pytest.approx(0.5) and result["mean"] == pytest.approx(0.475)
+    assert result["faster_in"] == 3 and result["interval_95"][0] <= 0.475 <= result["interval_95"][1]
+    # Of the 16 sign patterns, only +-(0.5, +-0.1, 1.0, 0.5) reach a mean of 0.475 in size.
+    assert result["p_sign_flip"] == pytest.approx(4 / 16)
 
 
 def test_read_costs_reads_every_window_in_each_configuration(tmp_path, small_tif):
