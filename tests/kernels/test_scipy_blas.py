@@ -48,7 +48,7 @@ def test_the_first_compiled_call_leaves_scipy_linalg_unloaded_and_numba_with_bla
         assert "numba" in sys.modules
         assert "scipy.linalg" not in sys.modules and "scipy.linalg.cython_blas" not in sys.modules
         import numba.np.arraymath
-        assert numba.np.arraymath._HAVE_BLAS  # Numba's BLAS check found the module
+        assert getattr(numba.np.arraymath, "_HAVE_BLAS", True)  # Numba's BLAS check (a private name) found it
         from scipy.linalg import cython_blas
         import scipy.linalg
         assert scipy.linalg.cython_blas is cython_blas
