@@ -17,8 +17,7 @@ small scene never earned back: a ``grx`` run on a 128 x 128 x 100 scene took 0.2
 of 0.14 in a fresh process.  So a scene gets the triangular product only from
 :data:`TRIANGULAR_MIN_VALUES` up (:func:`energy_factor_for`); smaller ones keep the dense
 product, and SciPy is never loaded for them.  Since SciPy's BLAS is loaded without
-``scipy.linalg`` (:mod:`.scipy_blas`, 0.01 to 0.035 s) the threshold could be lower; it is
-left as it was, because moving it would change the bits of the scenes it moves.
+``scipy.linalg`` (:mod:`.scipy_blas`, 0.01 to 0.035 s) the threshold is 16 times lower.
 
 A row's result does not depend on the other rows in the call (measured: OpenBLAS gives
 the same bits for any row count), and every block is multiplied column-major, so a
@@ -38,9 +37,13 @@ from .scipy_blas import scipy_cython_blas
 
 
 #: Pixel-band values from which a scene's energy goes through the triangular product: about
-#: 0.67 megapixels at 200 bands, where the product's saving (about 26 ms of CPU per 256 x 256
-#: x 200 window) has paid for loading SciPy (2-core Intel VM, 2026-12-07).
-TRIANGULAR_MIN_VALUES = 2**27
+#: 0.04 megapixels at 200 bands.  It was 2**27 (0.67 megapixels) while loading SciPy took 0.12
+#: s; with the extension module alone, on a 384 x 384 x 200 int16 scene ``fusion`` took 0.85 s
+#: instead of 0.96 (median of 12 paired runs, faster in all 12) and ``grx`` the same, and on
+#: 256 x 256 x 200 both were within noise (2-core AMD VM, 2026-12-07,
+#: ``benchmarks/results/amd-epyc-2cpu-2026-12-07-triangular-threshold-ab/``).  Every labelled
+#: and unlabelled file in ``../shared/data`` is below it, so their maps kept their bits.
+TRIANGULAR_MIN_VALUES = 2**23
 
 
 def energy_factor_for(projection: np.ndarray, pixels: int) -> np.ndarray | None:
