@@ -35,13 +35,13 @@ def scipy_cython_blas():
     ImportError
         SciPy is not installed.
     """
-    if "scipy.linalg" not in sys.modules and _NAME not in sys.modules:
-        scipy = importlib.util.find_spec("scipy")
-        folder = Path(scipy.origin).parent / "linalg" if scipy is not None and scipy.origin else None
-        for suffix in importlib.machinery.EXTENSION_SUFFIXES if folder is not None else ():
-            if not (folder / f"cython_blas{suffix}").is_file():
+    scipy = importlib.util.find_spec("scipy")
+    if "scipy.linalg" not in sys.modules and _NAME not in sys.modules and scipy is not None and scipy.origin:
+        folder = Path(scipy.origin).parent / "linalg"
+        for path in (folder / f"cython_blas{suffix}" for suffix in importlib.machinery.EXTENSION_SUFFIXES):
+            if not path.is_file():
                 continue
-            spec = importlib.util.spec_from_file_location(_NAME, folder / f"cython_blas{suffix}")
+            spec = importlib.util.spec_from_file_location(_NAME, path)
             module = importlib.util.module_from_spec(spec)
             try:
                 spec.loader.exec_module(module)
@@ -81,10 +81,8 @@ def numba_dispatch():
             return
         module = None
         if "scipy.linalg" not in sys.modules and _NAME not in sys.modules:
-            try:
+            with contextlib.suppress(ImportError):  # no SciPy: Numba's own check says so
                 module = sys.modules[_NAME] = scipy_cython_blas()
-            except ImportError:
-                module = None
         try:
             yield
         finally:
