@@ -55,3 +55,24 @@ def test_the_first_compiled_call_leaves_scipy_linalg_unloaded_and_numba_with_bla
         print("ok")
     """)
     assert out == "ok"
+
+
+def test_a_fusion_run_on_a_scene_with_the_triangular_product_never_imports_scipy_linalg(tmp_path):
+    pytest.importorskip("scipy")
+    pytest.importorskip("numba")
+    scene = tmp_path / "scene.tif"
+    out = run_fresh(f"""
+        import sys
+        import hadinfer
+        from hadinfer.kernels.triangular_energy import TRIANGULAR_MIN_VALUES
+        from hadinfer.synthetic import write_synthetic_scene
+        write_synthetic_scene({str(scene)!r}, height=64, width=64, bands=40, dtype="int16")
+        assert 64 * 64 * 40 < TRIANGULAR_MIN_VALUES  # so lower it: this scene then takes the triangular product
+        import hadinfer.kernels.triangular_energy as module
+        module.TRIANGULAR_MIN_VALUES = 0
+        report = hadinfer.detect({str(scene)!r}, detector="fusion", device="cpu").report
+        assert report["energy_product"] == "triangular", report["energy_product"]
+        assert "numba" in sys.modules and "scipy.linalg" not in sys.modules
+        print("ok")
+    """)
+    assert out == "ok"
