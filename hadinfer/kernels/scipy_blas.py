@@ -67,9 +67,10 @@ def numba_dispatch():
     At its first dispatch Numba loads its NumPy support, which checks for BLAS with
     ``import scipy.linalg.cython_blas``.  During that call only, the module stands in
     ``sys.modules`` (:func:`scipy_cython_blas`), so the import finds it without loading
-    ``scipy.linalg``; it is taken out again afterwards unless ``scipy.linalg`` was loaded
-    meanwhile.  Other threads' first calls wait for it (they would wait for Numba's
-    compile lock anyway).  Without SciPy, Numba's check fails as it would have.
+    ``scipy.linalg``; it is taken out again afterwards (or, if another thread loaded
+    ``scipy.linalg`` meanwhile, set as that package's attribute, as an import would).
+    Other threads' first calls wait for it (they would wait for Numba's compile lock
+    anyway).  Without SciPy, Numba's check fails as it would have.
     """
     global _numba_ready
     if _numba_ready:
@@ -86,6 +87,10 @@ def numba_dispatch():
         try:
             yield
         finally:
-            if module is not None and "scipy.linalg" not in sys.modules and sys.modules.get(_NAME) is module:
-                del sys.modules[_NAME]
+            if module is not None and sys.modules.get(_NAME) is module:
+                package = sys.modules.get("scipy.linalg")
+                if package is None:
+                    del sys.modules[_NAME]
+                elif not hasattr(package, "cython_blas"):  # loaded meanwhile, past this module
+                    package.cython_blas = module
             _numba_ready = True

@@ -76,3 +76,19 @@ def test_a_fusion_run_on_a_scene_with_the_triangular_product_never_imports_scipy
         print("ok")
     """)
     assert out == "ok"
+
+
+def test_scipy_linalg_loaded_during_the_first_dispatch_gets_its_attribute():
+    pytest.importorskip("scipy")
+    out = run_fresh("""
+        import sys
+        from hadinfer.kernels.scipy_blas import numba_dispatch
+        with numba_dispatch():  # as if another thread imported scipy.linalg during Numba's first dispatch
+            import scipy.linalg
+            module = sys.modules["scipy.linalg.cython_blas"]
+        assert scipy.linalg.cython_blas is module and sys.modules["scipy.linalg.cython_blas"] is module
+        with numba_dispatch():  # later calls change nothing
+            pass
+        print("ok")
+    """)
+    assert out == "ok"
