@@ -71,48 +71,78 @@ def prefetch(produce: Callable[[], Iterable[T]], depth: int = 2, slots: Slots | 
     Memory stays bounded by ``depth`` items, or with ``slots`` by the slots' count over
     the whole pipeline (one slot is taken before each item is produced).  An exception in
     the producer is re-raised in the consumer; a consumer that stops early (error,
-    Ctrl-C) stops the producer.
+    Ctrl-C) stops the producer.  The thread starts when the first item is asked for; a
+    :class:`ReadAhead` starts it at once.
     """
-    items: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
+    reader = ReadAhead(produce, depth, slots)
+    try:
+        yield from reader
+    finally:
+        reader.close()
 
-    def put(item) -> bool:
-        while not stop.is_set():
+
+class ReadAhead:
+    """:func:`prefetch`'s thread, started when this is made, before anyone asks for an item.
+
+    For work whose input does not depend on what runs first: the scoring pass's read
+    windows are read while the detector is fitted on the statistics (the fit ran on the
+    main thread with both cores otherwise idle, and the first tiles then waited for their
+    windows).  Iterate it once; :meth:`close` (also called when the iteration ends, fails
+    or is abandoned) stops the thread, which otherwise waits for a consumer, holding up to
+    ``depth`` items.
+    """
+
+    def __init__(self, produce: Callable[[], Iterable[T]], depth: int = 2, slots: Slots | None = None):
+        self._items: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(produce, slots), name="hadinfer-prefetch",
+                                        daemon=True)
+        try:
+            self._thread.start()  # inside the try: Ctrl-C or SIGTERM can land while it waits for the thread
+        except BaseException:
+            self.close()
+            raise
+
+    def _put(self, item) -> bool:
+        while not self._stop.is_set():
             try:
-                items.put(item, timeout=0.1)
+                self._items.put(item, timeout=0.1)
                 return True
             except queue.Full:
                 continue
         return False
 
-    def run() -> None:
+    def _run(self, produce, slots) -> None:
         try:
             produced = iter(produce())
-            while slots is None or slots.take(stop):
+            while slots is None or slots.take(self._stop):
                 item = next(produced, _DONE)
                 if item is _DONE:
                     break
-                if not put((item, None)):
+                if not self._put((item, None)):
                     return
                 del item  # handed on: not kept alive while the next one is produced
-            put((_DONE, None))
+            self._put((_DONE, None))
         except BaseException as exc:  # handed to the consumer, which re-raises it
-            put((_DONE, exc))
+            self._put((_DONE, exc))
 
-    thread = threading.Thread(target=run, name="hadinfer-prefetch", daemon=True)
-    try:
-        thread.start()  # inside the try: Ctrl-C or SIGTERM can land while it waits for the thread
-        while True:
-            item, error = items.get()
-            if error is not None:
-                raise error
-            if item is _DONE:
-                return
-            yield item
-            del item  # the consumer has it: not kept alive while waiting for the next one
-    finally:
-        stop.set()
-        _join(thread, timeout=5.0)
+    def __iter__(self) -> Iterator[T]:
+        try:
+            while True:
+                item, error = self._items.get()
+                if error is not None:
+                    raise error
+                if item is _DONE:
+                    return
+                yield item
+                del item  # the consumer has it: not kept alive while waiting for the next one
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the thread and wait for it (items it still holds are dropped)."""
+        self._stop.set()
+        _join(self._thread, timeout=5.0)
 
 
 def ordered_map(function: Callable[[T], R], items: Iterable[T], workers: int, name: str) -> Iterator[R]:

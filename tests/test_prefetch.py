@@ -9,7 +9,7 @@ import pytest
 from hadinfer.detectors import GlobalRX
 from hadinfer.io import ArrayScene
 from hadinfer.pipeline import run_detector
-from hadinfer.prefetch import Slots, ordered_map, prefetch
+from hadinfer.prefetch import ReadAhead, Slots, ordered_map, prefetch
 
 
 def test_items_alive_never_exceed_the_slots_however_slow_the_consumer():
@@ -80,7 +80,7 @@ def test_the_scoring_pass_holds_a_bounded_number_of_read_windows():
     read_window = scene.read_window
 
     def counting_read(window):
-        if hasattr(detector, "mean_"):  # fitted: a scoring read, not a statistics one
+        if window.height <= 16 and window.width <= 16:  # a scoring tile's read, not the statistics window
             reads[0] += 1
             most[0] = max(most[0], reads[0] - detector.done)
         return read_window(window)
@@ -91,3 +91,41 @@ def test_the_scoring_pass_holds_a_bounded_number_of_read_windows():
     # (2 workers + 1) x 1 tile per batch + 2 preparers; without the slots the reader ran
     # ahead by its queue and every stage's hand-off (8 here)
     assert most[0] <= 5, most[0]
+
+
+def test_a_read_ahead_reads_before_anyone_asks():
+    started = threading.Event()
+
+    def produce():
+        started.set()
+        yield from range(5)
+
+    reader = ReadAhead(produce, depth=2)
+    assert started.wait(2.0)  # nothing has iterated it yet
+    assert list(reader) == [0, 1, 2, 3, 4]
+
+
+def test_a_read_ahead_never_iterated_stops_when_closed():
+    def endless():
+        i = 0
+        while True:
+            yield i
+            i += 1
+
+    reader = ReadAhead(endless, depth=2)
+    time.sleep(0.05)  # its queue is full: the thread waits for a consumer
+    start = time.perf_counter()
+    reader.close()
+    assert time.perf_counter() - start < 1.0 and not reader._thread.is_alive()
+
+
+class UnfittableGRX(GlobalRX):
+    def fit(self, stats):
+        raise RuntimeError("no fit")
+
+
+def test_a_failing_fit_stops_the_scoring_pass_reader_started_beside_it():
+    cube = np.random.default_rng(0).normal(size=(64, 64, 6)).astype(np.float32)
+    with pytest.raises(RuntimeError, match="no fit"):
+        run_detector(ArrayScene(cube), UnfittableGRX(), sink=lambda tile, scores: None, tile_size=16, workers=2)
+    assert not [t for t in threading.enumerate() if t.name == "hadinfer-prefetch" and t.is_alive()]
