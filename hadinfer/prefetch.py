@@ -74,11 +74,7 @@ def prefetch(produce: Callable[[], Iterable[T]], depth: int = 2, slots: Slots | 
     Ctrl-C) stops the producer.  The thread starts when the first item is asked for; a
     :class:`ReadAhead` starts it at once.
     """
-    reader = ReadAhead(produce, depth, slots)
-    try:
-        yield from reader
-    finally:
-        reader.close()
+    yield from ReadAhead(produce, depth, slots)  # its iteration closes it, however it ends
 
 
 class ReadAhead:
