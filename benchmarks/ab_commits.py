@@ -3,7 +3,9 @@
     python benchmarks/ab_commits.py --base 06b6866 --cases fusion,general --reps 6
 
 Each run is one ``hadinfer.detect`` in a fresh process (imports and first-call costs
-included, as a user's command pays them), and the two versions alternate run by run, so a
+included, as a user's command pays them), or with ``--whole-command`` one ``hadinfer detect``
+command timed from outside (the interpreter's start, every import and its shutdown too:
+all a user waits for), and the two versions alternate run by run, so a
 machine whose speed drifts (shared VMs do, by 10 % within an hour) slows both alike.
 The base version runs from a temporary ``git worktree`` of the revision, imported ahead of
 the installed package through ``PYTHONPATH``; both use this interpreter and its packages.
@@ -23,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +63,36 @@ def run_once(tree: Path, scene: str, detector: str, workdir: str) -> dict:
     return result
 
 
+#: ``--whole-command``: the CLI, checked to come from the version's tree (``sys.argv[1]``).
+COMMAND = """
+import sys
+import hadinfer
+if not hadinfer.__file__.startswith(sys.argv.pop(1)):
+    raise SystemExit("hadinfer was not imported from its tree (is PYTHONPATH ignored?)")
+from hadinfer.cli.main import main
+sys.argv[0] = "hadinfer"
+main()
+"""
+
+
+def run_command(tree: Path, scene: str, detector: str, workdir: str) -> dict:
+    """One whole ``hadinfer detect`` process: wall seconds from outside, its CPU seconds and peak resident memory."""
+    env = dict(os.environ, PYTHONPATH=str(tree))
+    with open(Path(workdir) / "command.err", "w+") as err:
+        start = time.perf_counter()
+        child = subprocess.Popen([sys.executable, "-c", COMMAND, str(tree), "detect", scene, "-o",
+                                  str(Path(workdir) / "command-map.tif"), "--detector", detector, "--device", "cpu",
+                                  "--overwrite", "-q"], env=env, cwd=workdir, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(child.pid, 0)  # this child's own resource use, unlike RUSAGE_CHILDREN
+        wall = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode:
+            err.seek(0)
+            raise SystemExit(f"hadinfer detect --detector {detector} from {tree} failed: "
+                             f"{(err.read().strip().splitlines() or ['?'])[-1]}")
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024}
+
+
 def paired(base: list[float], ours: list[float]) -> dict:
     """Run-by-run differences ``base - ours`` (positive: ``ours`` is faster) and how far they can be chance."""
     differences = np.array(base) - np.array(ours)
@@ -77,7 +110,10 @@ def main(argv=None) -> int:
     parser.add_argument("--reps", type=int, default=6)
     parser.add_argument("--scene", help="raster to run on (default: a synthetic 1024x1024x200 int16 GeoTIFF)")
     parser.add_argument("--out", type=Path, help="folder for ab.json and ab.md")
+    parser.add_argument("--whole-command", action="store_true",
+                        help="time whole 'hadinfer detect' processes from outside (start-up and shutdown included)")
     args = parser.parse_args(argv)
+    run = run_command if args.whole_command else run_once
     with tempfile.TemporaryDirectory() as tmp:
         scene = scene_or_synthetic(args.scene, tmp)
         base = Path(tmp) / "base"
@@ -87,11 +123,11 @@ def main(argv=None) -> int:
             runs = {(label, case): [] for case in args.cases.split(",") for label in trees}
             for case in args.cases.split(","):  # one warm-up each: compiled kernels' disk caches
                 for tree in trees.values():
-                    run_once(tree, scene, case, tmp)
+                    run(tree, scene, case, tmp)
             for _ in range(args.reps):
                 for case in args.cases.split(","):
                     for label, tree in trees.items():
-                        runs[(label, case)].append(run_once(tree, scene, case, tmp))
+                        runs[(label, case)].append(run(tree, scene, case, tmp))
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)], check=False)
     rows = []
@@ -106,9 +142,11 @@ def main(argv=None) -> int:
 
     command = f"python benchmarks/ab_commits.py --base {args.base} --cases {args.cases} --reps {args.reps}"
     command += f" --scene {args.scene}" if args.scene else ""
+    command += " --whole-command" if args.whole_command else ""
     lines = [f"`{command}`", "",
              (f"{datetime.now(UTC):%Y-%m-%dT%H:%M} UTC on {machine_label()} ({os.cpu_count()} CPUs); "
-              "one detect per fresh process, the versions alternating run by run."), "",
+              + ("one whole `hadinfer detect` command per run, timed from outside (peak: its resident memory)"
+               if args.whole_command else "one detect per fresh process") + ", the versions alternating run by run."), "",
              "| case | version | wall s (min) | wall s (median) | CPU s (median) | peak MiB (median; each run) |",
              "|---|---|---|---|---|---|"]
     lines += [f"| {r['case']} | {r['version']} | {r['wall_min']:.2f} | {r['wall_median']:.2f} | {r['cpu_median']:.2f} "

@@ -18,7 +18,6 @@ from .detectors import BackgroundStats, Detector
 from .errors import AllNodataError
 from .io.derived_scene import DerivedScene
 from .io.scene import Scene
-from .kernels.compiled import compiled_kernels
 from .kernels.statistics import statistics_windows
 from .kernels.triangular_energy import triangular_pays
 from .prefetch import BackgroundSink, ReadAhead, Slots, ordered_map, prefetch
@@ -393,7 +392,7 @@ def _fit_and_score(scene: Scene, detector: Detector, stats: BackgroundStats, sin
         "params": detector.params(),
         "device": arrays.device,
         "arrays": arrays.name,
-        "ring_kernel": "compiled" if compiled_kernels() else "numpy",
+        "ring_kernel": {True: "compiled", False: "numpy"}.get(getattr(detector, "compiled_", None)),  # None: no ring
         "energy_product": "triangular" if triangular else "dense",
         **({"runtime": detector.runtime.name} if detector.runtime is not None else {}),
         "tile_size": list(tile_shape),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -133,7 +134,11 @@ def main() -> None:
     both ``KeyboardInterrupt``, so they remove hidden temporary files exactly as Ctrl-C
     does, then exit 143 and 129.  A signal the caller ignores (``nohup``) stays ignored.
     The command owns its process, so it also limits glibc's malloc arenas before any
-    thread starts (:mod:`hadinfer.process_memory`: peak memory stays flat as scenes grow).
+    thread starts (:mod:`hadinfer.process_memory`: peak memory stays flat as scenes grow),
+    and once it is done, its outputs closed, it freezes the garbage collector's objects:
+    the interpreter's shutdown then skips collecting them, which took 0.2 to 0.3 s after
+    a run that loaded Numba (0.04 s frozen; 2-core AMD VM, 2026-12-07).  The operating
+    system frees the memory either way.
     """
     limit_malloc_arenas()
     if threading.current_thread() is threading.main_thread():
@@ -141,4 +146,7 @@ def main() -> None:
             number = getattr(signal, name, None)
             if number is not None and signal.getsignal(number) == signal.SIG_DFL:
                 signal.signal(number, handler)
-    cli(prog_name="hadinfer")
+    try:
+        cli(prog_name="hadinfer")
+    finally:
+        gc.freeze()

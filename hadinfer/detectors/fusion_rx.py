@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ParameterError
+from ..kernels.compiled import compiled_pays
 from ..kernels.ring_sums import ring_rx
 from ..kernels.statistics import BackgroundStats, fixed_signs
 from ..kernels.triangular_energy import energy_factor_for
@@ -97,6 +98,7 @@ class FusionRX(Detector):
         scale = global_rx.scale_
         self.directions_ = (directions if scale is None else directions / scale[:, None]).astype(np.float32)
         self.energy_factor_ = energy_factor_for(self.directions_, stats.count_)  # None: the dense product
+        self.compiled_ = compiled_pays(stats.count_ * len(self.windows), same_bits=True)  # the ring kernel
         return self
 
     def score(self, cube, valid, core=None, arrays=None):
@@ -111,7 +113,8 @@ class FusionRX(Detector):
         mask = xp.asarray(valid.astype(np.float64))
         z *= mask[:, :, None]  # in place: the components are this call's own
         # The local parts share their components and one set of integral images.
-        maps = [energy] + ring_rx(xp, z, mask, valid, self.windows, self.regularization, core, first.memory_budget)
+        maps = [energy] + ring_rx(xp, z, mask, valid, self.windows, self.regularization, core, first.memory_budget,
+                                  getattr(self, "compiled_", None))
         logs, counts = None, None
         for scores, dof in zip(maps, self.dof_):
             term = np.log(np.maximum(scores.astype(np.float64) / dof, _FLOOR))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ParameterError
+from ..kernels.compiled import compiled_pays
 from ..kernels.statistics import BackgroundStats
 from ..models.canonical_spectra import canonical_affine
 from .base import Detector
@@ -87,6 +88,11 @@ class LearnedFeatureRX(Detector):
             raise ParameterError("learned: the canonical band grid needs at least 2 bands")
         self.affine_ = canonical_affine(stats.mean_, stats.covariance())
         self.network_ = self.feature_model_.fused(*self.affine_)
+        # Both fusions' ring statistics (the same bits either way) and the network's GELUs (not):
+        # the GELUs' choice depends on the scene alone.
+        pairs = stats.count_ * 2 * len(self.spectra_.windows)
+        self.network_.compiled = compiled_pays(pairs)
+        self.compiled_ = self.spectra_.compiled_ = compiled_pays(pairs, same_bits=True)
         self.features_ = None
         return self
 
@@ -116,6 +122,7 @@ class LearnedFeatureRX(Detector):
     def fit_features(self, stats: BackgroundStats) -> "LearnedFeatureRX":
         """Fit the features' fusion on their statistics over the scene (the second pass)."""
         self.features_ = self._features.fit(stats)
+        self.features_.compiled_ = self.compiled_
         return self
 
     def score(self, cube, valid, core=None, arrays=None, features=None):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ParameterError, WindowTooLargeError
+from ..kernels.compiled import compiled_pays
 from ..kernels.ring_sums import REGULARIZATION, ring_rx, whitened_components
 from ..kernels.statistics import BackgroundStats, pca_whitening
 from .base import Detector
@@ -97,10 +98,11 @@ class LocalRX(Detector):
         self.mean_, self.projection_ = pca_whitening(stats, None)
         if self.n_components is not None:
             self.projection_ = self.projection_[:, :self.n_components]
+        self.compiled_ = compiled_pays(stats.count_, same_bits=True)  # the ring kernel, for the whole scene
         return self
 
     def score(self, cube, valid, core=None, arrays=None):
         xp = self._arrays(arrays)
         z, mask = whitened_components(xp, cube, valid, self.mean_, self.projection_)
         return ring_rx(xp, z, mask, valid, ((self.inner, self.outer),), self.regularization, core,
-                       self.memory_budget)[0]
+                       self.memory_budget, getattr(self, "compiled_", None))[0]

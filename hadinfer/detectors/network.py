@@ -164,6 +164,7 @@ class NetworkDetector(Detector):
     def fit(self, stats: BackgroundStats) -> "NetworkDetector":
         """Whitening (and local evidence) from the scene's own statistics (the input policy)."""
         self.inputs_ = self.policy.fit(stats)
+        self.compiled_ = self.inputs_.compiled  # for the run report
         return self
 
     def network_window(self, core, shape) -> tuple[slice, slice]:

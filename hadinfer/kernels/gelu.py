@@ -11,24 +11,29 @@ _ERFC = (0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.186288
          1.00002368, -1.26551223)
 
 
-def gelu(x: np.ndarray) -> np.ndarray:
+def gelu(x: np.ndarray, compiled: bool | None = None) -> np.ndarray:
     """PyTorch's exact GELU, ``x * Phi(x)``, of a float array.
 
     float32 arrays go through the compiled kernel (:mod:`.gelu_compiled`) when
-    :func:`~.compiled.compiled_kernels` says so, anything else through :func:`gelu_numpy`.
+    ``compiled`` (default: when :func:`~.compiled.compiled_kernels` allows it), anything
+    else through :func:`gelu_numpy`.
     Both agree with PyTorch's float64 GELU to float32 rounding (4e-7 absolute for values
     of order 1); they may differ from each other in the last bits.
 
     Parameters
     ----------
     x : ndarray of float32 or float64
+    compiled : bool, optional
+        The caller's choice for its scene (:func:`~.compiled.compiled_pays`).
 
     Returns
     -------
     ndarray
         A new array of ``x``'s shape and dtype.
     """
-    if x.dtype == np.float32 and compiled_kernels():
+    if compiled is None:
+        compiled = compiled_kernels()
+    if x.dtype == np.float32 and compiled:
         from .gelu_compiled import gelu_float32
         from .scipy_blas import numba_dispatch
 

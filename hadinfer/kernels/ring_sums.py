@@ -54,7 +54,7 @@ def whitened_components(xp, cube, valid, mean, projection):
     return z.reshape(height, width, projection.shape[1]) * mask[:, :, None], mask
 
 
-def ring_rx(xp, z, mask, valid, windows, regularization, core=None, memory_budget=256 * 2**20):
+def ring_rx(xp, z, mask, valid, windows, regularization, core=None, memory_budget=256 * 2**20, compiled=None):
     """Dual-window RX scores of a window's core for several window pairs at once.
 
     All pairs share one set of integral images per block (the costly part: one channel
@@ -76,6 +76,10 @@ def ring_rx(xp, z, mask, valid, windows, regularization, core=None, memory_budge
         Pixels to score; default all.
     memory_budget : int
         Rough bytes of scratch memory.
+    compiled : bool, optional
+        Whether NumPy arrays go through the compiled kernel (the same bits), as the
+        detector decided for its scene (:func:`~.compiled.compiled_pays`); default
+        whenever :func:`~.compiled.compiled_kernels` allows it.
 
     Returns
     -------
@@ -92,7 +96,9 @@ def ring_rx(xp, z, mask, valid, windows, regularization, core=None, memory_budge
     pairs = k * (k + 1) // 2
     per_pixel = 8 * (len(windows) * (pairs + k + 2) + 2 * pairs + 4 * k + 8 + (0 if k <= _SMALL_K else 12 * k * k))
     edge = max(1, int(np.sqrt(memory_budget / per_pixel)))
-    compiled = k <= _SMALL_K and isinstance(xp, NumpyArrays) and compiled_kernels()  # decided once per window
+    if compiled is None:
+        compiled = compiled_kernels()
+    compiled = compiled and k <= _SMALL_K and isinstance(xp, NumpyArrays)  # decided once per window
     for r0 in range(rows.start, rows.stop, edge):
         for c0 in range(cols.start, cols.stop, edge):
             block = (slice(r0, min(rows.stop, r0 + edge)), slice(c0, min(cols.stop, c0 + edge)))

@@ -60,6 +60,11 @@ _first_dispatch = threading.Lock()
 _numba_ready = False
 
 
+def numba_ready() -> bool:
+    """Whether a compiled kernel has been called in this process already (Numba and its NumPy support loaded)."""
+    return _numba_ready
+
+
 @contextlib.contextmanager
 def numba_dispatch():
     """Around every call of a compiled kernel: the process's first lets Numba find SciPy's BLAS cheaply.

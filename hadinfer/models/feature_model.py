@@ -169,6 +169,8 @@ class FusedFeatures:
         self.weight = np.ascontiguousarray((weight @ inputs.T).astype(np.float32))
         self.bias = (offset @ inputs.T + np.concatenate([first_bias, np.zeros(model.features)])).astype(np.float32)
         self.layers = [(np.ascontiguousarray(w.T.astype(np.float32)), b.astype(np.float32)) for w, b in rest]
+        #: Whether the GELUs run compiled (:func:`~hadinfer.kernels.gelu.gelu`); None: whenever allowed.
+        self.compiled = None
 
     def __call__(self, spectra: np.ndarray) -> np.ndarray:
         """(P, B) spectra (any real dtype) -> (P, features) float32 features."""
@@ -178,10 +180,10 @@ class FusedFeatures:
         if not self.layers:  # no hidden layer: the first layer was the output
             return hidden + skip
         for weight, bias in self.layers[:-1]:
-            hidden = gelu(hidden) @ weight
+            hidden = gelu(hidden, self.compiled) @ weight
             hidden += bias
         weight, bias = self.layers[-1]
-        out = gelu(hidden) @ weight
+        out = gelu(hidden, self.compiled) @ weight
         out += bias
         out += skip
         return out

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..arrays import NumpyArrays
 from ..errors import ModelFileError
+from ..kernels.compiled import compiled_pays
 from ..kernels.ring_sums import REGULARIZATION, ring_rx
 from ..kernels.statistics import BackgroundStats, pca_whitening
 from ..kernels.triangular_energy import energy_factor_for
@@ -124,6 +125,8 @@ class SceneInputs:
         self._energy_factor32 = energy_factor_for(self._projection32, stats.count_)  # None: the dense product
         # LocalRX.fit keeps the leading lrx_components columns of this same whitening.
         self._local_projection32 = np.ascontiguousarray(self._projection32[:, :policy.lrx_components])
+        #: Whether the ring kernel runs compiled, for the whole scene (:func:`~hadinfer.kernels.compiled.compiled_pays`).
+        self.compiled = compiled_pays(stats.count_ * len(policy.lrx_windows), same_bits=True)
 
     def pointwise(self, spectra: np.ndarray) -> np.ndarray:
         """(..., B) spectra -> (..., components + 1): the channels that need no neighbours."""
@@ -168,7 +171,7 @@ class SceneInputs:
             k = self._local_projection32.shape[1]
             mask = arrays.asarray(valid.astype(np.float64))
             local *= mask[:, :, None]  # ring sums skip invalid pixels by their zero weight and value
-            maps = ring_rx(arrays, local, mask, valid, windows, REGULARIZATION, (rows, cols))
+            maps = ring_rx(arrays, local, mask, valid, windows, REGULARIZATION, (rows, cols), compiled=self.compiled)
             for channel, scores in enumerate(maps, start=components + 1):
                 with np.errstate(divide="ignore", invalid="ignore"):
                     ratio = scores / np.float32(k)
