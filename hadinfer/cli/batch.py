@@ -14,6 +14,7 @@ import click
 from ..errors import HadinferError, OutputPathError, one_line, wrap_library_error
 from ..io.atomic import InputIndex, check_distinct
 from ..io.json_text import dumps as json_dumps
+from ..kernels.compiled import expect_scenes
 from .options import write_json
 
 
@@ -62,6 +63,7 @@ def run_batch(scenes: list[str], folder: str, run_one: Callable[[str, Path, Path
     cluster through the same helpers below.
     """
     rows = plan_rows(scenes, folder, overwrite, suffixes=suffixes, model_files=model_files, request=request)
+    expect_scenes(sum(row["status"] == PENDING for row in rows))  # many: load the compiled kernels once for all
     started = time.perf_counter()
     for number, row in enumerate(rows, 1):
         if row["status"] == PENDING:

@@ -139,3 +139,25 @@ def test_a_rerun_without_detections_keeps_the_maps_made_with_them(tmp_path, smal
     assert _batch(folder, out, "--detector", "grx", "--pfa", "0.01").exit_code == 0
     assert _batch(folder, out, "--detector", "grx").exit_code == 0
     assert json.loads((out / "summary.json").read_text())["skipped"] == 2
+
+
+@pytest.mark.parametrize("count", [2, 16])
+def test_a_batch_of_many_small_scenes_runs_the_compiled_ring_kernel_for_all(tmp_path, small_cube, monkeypatch,
+                                                                             count):
+    pytest.importorskip("numba", reason="the compiled kernels need numba (extra 'fast')")
+    from hadinfer.kernels import compiled
+
+    monkeypatch.delenv("HADINFER_COMPILED", raising=False)
+    monkeypatch.setattr(compiled, "numba_ready", lambda: False)  # as in a fresh process
+    monkeypatch.setattr(compiled, "_many_scenes", False)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for number in range(count):
+        write_geotiff(folder / f"s{number}.tif", np.roll(small_cube, number, axis=0))
+    out = tmp_path / "out"
+    out.mkdir()
+    result = CliRunner().invoke(cli, ["detect", str(folder / "*.tif"), "--output-dir", str(out), "-q",
+                                      "--detector", "fusion"])
+    assert result.exit_code == 0, result.output
+    kernels = {json.loads(path.read_text())["ring_kernel"] for path in out.glob("s[0-9]*.json")}
+    assert kernels == ({"compiled"} if count >= compiled.MANY_SCENES else {"numpy"})
