@@ -85,3 +85,23 @@ def test_fitted_parameters_are_the_same_bits_for_tile_sizes_32_100_4096(tmp_path
     assert fitted[0] == fitted[1] == fitted[2]
     with hadinfer.open_scene(path) as scene:
         assert _bits(accumulate_stats(scene)) == _bits(accumulate_stats(scene))
+
+
+@pytest.mark.parametrize("precision", ["float64", "float32"])
+def test_the_scatter_from_its_upper_triangle_is_the_whole_exact_computation(precision):
+    """_finish computes the upper triangle and mirrors it: the sums it rests on are symmetric."""
+    from hadinfer.kernels.statistics import _divide
+
+    rng = np.random.default_rng(21)
+    stats = BackgroundStats(9)
+    for _ in range(3):
+        stats.update(rng.normal(size=(700, 9)) @ rng.normal(size=(9, 9)) * 50 + 400, precision=precision)
+    first, e1 = stats._first.integers()
+    second, e2 = stats._second.integers()
+    cross, e3 = stats._cross.integers()
+    assert (second == second.T).all()  # what the mirroring assumes
+    e = min(e2, e3)
+    whole = second * (1 << (e2 - e)) + (cross + cross.T) * (1 << (e3 - e))
+    lowest = min(e, 2 * e1)
+    numerator = whole * (stats.count_ << (e - lowest)) - np.multiply.outer(first, first) * (1 << (2 * e1 - lowest))
+    assert stats.scatter_.tobytes() == _divide(numerator, lowest, stats.count_).tobytes()
