@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from ..errors import ParameterError
+from ..kernels.compiled import expect_scenes
 from .batch import PENDING, echo_row, failed_row, finish_batch, ok_row, plan_rows
 
 
@@ -83,6 +84,17 @@ def run_scheduled_scene(run_one: Callable, *, scheduler: str, workers: int | Non
         return run_one(detect=functools.partial(detect_strips, client=client))
 
 
+def scene_among(count: int, run_one: Callable, *job):
+    """``run_one(*job)`` in a worker told it serves a batch of ``count`` scenes.
+
+    Workers live across scenes, so a large batch loads the compiled ring kernels once
+    per worker (:func:`hadinfer.kernels.compiled.expect_scenes`), as the single-process
+    batch does.
+    """
+    expect_scenes(count)
+    return run_one(*job)
+
+
 def run_scheduled_batch(scenes: list[str], folder: str, run_one: Callable[[str, Path, Path], dict], *,
                         scheduler: str, workers: int | None, overwrite: bool, quiet: bool,
                         suffixes: tuple[str, ...] = (), model_files: tuple = (), request: dict | None = None) -> int:
@@ -109,7 +121,8 @@ def run_scheduled_batch(scenes: list[str], folder: str, run_one: Callable[[str, 
     if todo:
         with _cluster_logs(), open_client(scheduler, workers) as client:
             jobs = [(row["scene"], Path(row["map"]), Path(row["report"])) for row in todo]
-            for index, report, error in run_per_scene(client, run_one, jobs):
+            task = functools.partial(scene_among, len(todo), run_one)
+            for index, report, error in run_per_scene(client, task, jobs):
                 row = todo[index]
                 row |= failed_row(error) if error is not None else ok_row(report)
                 done += 1

@@ -161,3 +161,14 @@ def test_a_batch_of_many_small_scenes_runs_the_compiled_ring_kernel_for_all(tmp_
     assert result.exit_code == 0, result.output
     kernels = {json.loads(path.read_text())["ring_kernel"] for path in out.glob("s[0-9]*.json")}
     assert kernels == ({"compiled"} if count >= compiled.MANY_SCENES else {"numpy"})
+
+
+def test_a_cluster_batch_tells_each_worker_how_many_scenes_it_serves(monkeypatch):
+    from hadinfer.cli.scheduled import scene_among
+    from hadinfer.kernels import compiled
+
+    monkeypatch.setattr(compiled, "_many_scenes", False)
+    assert scene_among(3, lambda *job: job, "a.tif", "a-map.tif") == ("a.tif", "a-map.tif")
+    assert not compiled._many_scenes
+    scene_among(compiled.MANY_SCENES, lambda *job: None, "a.tif")
+    assert compiled._many_scenes
