@@ -98,7 +98,8 @@ class FusionRX(Detector):
         scale = global_rx.scale_
         self.directions_ = (directions if scale is None else directions / scale[:, None]).astype(np.float32)
         self.energy_factor_ = energy_factor_for(self.directions_, stats.count_)  # None: the dense product
-        self.compiled_ = compiled_pays(stats.count_ * len(self.windows), same_bits=True)  # the ring kernel
+        # The ring kernel scores every pixel of every tile, valid or not.
+        self.compiled_ = compiled_pays(stats.pixels_ * len(self.windows), same_bits=True)
         return self
 
     def score(self, cube, valid, core=None, arrays=None):

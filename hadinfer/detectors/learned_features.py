@@ -88,11 +88,12 @@ class LearnedFeatureRX(Detector):
             raise ParameterError("learned: the canonical band grid needs at least 2 bands")
         self.affine_ = canonical_affine(stats.mean_, stats.covariance())
         self.network_ = self.feature_model_.fused(*self.affine_)
-        # Both fusions' ring statistics (the same bits either way) and the network's GELUs (not):
-        # the GELUs' choice depends on the scene alone.
-        pairs = stats.count_ * 2 * len(self.spectra_.windows)
-        self.network_.compiled = compiled_pays(pairs)
-        self.compiled_ = self.spectra_.compiled_ = compiled_pays(pairs, same_bits=True)
+        # Both fusions' ring statistics (the same bits either way; they score whole tiles) and
+        # the network's GELUs (not the same bits; they run on the valid pixels): the GELUs'
+        # choice depends on the scene's valid pixels alone, however its statistics were read.
+        pairs = 2 * len(self.spectra_.windows)
+        self.network_.compiled = compiled_pays(stats.count_ * pairs)
+        self.compiled_ = self.spectra_.compiled_ = compiled_pays(stats.pixels_ * pairs, same_bits=True)
         self.features_ = None
         return self
 

@@ -98,7 +98,7 @@ class LocalRX(Detector):
         self.mean_, self.projection_ = pca_whitening(stats, None)
         if self.n_components is not None:
             self.projection_ = self.projection_[:, :self.n_components]
-        self.compiled_ = compiled_pays(stats.count_, same_bits=True)  # the ring kernel, for the whole scene
+        self.compiled_ = compiled_pays(stats.pixels_, same_bits=True)  # the ring kernel scores whole tiles
         return self
 
     def score(self, cube, valid, core=None, arrays=None):

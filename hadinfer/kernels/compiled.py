@@ -24,8 +24,10 @@ abu-airport-1 (100 x 100)  0.69              1.30               2**14.3
 
 (medians of 4 to 6 runs each).  ``general`` and ``learned`` (four window pairs a pixel)
 crossed over between 256 x 256 and 512 x 512.  So a scene takes the compiled kernels
-from :data:`COMPILED_MIN_PIXEL_PAIRS` valid pixels times ring window pairs up.  Every
-tile of a run takes the same path.
+from :data:`COMPILED_MIN_PIXEL_PAIRS` pixels times ring window pairs up: for the ring
+kernels the pixels its statistics pass read, valid or not (they score whole tiles, so a
+large scene that is mostly nodata still has their work), for ``learned``'s GELU its valid
+pixels.  Every tile of a run takes the same path.
 
 The ring kernels give the same bits either way (``tests/kernels/test_ring_sums.py``), so
 they also run compiled, whatever the scene, in a process that has called a compiled
@@ -43,8 +45,8 @@ import os
 
 from .scipy_blas import numba_ready
 
-#: Valid pixels times the window pairs each is scored at, from which a scene's ring
-#: statistics (and ``learned``'s GELU) run compiled: a ``fusion`` scene of 512 x 512 pixels.
+#: Pixels times the window pairs each is scored at, from which a scene's ring statistics
+#: (and ``learned``'s GELU) run compiled: a ``fusion`` scene of 512 x 512 pixels.
 COMPILED_MIN_PIXEL_PAIRS = 2**19
 
 #: Scenes from which a process's ring kernels run compiled whatever their size
@@ -79,7 +81,7 @@ def compiled_kernels() -> bool:
 
 
 def compiled_pays(pixel_pairs: int, *, same_bits: bool = False) -> bool:
-    """Whether a scene with ``pixel_pairs`` valid pixels times ring window pairs runs the compiled kernels.
+    """Whether a scene with ``pixel_pairs`` pixels times ring window pairs runs the compiled kernels.
 
     From :data:`COMPILED_MIN_PIXEL_PAIRS` up, when :func:`compiled_kernels` allows them;
     ``HADINFER_COMPILED=1`` runs them for every scene (and ``0`` for none).

@@ -258,7 +258,10 @@ class BackgroundStats:
     Attributes
     ----------
     count_ : int
-        Pixels seen.
+        Valid pixels seen.
+    pixels_ : int
+        Pixels seen, valid or not: what a scene's tiles hold (a scene mostly nodata has
+        few valid pixels, but its tiles are scored whole).
     mean_ : ndarray of float64, shape (bands,)
     scatter_ : ndarray of float64, shape (bands, bands)
         Sum of outer products of centred spectra.
@@ -276,6 +279,7 @@ class BackgroundStats:
             raise ParameterError(f"bands: expected >= 1, got {bands}")
         self._bands = bands
         self._count = 0
+        self._pixels = 0
         self._first = ExactSum((bands,))  # sum of x
         self._second = ExactSum((bands, bands))  # sum over windows of G + n c c^T
         self._cross = ExactSum((bands, bands))  # sum over windows of A c^T (A: first-order sum about c)
@@ -284,6 +288,10 @@ class BackgroundStats:
     @property
     def count_(self) -> int:
         return self._count
+
+    @property
+    def pixels_(self) -> int:
+        return getattr(self, "_pixels", self._count)  # accumulators pickled before it counted them
 
     @property
     def mean_(self) -> np.ndarray:
@@ -347,6 +355,7 @@ class BackgroundStats:
                 valid = None
         n = pixels.shape[0] if valid is None else int(np.count_nonzero(valid))
         if n == 0:
+            self._pixels = self.pixels_ + pixels.shape[0]
             return self
         sample = _sample(pixels, valid)
         centre = _round_bits(sample.mean(axis=0), _CENTRE_BITS)
@@ -358,10 +367,12 @@ class BackgroundStats:
                 first, second = _sums64(pixels, valid, centre)
             else:
                 first, second = _sums32(pixels, valid, centre, sample)
-        return self._add(n, centre, first, second)
+        return self._add(n, centre, first, second, pixels.shape[0])
 
-    def _add(self, n: int, centre: np.ndarray, first: np.ndarray, second: np.ndarray) -> "BackgroundStats":
-        """Add a window: ``n`` pixels, ``first = sum(x - c)``, ``second = sum((x - c)(x - c)^T)``.
+    def _add(self, n: int, centre: np.ndarray, first: np.ndarray, second: np.ndarray,
+             pixels: int | None = None) -> "BackgroundStats":
+        """Add a window: ``n`` valid pixels (of ``pixels``, default ``n``), ``first = sum(x - c)``,
+        ``second = sum((x - c)(x - c)^T)``.
 
         ``sum(x) = A + n c`` and ``sum(x x^T) = G + A c^T + c A^T + n c c^T``: with ``c`` of
         16 bits and ``A`` rounded to 37, every product is exact in float64 (``n`` is split
@@ -384,6 +395,7 @@ class BackgroundStats:
         for total, values in terms:
             total.add(values)
         self._count += n
+        self._pixels = self.pixels_ + (n if pixels is None else pixels)
         self._moments = None
         return self
 
@@ -442,6 +454,7 @@ class BackgroundStats:
         """
         if other._bands != self._bands:
             raise ParameterError(f"merge: {other._bands} bands into {self._bands}")
+        self._pixels = self.pixels_ + other.pixels_
         if other._count == 0:
             return self
         for mine, theirs in ((self._first, other._first), (self._second, other._second),

@@ -126,7 +126,7 @@ class SceneInputs:
         # LocalRX.fit keeps the leading lrx_components columns of this same whitening.
         self._local_projection32 = np.ascontiguousarray(self._projection32[:, :policy.lrx_components])
         #: Whether the ring kernel runs compiled, for the whole scene (:func:`~hadinfer.kernels.compiled.compiled_pays`).
-        self.compiled = compiled_pays(stats.count_ * len(policy.lrx_windows), same_bits=True)
+        self.compiled = compiled_pays(stats.pixels_ * len(policy.lrx_windows), same_bits=True)
 
     def pointwise(self, spectra: np.ndarray) -> np.ndarray:
         """(..., B) spectra -> (..., components + 1): the channels that need no neighbours."""

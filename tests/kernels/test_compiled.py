@@ -98,3 +98,21 @@ def test_a_small_scene_never_loads_numba_and_a_process_that_did_gets_the_same_ma
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+def test_a_large_scene_that_is_mostly_nodata_still_runs_the_compiled_ring_kernel(tmp_path, monkeypatch):
+    """Its tiles are scored whole: the ring kernel's work is the scene's pixels, not its valid ones."""
+    pytest.importorskip("numba", reason="the compiled kernels need numba (extra 'fast')")
+    monkeypatch.delenv("HADINFER_COMPILED", raising=False)
+    monkeypatch.setattr(compiled, "numba_ready", lambda: False)
+    rng = np.random.default_rng(5)
+    cube = np.full((520, 520, 6), -9999, dtype=np.int16)
+    cube[200:260, 300:360] = (rng.normal(size=(60, 60, 6)) * 20 + 500).astype(np.int16)
+    scene = write_geotiff(tmp_path / "sparse.tif", cube, nodata=-9999)
+    assert 520 * 520 * 2 >= COMPILED_MIN_PIXEL_PAIRS > 60 * 60 * 2
+    compiled_run = hadinfer.detect(scene, detector="fusion", device="cpu")
+    assert compiled_run.report["ring_kernel"] == "compiled"
+    monkeypatch.setenv("HADINFER_COMPILED", "0")
+    numpy_run = hadinfer.detect(scene, detector="fusion", device="cpu")
+    assert numpy_run.report["ring_kernel"] == "numpy"
+    assert compiled_run.scores.tobytes() == numpy_run.scores.tobytes()

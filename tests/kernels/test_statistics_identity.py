@@ -105,3 +105,14 @@ def test_the_scatter_from_its_upper_triangle_is_the_whole_exact_computation(prec
     lowest = min(e, 2 * e1)
     numerator = whole * (stats.count_ << (e - lowest)) - np.multiply.outer(first, first) * (1 << (2 * e1 - lowest))
     assert stats.scatter_.tobytes() == _divide(numerator, lowest, stats.count_).tobytes()
+
+
+def test_pixels_counts_every_pixel_seen_valid_or_not_through_merges():
+    rng = np.random.default_rng(2)
+    cube = rng.normal(size=(20, 30, 4))
+    valid = rng.random((20, 30)) > 0.3
+    nothing = np.zeros((10, 30), dtype=bool)
+    a = BackgroundStats(4).update_window(cube, valid)
+    b = BackgroundStats(4).update_window(cube[:10], nothing)  # a window with no valid pixel
+    assert (a.count_, a.pixels_, b.count_, b.pixels_) == (int(valid.sum()), 600, 0, 300)
+    assert a.merge(b).pixels_ == 900 and a.count_ == int(valid.sum())
