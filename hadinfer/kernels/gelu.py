@@ -31,9 +31,7 @@ def gelu(x: np.ndarray, compiled: bool | None = None) -> np.ndarray:
     ndarray
         A new array of ``x``'s shape and dtype.
     """
-    if compiled is None:
-        compiled = compiled_kernels()
-    if x.dtype == np.float32 and compiled:
+    if x.dtype == np.float32 and compiled is not False and compiled_kernels():  # never without Numba
         from .gelu_compiled import gelu_float32
         from .scipy_blas import numba_dispatch
 
