@@ -291,7 +291,7 @@ class BackgroundStats:
 
     @property
     def pixels_(self) -> int:
-        return getattr(self, "_pixels", self._count)  # accumulators pickled before it counted them
+        return self._pixels
 
     @property
     def mean_(self) -> np.ndarray:
@@ -355,7 +355,7 @@ class BackgroundStats:
                 valid = None
         n = pixels.shape[0] if valid is None else int(np.count_nonzero(valid))
         if n == 0:
-            self._pixels = self.pixels_ + pixels.shape[0]
+            self._pixels += pixels.shape[0]
             return self
         sample = _sample(pixels, valid)
         centre = _round_bits(sample.mean(axis=0), _CENTRE_BITS)
@@ -395,7 +395,7 @@ class BackgroundStats:
         for total, values in terms:
             total.add(values)
         self._count += n
-        self._pixels = self.pixels_ + (n if pixels is None else pixels)
+        self._pixels += n if pixels is None else pixels
         self._moments = None
         return self
 
@@ -454,7 +454,7 @@ class BackgroundStats:
         """
         if other._bands != self._bands:
             raise ParameterError(f"merge: {other._bands} bands into {self._bands}")
-        self._pixels = self.pixels_ + other.pixels_
+        self._pixels += other._pixels
         if other._count == 0:
             return self
         for mine, theirs in ((self._first, other._first), (self._second, other._second),
