@@ -54,6 +54,21 @@ def whitened_components(xp, cube, valid, mean, projection):
     return z.reshape(height, width, projection.shape[1]) * mask[:, :, None], mask
 
 
+#: Scratch bytes the NumPy ring kernel's blocks may take, whatever larger ``memory_budget`` a caller
+#: allows.  Its scratch is about 2.3 KB a pixel for 10 components at two window pairs, so 256 MiB
+#: took a whole 256 x 256 tile in one block, with arrays faulted in fresh for every tile; 64 MiB
+#: blocks (169 x 169 pixels) re-read more halo but peak far lower.  Whole ``hadinfer detect``
+#: commands on 200-band scenes under the compiled kernels' threshold, against 256 MiB
+#: (``benchmarks/ab_commits.py --whole-command``, 6-8 paired runs each, 2-core AMD VM,
+#: 2026-12-07): peaks ``fusion`` 448 x 448 423 -> 294 MiB, 256 x 256 277 -> 178; ``general``
+#: 256 x 256 381 -> 230, 320 x 320 459 -> 294; ``learned`` 320 x 320 324 -> 244; ``lrx``
+#: 640 x 640 394 -> 291; times the same (mean differences -0.02 to +0.09 s, every interval
+#: across 0).  32 MiB was slower (ad hoc).  The map is the same bits whatever the blocks
+#: (exact box sums, per-pixel arithmetic).  The compiled kernel (a ring of table rows, little
+#: scratch) and PyTorch arrays (a device that wants large calls) keep the caller's budget.
+NUMPY_BLOCK_BUDGET = 64 * 2**20
+
+
 def ring_rx(xp, z, mask, valid, windows, regularization, core=None, memory_budget=256 * 2**20, compiled=None):
     """Dual-window RX scores of a window's core for several window pairs at once.
 
@@ -75,7 +90,8 @@ def ring_rx(xp, z, mask, valid, windows, regularization, core=None, memory_budge
     core : (slice, slice), optional
         Pixels to score; default all.
     memory_budget : int
-        Rough bytes of scratch memory.
+        Rough bytes of scratch memory (the NumPy kernel takes at most
+        :data:`NUMPY_BLOCK_BUDGET` of it).
     compiled : bool, optional
         Whether NumPy arrays go through the compiled kernel (the same bits), as the
         detector decided for its scene (:func:`~.compiled.compiled_pays`); default
@@ -95,16 +111,17 @@ def ring_rx(xp, z, mask, valid, windows, regularization, core=None, memory_budge
     # large k, full k x k matrices with LAPACK copies.  Square blocks re-read the least halo.
     pairs = k * (k + 1) // 2
     per_pixel = 8 * (len(windows) * (pairs + k + 2) + 2 * pairs + 4 * k + 8 + (0 if k <= _SMALL_K else 12 * k * k))
-    edge = max(1, int(np.sqrt(memory_budget / per_pixel)))
     # Decided once per window; never where Numba is missing or turned off, whatever the caller asked.
     compiled = (compiled is not False) and k <= _SMALL_K and isinstance(xp, NumpyArrays) and compiled_kernels()
+    budget = min(memory_budget, NUMPY_BLOCK_BUDGET) if isinstance(xp, NumpyArrays) and not compiled else memory_budget
+    edge = max(1, int(np.sqrt(budget / per_pixel)))
     for r0 in range(rows.start, rows.stop, edge):
         for c0 in range(cols.start, cols.stop, edge):
             block = (slice(r0, min(rows.stop, r0 + edge)), slice(c0, min(cols.stop, c0 + edge)))
             if compiled:
                 scores = _ring_block_compiled(z, mask, block, windows, regularization)
             else:
-                scores = _ring_block(xp, z, mask, block, windows, regularization, memory_budget)
+                scores = _ring_block(xp, z, mask, block, windows, regularization, budget)
             for out, part in zip(outs, scores):
                 out[r0 - rows.start:block[0].stop - rows.start,
                     c0 - cols.start:block[1].stop - cols.start] = xp.to_numpy(part)

@@ -87,3 +87,41 @@ def test_the_compiled_kernel_gives_the_numpy_kernels_bits(k, monkeypatch):
     for numpy_map, compiled_map in zip(maps["0"], maps["1"]):
         assert np.isfinite(numpy_map).sum() > 0.8 * numpy_map.size
         assert numpy_map.tobytes() == compiled_map.tobytes()
+
+
+@pytest.mark.parametrize("k", [1, 4, 10])
+def test_the_numpy_kernel_gives_the_same_bits_whatever_its_blocks(k):
+    rng = np.random.default_rng(3)
+    z = rng.normal(size=(90, 83, k)) * np.logspace(-2, 2, k)
+    valid = rng.random((90, 83)) > 0.1
+    valid[20:30, 10:25] = False
+    z[~valid] = 0.0
+    windows, core = ((5, 15), (11, 41), (3, 9)), (slice(20, 70), slice(20, 63))
+    maps = [ring_rx(NumpyArrays(), z, valid.astype(np.float64), valid, windows, 1e-3, core, memory_budget=budget,
+                    compiled=False) for budget in (2**30, 2**20, 2**16)]  # one block, several, one row each
+    assert np.isfinite(maps[0][0]).sum() > 0.8 * maps[0][0].size
+    for other in maps[1:]:
+        assert all(a.tobytes() == b.tobytes() for a, b in zip(maps[0], other))
+
+
+def test_the_numpy_kernel_caps_its_blocks_and_the_compiled_one_does_not(monkeypatch):
+    from hadinfer.kernels import ring_sums
+
+    blocks = []
+    monkeypatch.setattr(ring_sums, "NUMPY_BLOCK_BUDGET", 2**20)
+    real_numpy, real_compiled = ring_sums._ring_block, ring_sums._ring_block_compiled
+    monkeypatch.setattr(ring_sums, "_ring_block", lambda xp, z, mask, block, *rest: (
+        blocks.append(("numpy", block)), real_numpy(xp, z, mask, block, *rest))[1])
+    monkeypatch.setattr(ring_sums, "_ring_block_compiled", lambda z, mask, block, *rest: (
+        blocks.append(("compiled", block)), real_compiled(z, mask, block, *rest))[1])
+    z = np.random.default_rng(0).normal(size=(60, 60, 4))
+    valid = np.ones((60, 60), dtype=bool)
+    for compiled in (False, True):
+        ring_rx(NumpyArrays(), z, valid.astype(np.float64), valid, ((3, 9),), 1e-3, memory_budget=2**30,
+                compiled=compiled)
+    numpy_blocks = [block for kind, block in blocks if kind == "numpy"]
+    per_pixel = 8 * ((10 + 4 + 2) + 2 * 10 + 4 * 4 + 8)  # ring_rx's scratch estimate for k = 4, one pair
+    edge = int(np.sqrt(2**20 / per_pixel))
+    assert len(numpy_blocks) == int(np.ceil(60 / edge)) ** 2 > 1
+    if ring_sums.compiled_kernels():  # with Numba: the caller's budget, one block for the whole window
+        assert [block for kind, block in blocks if kind == "compiled"] == [(slice(0, 60), slice(0, 60))]
