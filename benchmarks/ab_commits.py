@@ -103,6 +103,10 @@ def paired(base: list[float], ours: list[float]) -> dict:
             "p_sign_flip": sign_flip_p_value(differences[:16]), "faster_in": int((differences > 0).sum())}
 
 
+def _git(*args: str) -> str:
+    return subprocess.run(["git", "-C", str(ROOT), *args], check=True, capture_output=True, text=True).stdout.strip()
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--base", required=True, help="git revision to compare the working tree with")
@@ -114,6 +118,9 @@ def main(argv=None) -> int:
                         help="time whole 'hadinfer detect' processes from outside (start-up and shutdown included)")
     args = parser.parse_args(argv)
     run = run_command if args.whole_command else run_once
+    # A name such as HEAD moves once the change is committed: the report names the commits.
+    base_commit, head_commit = (_git("rev-parse", "--short=12", rev) for rev in (f"{args.base}^{{commit}}", "HEAD"))
+    dirty = bool(_git("status", "--porcelain", "--untracked-files=no"))
     with tempfile.TemporaryDirectory() as tmp:
         scene = scene_or_synthetic(args.scene, tmp)
         base = Path(tmp) / "base"
@@ -147,6 +154,8 @@ def main(argv=None) -> int:
              (f"{datetime.now(UTC):%Y-%m-%dT%H:%M} UTC on {machine_label()} ({os.cpu_count()} CPUs); "
               + ("one whole `hadinfer detect` command per run, timed from outside (peak: its resident memory)"
                if args.whole_command else "one detect per fresh process") + ", the versions alternating run by run."), "",
+             f"Base: commit {base_commit}; working tree: commit {head_commit}"
+             + (" with uncommitted changes (to tracked files)." if dirty else ", nothing uncommitted."), "",
              "| case | version | wall s (min) | wall s (median) | CPU s (median) | peak MiB (median; each run) |",
              "|---|---|---|---|---|---|"]
     lines += [f"| {r['case']} | {r['version']} | {r['wall_min']:.2f} | {r['wall_median']:.2f} | {r['cpu_median']:.2f} "
@@ -164,7 +173,8 @@ def main(argv=None) -> int:
     print("\n".join(lines))
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "ab.json").write_text(json.dumps({"base": args.base, "reps": args.reps, "rows": rows,
+        (args.out / "ab.json").write_text(json.dumps({"base": args.base, "base_commit": base_commit, "head_commit": head_commit,
+                                                      "uncommitted_changes": dirty, "reps": args.reps, "rows": rows,
                                                       "paired": pairs}, indent=1))
         (args.out / "ab.md").write_text("\n".join(lines) + "\n")
     return 0

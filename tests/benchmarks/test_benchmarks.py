@@ -191,6 +191,11 @@ def test_ab_commits_runs_each_version_from_its_own_tree(tmp_path, small_tif):
     walls = {r["version"]: r["walls"][0] for r in rows}
     assert pair["differences"] == pytest.approx([walls["base HEAD"] - walls["working tree"]])
     assert worktrees() == before  # the temporary worktree is gone
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    report = json.loads((tmp_path / "ab.json").read_text())
+    assert report["base_commit"] == report["head_commit"] == head  # HEAD named by its commit, which outlives the name
+    assert f"Base: commit {head}; working tree: commit {head}" in (tmp_path / "ab.md").read_text()
 
 
 def test_ab_pairs_are_differences_run_by_run():
