@@ -9,6 +9,7 @@
     python benchmarks/learned_features.py --stage tuning --objective fusion --implants foreign  # design I
     python benchmarks/learned_features.py --stage tuning --objective fusion --implants shuffled  # design J
     python benchmarks/learned_features.py --stage tuning --objective fusion --generated 8   # design K
+    python benchmarks/learned_features.py --stage tuning --objective fusion --generated 8 --implant-sizes log64  # N
 
 Protocol, fixed before any candidate of this design was scored:
 
@@ -162,6 +163,9 @@ def main() -> None:
                         help="the training positives: foreign spectra and band-shuffled own spectra (shipped), "
                              "foreign spectra only (design I with --objective fusion; fusion-foreign-<stage>.json) "
                              "or band-shuffled own spectra only (design J; fusion-shuffled-<stage>.json)")
+    parser.add_argument("--implant-sizes", choices=("uniform", "log64"), default="uniform",
+                        help="implanted regions of 1-9 px, uniformly (the shipped recipes), or of 1-64 px, "
+                             "log-uniformly and proportionally fewer (design N; ...-log64-<stage>.json)")
     parser.add_argument("--generated", type=int, default=0,
                         help="add N generated scenes (hadinfer.synthetic, 128x128, 64-224 bands, their targets "
                              "unlabelled) to every network's training sources (design K; results in "
@@ -175,8 +179,10 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     # design F is B with its network conditioned on the scene's descriptor
+    sizes = {"uniform": {}, "log64": {"implant_sizes": "log-uniform", "implant_max_size": 64}}[args.implant_sizes]
     recipe = FeatureRecipe(steps=args.steps, objective=args.objective,
-                           condition=DESCRIPTOR_SIZE if args.design == "conditioned" else 0, implants=args.implants)
+                           condition=DESCRIPTOR_SIZE if args.design == "conditioned" else 0, implants=args.implants,
+                           **sizes)
     scenes = labelled_scenes(DATA)
     unlabelled = {**unlabelled_scenes(DATA), **generated_scenes(args.generated)}
     tuning = [s for s in scenes if s["group"] in TUNING_GROUPS]
@@ -212,7 +218,8 @@ def results_prefix(args) -> str:
     prefix = "" if args.design == "rx-loss" else f"{args.design}-"
     prefix += "" if args.objective == "features" else f"{args.objective}-"
     prefix += "" if args.implants == "mixed" else f"{args.implants}-"
-    return prefix + (f"generated{args.generated}-" if args.generated else "")
+    prefix += f"generated{args.generated}-" if args.generated else ""
+    return prefix + ("" if args.implant_sizes == "uniform" else f"{args.implant_sizes}-")
 
 
 def score_shipped(confirmation: list, out: Path, candidate: Path | None = None) -> None:
@@ -276,7 +283,8 @@ def write_table(results: dict, held: list, args) -> None:
     design = ("" if args.design == "rx-loss" else f" --design {args.design}") + (
         "" if args.objective == "features" else f" --objective {args.objective}") + (
         "" if args.implants == "mixed" else f" --implants {args.implants}") + (
-        f" --generated {args.generated}" if args.generated else "")
+        f" --generated {args.generated}" if args.generated else "") + (
+        "" if args.implant_sizes == "uniform" else f" --implant-sizes {args.implant_sizes}")
     lines = [f"# Learned features ({args.design}), {args.stage} scenes", "",
              f"`python benchmarks/learned_features.py --stage {args.stage} --seeds {args.seeds}{design}`", "",
              "AUC(D,F); learned columns are mean ± sd over seeds.", ""]

@@ -11,7 +11,7 @@ from hadinfer.models.input_policy import InputPolicy
 
 from .scene_data import SceneData, prepare_scene, read_cube
 from .sensor_augment import augment_sensor
-from .synthetic_anomalies import implant_anomalies, implant_spectra
+from .synthetic_anomalies import implant_anomalies, implant_spectra, mean_region_size
 
 #: Implanted regions per 10,000 pixels of each version (half real foreign spectra, half
 #: band-shuffled own spectra): about 1 % of the pixels, like the benchmark scenes.
@@ -57,22 +57,34 @@ def generated_spectra(rng: np.random.Generator, count: int, bands: int = 128) ->
     return spectra
 
 
+#: Largest implanted region, in pixels, of the shipped recipes (sizes uniform on 1-9).
+IMPLANT_MAX_SIZE = 9
+
+
 def implant(cube: np.ndarray, valid: np.ndarray, rng: np.random.Generator, foreign: list[np.ndarray],
-            kinds: str = "mixed") -> tuple[np.ndarray, np.ndarray]:
+            kinds: str = "mixed", *, max_size: int = IMPLANT_MAX_SIZE,
+            sizes: str = "uniform") -> tuple[np.ndarray, np.ndarray]:
     """Implant foreign spectra at sub-pixel abundances and band-shuffled regions (1-9 px).
 
     ``kinds="foreign"``: foreign spectra only, as many regions in all (no band-shuffled
     spectra, which no real material looks like); ``"shuffled"``: band-shuffled own spectra
-    only."""
-    count = max(2, int(round(IMPLANTS_PER_10K * valid.sum() / 1e4)))
+    only.  ``max_size`` and ``sizes`` set the regions' sizes
+    (:func:`~hadinfer.training.synthetic_anomalies.region_size`); larger regions come
+    proportionally fewer, so about the same share of the pixels is implanted as with the
+    default 1-9 px."""
+    count = IMPLANTS_PER_10K * valid.sum() / 1e4
+    if (max_size, sizes) != (IMPLANT_MAX_SIZE, "uniform"):
+        count *= mean_region_size(IMPLANT_MAX_SIZE) / mean_region_size(max_size, sizes)
+    count = max(2, int(round(count)))
+    shape = {"max_size": max_size, "sizes": sizes, "valid": valid}
     if kinds == "foreign":
-        return implant_spectra(cube, rng, foreign, count=count, valid=valid)
+        return implant_spectra(cube, rng, foreign, count=count, **shape)
     if kinds == "shuffled":
-        return implant_anomalies(cube, rng, count=count, max_size=9, valid=valid)
+        return implant_anomalies(cube, rng, count=count, **shape)
     if kinds != "mixed":
         raise ParameterError(f"implants: expected mixed, foreign or shuffled, got {kinds!r}")
-    cube, mixed = implant_spectra(cube, rng, foreign, count=count - count // 2, valid=valid)
-    cube, shuffled = implant_anomalies(cube, rng, count=count // 2, max_size=9, valid=valid)
+    cube, mixed = implant_spectra(cube, rng, foreign, count=count - count // 2, **shape)
+    cube, shuffled = implant_anomalies(cube, rng, count=count // 2, **shape)
     return cube, mixed | shuffled
 
 

@@ -29,7 +29,7 @@ import numpy as np
 from hadinfer.errors import ParameterError
 from hadinfer.models.canonical_spectra import canonical_affine
 
-from .corpus import implant, spectral_library
+from .corpus import IMPLANT_MAX_SIZE, implant, spectral_library
 from .scene_data import read_cube
 from .sensor_augment import augment_sensor
 
@@ -71,6 +71,11 @@ class FeatureRecipe:
         The training positives (:func:`hadinfer.training.corpus.implant`): half foreign
         spectra at sub-pixel abundances and half band-shuffled own spectra (the shipped
         recipe), foreign spectra only (design I) or band-shuffled own spectra only (J).
+    implant_sizes : {"uniform", "log-uniform"}
+        How the implanted regions' sizes are drawn, from 1 to ``implant_max_size`` pixels
+        (:func:`hadinfer.training.synthetic_anomalies.region_size`); the shipped recipe:
+        uniform, 1-9.  Larger regions come fewer, so about 1 % of the pixels stay implanted.
+    implant_max_size : int
     """
 
     steps: int = 1500
@@ -83,6 +88,8 @@ class FeatureRecipe:
     objective: str = "features"
     condition: int = 0
     implants: str = "mixed"
+    implant_sizes: str = "uniform"
+    implant_max_size: int = IMPLANT_MAX_SIZE
 
 
 @dataclass
@@ -161,7 +168,8 @@ def feature_corpus(sources: dict[str, object], recipe: FeatureRecipe = FeatureRe
         for v in range(recipe.versions):
             view = augment_sensor(cube, rng) if v > 0 and cube.shape[2] >= 48 else cube
             view = np.where(valid[..., None], view, 0.0)
-            view, implanted = implant(view, valid, rng, foreign, recipe.implants)
+            view, implanted = implant(view, valid, rng, foreign, recipe.implants, max_size=recipe.implant_max_size,
+                                      sizes=recipe.implant_sizes)
             scenes.append(FeatureScene(f"{name}#{v}", canonical_pixels(view, valid), implanted[valid], valid))
             if progress is not None:
                 progress("prepare", len(scenes), total)

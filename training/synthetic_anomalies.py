@@ -21,11 +21,35 @@ def _region(rng: np.random.Generator, size: int) -> list[tuple[int, int]]:
     return sorted(cells)
 
 
+#: How implanted regions' sizes are drawn between 1 and ``max_size`` pixels.
+SIZE_LAWS = ("uniform", "log-uniform")
+
+
+def region_size(rng: np.random.Generator, max_size: int, sizes: str = "uniform") -> int:
+    """A region's size in pixels: uniform on 1..``max_size``, or log-uniform (as many regions of
+    1-2 px as of 32-64 px, the spread of real targets' sizes over two orders of magnitude)."""
+    if sizes == "uniform":
+        return int(rng.integers(1, max_size + 1))
+    if sizes == "log-uniform":
+        return int(np.clip(np.rint(np.exp(rng.uniform(0.0, np.log(max_size + 0.5)))), 1, max_size))
+    raise ParameterError(f"sizes: expected one of {SIZE_LAWS}, got {sizes!r}")
+
+
+def mean_region_size(max_size: int, sizes: str = "uniform") -> float:
+    """The expected size :func:`region_size` draws (exact sum over the sizes it can give)."""
+    if sizes == "uniform":
+        return (max_size + 1) / 2
+    top = np.log(max_size + 0.5)
+    edges = np.log(np.arange(1, max_size + 1) + 0.5)  # rint(e^u) = n for u in [lower n, edge n)
+    lower = np.concatenate([[0.0], edges[:-1]])
+    return float(np.sum(np.arange(1, max_size + 1) * (edges - lower)) / top)
+
+
 def _placed_region(rng: np.random.Generator, height: int, width: int, max_size: int,
-                   valid: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
-    """Rows and columns of a random region (1 to ``max_size`` px) placed in the image, valid
-    pixels only; None when the region does not fit."""
-    cells = np.array(_region(rng, int(rng.integers(1, max_size + 1))))
+                   valid: np.ndarray | None, sizes: str = "uniform") -> tuple[np.ndarray, np.ndarray] | None:
+    """Rows and columns of a random region (1 to ``max_size`` px, drawn by the law ``sizes``)
+    placed in the image, valid pixels only; None when the region does not fit."""
+    cells = np.array(_region(rng, region_size(rng, max_size, sizes)))
     cells -= cells.min(axis=0)
     span = cells.max(axis=0) + 1
     if span[0] > height or span[1] > width:
@@ -39,8 +63,8 @@ def _placed_region(rng: np.random.Generator, height: int, width: int, max_size: 
 
 
 def implant_anomalies(patch: np.ndarray, rng: np.random.Generator, *, count: int = 2, max_size: int = 7,
-                      fraction: tuple[float, float] = (0.3, 1.0), valid: np.ndarray | None = None
-                      ) -> tuple[np.ndarray, np.ndarray]:
+                      fraction: tuple[float, float] = (0.3, 1.0), valid: np.ndarray | None = None,
+                      sizes: str = "uniform") -> tuple[np.ndarray, np.ndarray]:
     """Replace small regions of a patch by band-shuffled copies of their own spectra.
 
     Following TDD (Li et al., IEEE TGRS 2024): a pixel's values are kept, only their
@@ -62,6 +86,8 @@ def implant_anomalies(patch: np.ndarray, rng: np.random.Generator, *, count: int
         Range of the fraction of bands shuffled.
     valid : ndarray of bool, shape (h, w), optional
         Only valid pixels are changed.
+    sizes : {"uniform", "log-uniform"}
+        How each region's size is drawn (:func:`region_size`).
 
     Returns
     -------
@@ -78,7 +104,7 @@ def implant_anomalies(patch: np.ndarray, rng: np.random.Generator, *, count: int
     mask = np.zeros(patch.shape[:2], dtype=bool)
     height, width, bands = patch.shape
     for _ in range(count):
-        placed = _placed_region(rng, height, width, max_size, valid)
+        placed = _placed_region(rng, height, width, max_size, valid, sizes)
         if placed is None:
             continue
         ys, xs = placed
@@ -91,7 +117,7 @@ def implant_anomalies(patch: np.ndarray, rng: np.random.Generator, *, count: int
 
 def implant_spectra(cube: np.ndarray, rng: np.random.Generator, library: list[np.ndarray], *, count: int,
                     max_size: int = 9, abundance: tuple[float, float] = (0.1, 1.0),
-                    valid: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                    valid: np.ndarray | None = None, sizes: str = "uniform") -> tuple[np.ndarray, np.ndarray]:
     """Mix real spectra from other scenes into small regions, at sub-pixel abundances.
 
     Each region (1 to ``max_size`` connected pixels) takes one library spectrum, resampled
@@ -113,6 +139,8 @@ def implant_spectra(cube: np.ndarray, rng: np.random.Generator, library: list[np
     abundance : (float, float)
     valid : ndarray of bool, shape (H, W), optional
         Only valid pixels are changed.
+    sizes : {"uniform", "log-uniform"}
+        How each region's size is drawn (:func:`region_size`).
 
     Returns
     -------
@@ -131,7 +159,7 @@ def implant_spectra(cube: np.ndarray, rng: np.random.Generator, library: list[np
     mask = np.zeros(cube.shape[:2], dtype=bool)
     height, width, bands = cube.shape
     for _ in range(count):
-        placed = _placed_region(rng, height, width, max_size, valid)
+        placed = _placed_region(rng, height, width, max_size, valid, sizes)
         if placed is None:
             continue
         ys, xs = placed

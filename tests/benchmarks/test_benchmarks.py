@@ -243,13 +243,15 @@ def test_each_feature_design_writes_its_own_result_files():
     from types import SimpleNamespace
 
     learned = benchmark_module("learned_features")
-    designs = [SimpleNamespace(design=d, objective=o, implants=i, generated=g)
+    designs = [SimpleNamespace(design=d, objective=o, implants=i, generated=g, implant_sizes=z)
                for d in ("rx-loss", "reconstruction", "conditioned") for o in ("features", "combined", "fusion")
-               for i in ("mixed", "foreign", "shuffled") for g in (0, 8)]
+               for i in ("mixed", "foreign", "shuffled") for g in (0, 8) for z in ("uniform", "log64")]
     prefixes = [learned.results_prefix(d) for d in designs]
     assert len(set(prefixes)) == len(designs)  # no design overwrites another's results
     assert learned.results_prefix(SimpleNamespace(design="rx-loss", objective="fusion", implants="mixed",
-                                                  generated=0)) == "fusion-"
+                                                  generated=0, implant_sizes="uniform")) == "fusion-"
+    assert learned.results_prefix(SimpleNamespace(design="rx-loss", objective="fusion", implants="mixed",
+                                                  generated=8, implant_sizes="log64")) == "fusion-generated8-log64-"
 
 
 

@@ -9,7 +9,7 @@ from hadinfer.errors import ParameterError  # noqa: E402
 from hadinfer.models.input_policy import InputPolicy  # noqa: E402
 from hadinfer.training.corpus import build_corpus, generated_scenes, generated_spectra, implant  # noqa: E402
 from hadinfer.training.sensor_augment import augment_sensor, resample_bands  # noqa: E402
-from hadinfer.training.synthetic_anomalies import implant_spectra  # noqa: E402
+from hadinfer.training.synthetic_anomalies import implant_spectra, mean_region_size, region_size  # noqa: E402
 
 
 def _scene(seed, bands=60, size=40):
@@ -71,6 +71,31 @@ def test_implants_are_mixtures_shuffles_or_both_as_asked():
     assert kept.mean() > 0.9
     with pytest.raises(ParameterError, match="implants"):
         implant(cube, valid, np.random.default_rng(7), [foreign], kinds="real")
+
+
+def test_region_sizes_follow_their_law_and_its_stated_mean():
+    rng = np.random.default_rng(0)
+    for law, largest in (("uniform", 9), ("log-uniform", 64)):
+        sizes = np.array([region_size(rng, largest, law) for _ in range(40000)])
+        assert sizes.min() == 1 and sizes.max() == largest
+        assert abs(sizes.mean() - mean_region_size(largest, law)) < 0.02 * mean_region_size(largest, law)
+    logs = np.array([region_size(rng, 64, "log-uniform") for _ in range(40000)])
+    # log-uniform: each doubling of the size about as likely (1-2 px against 32-64 px, the top half-bin aside)
+    assert 0.8 < np.mean(logs <= 2) / np.mean(logs >= 32) < 1.4
+    with pytest.raises(ParameterError, match="sizes"):
+        region_size(rng, 9, "normal")
+
+
+def test_larger_implants_come_fewer_so_about_the_same_share_is_implanted():
+    cube, valid = _scene(8, size=120), np.ones((120, 120), bool)
+    foreign = [np.linspace(1.0, 3.0, 80)]
+    shares = {law: np.mean([implant(cube, valid, np.random.default_rng(seed), foreign, **law_args)[1].mean()
+                            for seed in range(12)])
+              for law, law_args in (("default", {}), ("log64", {"max_size": 64, "sizes": "log-uniform"}))}
+    assert 0.7 < shares["log64"] / shares["default"] < 1.3
+    default = implant(cube, valid, np.random.default_rng(3), foreign)
+    spelled = implant(cube, valid, np.random.default_rng(3), foreign, max_size=9, sizes="uniform")
+    assert all(np.array_equal(a, b) for a, b in zip(default, spelled))
 
 
 def test_corpus_labels_its_implants_and_uses_consensus_of_global_and_local_evidence():
