@@ -64,7 +64,7 @@ IMPLANT_MAX_SIZE = 9
 def implant(cube: np.ndarray, valid: np.ndarray, rng: np.random.Generator, foreign: list[np.ndarray],
             kinds: str = "mixed", *, max_size: int = IMPLANT_MAX_SIZE,
             sizes: str = "uniform") -> tuple[np.ndarray, np.ndarray]:
-    """Implant foreign spectra at sub-pixel abundances and band-shuffled regions (1-9 px).
+    """Implant foreign spectra at sub-pixel abundances and band-shuffled regions (1-9 px by default).
 
     ``kinds="foreign"``: foreign spectra only, as many regions in all (no band-shuffled
     spectra, which no real material looks like); ``"shuffled"``: band-shuffled own spectra

@@ -39,6 +39,8 @@ def mean_region_size(max_size: int, sizes: str = "uniform") -> float:
     """The expected size :func:`region_size` draws (exact sum over the sizes it can give)."""
     if sizes == "uniform":
         return (max_size + 1) / 2
+    if sizes != "log-uniform":
+        raise ParameterError(f"sizes: expected one of {SIZE_LAWS}, got {sizes!r}")
     top = np.log(max_size + 0.5)
     edges = np.log(np.arange(1, max_size + 1) + 0.5)  # rint(e^u) = n for u in [lower n, edge n)
     lower = np.concatenate([[0.0], edges[:-1]])

@@ -82,8 +82,9 @@ def test_region_sizes_follow_their_law_and_its_stated_mean():
     logs = np.array([region_size(rng, 64, "log-uniform") for _ in range(40000)])
     # log-uniform: each doubling of the size about as likely (1-2 px against 32-64 px, the top half-bin aside)
     assert 0.8 < np.mean(logs <= 2) / np.mean(logs >= 32) < 1.4
-    with pytest.raises(ParameterError, match="sizes"):
-        region_size(rng, 9, "normal")
+    for unknown in (lambda: region_size(rng, 9, "normal"), lambda: mean_region_size(9, "normal")):
+        with pytest.raises(ParameterError, match="sizes"):
+            unknown()
 
 
 def test_larger_implants_come_fewer_so_about_the_same_share_is_implanted():
