@@ -72,10 +72,9 @@ def implant(cube: np.ndarray, valid: np.ndarray, rng: np.random.Generator, forei
     (:func:`~hadinfer.training.synthetic_anomalies.region_size`); larger regions come
     proportionally fewer, so about the same share of the pixels is implanted as with the
     default 1-9 px."""
-    count = IMPLANTS_PER_10K * valid.sum() / 1e4
-    if (max_size, sizes) != (IMPLANT_MAX_SIZE, "uniform"):
-        count *= mean_region_size(IMPLANT_MAX_SIZE) / mean_region_size(max_size, sizes)
-    count = max(2, int(round(count)))
+    # Scaled by the mean region size against the default's (a factor of exactly 1 for it).
+    scale = mean_region_size(IMPLANT_MAX_SIZE) / mean_region_size(max_size, sizes)
+    count = max(2, int(round(IMPLANTS_PER_10K * valid.sum() / 1e4 * scale)))
     shape = {"max_size": max_size, "sizes": sizes, "valid": valid}
     if kinds == "foreign":
         return implant_spectra(cube, rng, foreign, count=count, **shape)
