@@ -44,7 +44,8 @@ from timing import ROOT, blas_floor, scene_shape
 import hadinfer
 from hadinfer.cpu_threads import cpu_cores
 from hadinfer.detectors import GlobalRX
-from hadinfer.kernels.statistics import CHUNK_ROWS, BackgroundStats, centred_blocks
+from hadinfer.kernels.centring import CHUNK_ROWS, centred_blocks
+from hadinfer.kernels.statistics import BackgroundStats
 from hadinfer.pipeline import accumulate_stats
 from hadinfer.kernels.triangular_energy import energy_factor, triangular_energy
 from hadinfer.models.metadata import file_sha256

@@ -369,7 +369,7 @@ def _triangular_energy_blocks(rng, held: int, bands: int, dtype):
     """
     import numpy as np
 
-    from hadinfer.kernels.statistics import CHUNK_ROWS
+    from hadinfer.kernels.centring import CHUNK_ROWS
     from hadinfer.kernels.triangular_energy import energy_factor, triangular_energy
 
     chunks = rng.standard_normal((-(-held // CHUNK_ROWS), bands, CHUNK_ROWS), dtype=dtype)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..kernels.statistics import BackgroundStats, whitening_basis
+from ..kernels.statistics import BackgroundStats
+from ..kernels.whitening import whitening_basis
 from . import builtin  # noqa: F401  (registers the shipped detectors)
 from .base import Detector
 from .fusion_rx import FusionRX

@@ -7,7 +7,8 @@ import numpy as np
 from ..errors import ParameterError
 from ..kernels.compiled import compiled_pays
 from ..kernels.ring_sums import ring_rx
-from ..kernels.statistics import BackgroundStats, fixed_signs
+from ..kernels.statistics import BackgroundStats
+from ..kernels.whitening import fixed_signs
 from ..kernels.triangular_energy import energy_factor_for
 from ..kernels.whitened_energy import energy_and_components_on
 from .base import Detector

@@ -6,7 +6,9 @@ import numpy as np
 
 from ..arrays import NumpyArrays
 from ..errors import ParameterError
-from ..kernels.statistics import PRECISIONS, BackgroundStats, float32_scale, whitening_basis
+from ..kernels.centring import float32_scale
+from ..kernels.statistics import PRECISIONS, BackgroundStats
+from ..kernels.whitening import whitening_basis
 from ..kernels.triangular_energy import energy_factor_for
 from ..kernels.whitened_energy import whitened_energy
 from .base import Detector

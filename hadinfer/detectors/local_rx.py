@@ -7,7 +7,8 @@ import numpy as np
 from ..errors import ParameterError, WindowTooLargeError
 from ..kernels.compiled import compiled_pays
 from ..kernels.ring_sums import REGULARIZATION, ring_rx, whitened_components
-from ..kernels.statistics import BackgroundStats, pca_whitening
+from ..kernels.statistics import BackgroundStats
+from ..kernels.whitening import pca_whitening
 from .base import Detector
 
 

@@ -1,7 +1,10 @@
 """The numeric kernels detectors and the network's input share.
 
 - :mod:`~hadinfer.kernels.statistics`: streaming background statistics and their exact
-  merge, float32 scaling, whitening and PCA;
+  merge (:mod:`~hadinfer.kernels.exact_sum`), each window's sums
+  (:mod:`~hadinfer.kernels.window_sums`);
+- :mod:`~hadinfer.kernels.centring`: windows centred a block at a time, float32 scaling;
+- :mod:`~hadinfer.kernels.whitening`: whitening and PCA from a covariance;
 - :mod:`~hadinfer.kernels.whitened_energy`: global RX's per-pixel energy, formed by
   :mod:`~hadinfer.kernels.triangular_energy`'s half-cost triangular product;
 - :mod:`~hadinfer.kernels.ring_sums`: whitened components, exact ring sums from integral

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..arrays import NumpyArrays
 from .compiled import compiled_kernels
-from .statistics import centred_blocks
+from .centring import centred_blocks
 
 #: The default ridge of each ring covariance, in units of global variance per component.
 REGULARIZATION = 1e-3

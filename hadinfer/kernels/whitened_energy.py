@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..arrays import NumpyArrays
-from .statistics import centred_blocks, centred_float32
+from .centring import centred_blocks, centred_float32
 from .triangular_energy import triangular_energy
 
 
@@ -13,7 +13,7 @@ def whitened_energy(cube: np.ndarray, mean: np.ndarray, projection: np.ndarray,
                     scale: np.ndarray | None = None, factor: np.ndarray | None = None) -> np.ndarray:
     """``||(x - mean) @ projection||^2`` per pixel, in the projection's dtype, a few rows at a time.
 
-    Each block of rows is centred (:func:`~hadinfer.kernels.statistics.centred_blocks`),
+    Each block of rows is centred (:func:`~hadinfer.kernels.centring.centred_blocks`),
     projected and reduced while still in cache: no array as large as the window is
     allocated and the window is never widened.  The energy half of
     :func:`energy_and_components`, the same bits.
@@ -109,7 +109,7 @@ def energy_and_components_on(xp, cube: np.ndarray, mean: np.ndarray, projection:
 
     NumPy streams blocks of rows on the host (``factor`` is used there only); another
     library (PyTorch, on a GPU) takes the whole window in one dense product, centred with
-    the host's float32 roundings (:func:`~hadinfer.kernels.statistics.centred_float32`),
+    the host's float32 roundings (:func:`~hadinfer.kernels.centring.centred_float32`),
     and only the raw window travels.
 
     Returns

@@ -6,7 +6,7 @@ import pytest
 import hadinfer
 from hadinfer.detectors import BackgroundStats, GlobalRX
 from hadinfer.errors import ValueRangeError
-from hadinfer.kernels.statistics import float32_scale
+from hadinfer.kernels.centring import float32_scale
 
 
 def _scores(cube, detector, **params):

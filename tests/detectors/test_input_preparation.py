@@ -26,7 +26,7 @@ def _scene(holes=True):
 def _reference(policy, stats, cube, valid, region):
     """The definition, channel by channel: the pre-fusion implementation."""
     rows, cols = region
-    mean, projection = hadinfer.kernels.statistics.pca_whitening(stats, None)
+    mean, projection = hadinfer.kernels.whitening.pca_whitening(stats, None)
     channels = [network_input(cube[rows, cols], mean, projection, policy.components)]
     grx = channels[0][..., -1]
     for inner, outer in policy.lrx_windows:
