@@ -60,6 +60,14 @@ def compare(rows: dict, ours: str, other: str) -> dict:
             "mean_without_best": float(np.delete(differences, best).mean()), "best_file": names[best]}
 
 
+def describe(result: dict) -> str:
+    """One line of :func:`compare`'s result: mean, interval, p-value and files won."""
+    low, high = result["interval_95"]
+    return (f"`{result['ours']}` against `{result['other']}`: {result['mean']:+.4f}, 95 % bootstrap interval "
+            f"[{low:+.4f}, {high:+.4f}], sign-flip p {result['p_sign_flip']:.3f}, {result['wins']} of "
+            f"{result['files']} files won")
+
+
 def main() -> int:
     rows = json.loads((RESULTS / "shipped.json").read_text())["rows"]
     pairs = [("learned", other) for other in ("fusion", "grx", "lrx", "general")]

@@ -21,7 +21,7 @@ import numpy as np
 import hadinfer
 from hadinfer.training.scene_data import read_cube
 from learned_features import OUT, TUNING_GROUPS, auc, classical_maps, feature_fusion, with_fusion  # beside this
-from paired_uncertainty import compare  # benchmarks/, beside this script
+from paired_uncertainty import compare, describe  # benchmarks/, beside this script
 from second_view import SEEDS, untrained_network
 from unseen import DATA, labelled_scenes
 
@@ -125,13 +125,10 @@ def main() -> int:
             print(name, {k: round(v, 4) for k, v in rows["confirmation"][name].items()}, flush=True)
         columns = ["grx", "lrx", "fusion", f"fusion+{chosen}", "learned", f"learned+{chosen}"]
         lines += table(rows["confirmation"], columns,
-                       f"Confirmation files, once (`learned` is the shipped learned-v3.npz, never trained on them)")
+                       "Confirmation files, once (`learned` is the shipped learned-v3.npz, never trained on them)")
         for a, b in ((f"fusion+{chosen}", "fusion"), (f"learned+{chosen}", "learned"), (f"learned+{chosen}", "fusion"),
                      (f"learned+{chosen}", f"fusion+{chosen}")):
-            r = compare(rows["confirmation"], a, b)
-            lines.append(f"- `{a}` against `{b}`: {r['mean']:+.4f}, 95 % bootstrap interval [{r['interval_95'][0]:+.4f}, "
-                         f"{r['interval_95'][1]:+.4f}], sign-flip p {r['p_sign_flip']:.3f}, {r['wins']} of {r['files']} "
-                         f"files won")
+            lines.append("- " + describe(compare(rows["confirmation"], a, b)))
         lines.append("")
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "spatial-context.json").write_text(json.dumps({"variants": VARIANTS, "chosen": chosen, "rows": rows},

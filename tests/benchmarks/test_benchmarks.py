@@ -339,3 +339,37 @@ def test_fusion_budget_adds_the_parts_of_the_design(tmp_path):
         "read statistics windows", "read scoring windows", "statistics", "scoring", "hash", "import")))
     assert result["wall_bound_seconds"] == pytest.approx(result["design_cpu_seconds"] / result["cores"])
     assert result["fusion_wall_seconds"] > 0 and "goal for `fusion`" in (tmp_path / "out" / "budget.md").read_text()
+
+
+def test_spatial_context_mixes_each_log_score_with_its_valid_neighbourhood():
+    pytest.importorskip("torch", reason="the benchmark module imports the feature training (extra 'train')")
+    spatial = benchmark_module("spatial_context")
+    scores = np.full((5, 5), np.e)
+    scores[2, 2] = np.e ** 10  # one bright pixel
+    scores[0, 0] = np.nan  # nodata stays nodata and counts for nothing
+    mixed = spatial.with_context(scores, 3, 0.5)
+    assert np.isnan(mixed[0, 0]) and np.isfinite(mixed[~np.isnan(scores)]).all()
+    np.testing.assert_allclose(np.log(mixed[2, 2]), 0.5 * 10 + 0.5 * (10 + 8) / 9)
+    np.testing.assert_allclose(np.log(mixed[1, 1]), 0.5 + 0.5 * (10 + 7) / 8)  # 8 valid neighbours, (0, 0) left out
+    np.testing.assert_allclose(np.log(mixed[4, 4]), 1.0)  # the bright pixel is out of reach
+    rows = {"a": {"fusion": 0.95, **{f"fusion+{v}": 0.96 for v in spatial.VARIANTS}},
+            "b": {"fusion": 0.99, **{f"fusion+{v}": 0.98 for v in spatial.VARIANTS}}}
+    assert spatial.choose(rows)[0] is None  # +0.0000 on the mean, -0.01 on a file
+    rows["b"] = {k: 0.99 for k in rows["b"]}
+    assert spatial.choose(rows)[0] in spatial.VARIANTS
+
+
+def test_knn_density_ranks_a_pixel_of_no_background_material_first():
+    pytest.importorskip("torch", reason="the benchmark module imports the feature training (extra 'train')")
+    knn = benchmark_module("knn_density")
+    rng = np.random.default_rng(6)
+    materials = rng.normal(size=(3, 2)) * 5  # two bands: no noise-only direction for the whitening to inflate
+    cube = materials[rng.integers(0, 3, size=(40, 50))] + rng.normal(size=(40, 50, 2)) * 0.05  # a mixture
+    cube[7, 9] = (materials[0] + materials[1]) / 2  # between two materials: near the Gaussian's mean
+    valid = np.ones((40, 50), bool)
+    valid[0, 0] = False
+    maps = knn.knn_maps(cube, valid)
+    assert set(maps) == {f"knn{k}" for k in knn.NEIGHBOURS}
+    for image in maps.values():
+        assert np.isnan(image[0, 0]) and np.isfinite(image[valid]).all()
+        assert np.nanargmax(image) == 7 * 50 + 9
