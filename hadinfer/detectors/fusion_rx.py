@@ -8,9 +8,9 @@ from ..errors import ParameterError
 from ..kernels.compiled import compiled_pays
 from ..kernels.ring_sums import ring_rx
 from ..kernels.statistics import BackgroundStats
-from ..kernels.whitening import fixed_signs
 from ..kernels.triangular_energy import energy_factor_for
 from ..kernels.whitened_energy import energy_and_components_on
+from ..kernels.whitening import fixed_signs
 from .base import Detector
 from .global_rx import GlobalRX
 from .local_rx import LocalRX

@@ -8,9 +8,9 @@ from ..arrays import NumpyArrays
 from ..errors import ParameterError
 from ..kernels.centring import float32_scale
 from ..kernels.statistics import PRECISIONS, BackgroundStats
-from ..kernels.whitening import whitening_basis
 from ..kernels.triangular_energy import energy_factor_for
 from ..kernels.whitened_energy import whitened_energy
+from ..kernels.whitening import whitening_basis
 from .base import Detector
 
 

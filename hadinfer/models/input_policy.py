@@ -20,9 +20,9 @@ from ..errors import ModelFileError
 from ..kernels.compiled import compiled_pays
 from ..kernels.ring_sums import REGULARIZATION, ring_rx
 from ..kernels.statistics import BackgroundStats
-from ..kernels.whitening import pca_whitening
 from ..kernels.triangular_energy import energy_factor_for
 from ..kernels.whitened_energy import energy_and_components_on
+from ..kernels.whitening import pca_whitening
 
 POLICY = "pca-whiten+rx"
 POLICY_EVIDENCE = "pca-whiten+rx+lrx"
