@@ -11,9 +11,9 @@ import numpy as np
 import rasterio
 
 from .detectors import DEFAULT_DETECTOR, Detector, SceneRef
-from .detectors.registry import DetectorChoice, choose, model_files
+from .detectors.registry import DetectorChoice, choose, model_files, with_band_centres
 from .errors import ParameterError
-from .io import ArrayScene, Scene, open_scene, read_mask, wavelength_band_spec
+from .io import ArrayScene, Scene, open_scene, read_mask, scene_band_centres, wavelength_band_spec
 from .io.bands import format_band_spec
 from .io.block_cache import DEFAULT_MB, halo_cache_bytes
 from .io.writer import check_output_path
@@ -300,6 +300,8 @@ def _resolve_detector(detector: Detector | DetectorChoice, source, key, bands,
             raise ParameterError(f"detector parameters {', '.join(sorted(params))} given with a Detector instance; "
                                  "set them on the instance")
         return detector, detector.train_report
+    if detector.entry.band_centres:  # bands placed at their wavelengths when the file has them
+        detector = with_band_centres(detector, scene_band_centres(source, key=key, bands=bands))
     model = detector.build(SceneRef(source, key, bands))
     return model, model.train_report
 

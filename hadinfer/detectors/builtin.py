@@ -59,7 +59,8 @@ for _entry in (
     DetectorEntry("learned", "fusion on the spectra and on learned spectral features, geometric mean (0.985 vs "
                   "fusion 0.980 on 7 unseen files, the gain all on one background, 0.001 below fusion on the "
                   "other five; about 1.4x its time)", LearnedFeatureRX,
-                  options=("pca", "regularization", "feature_model"), model_files=_feature_model_files),
+                  options=("pca", "regularization", "feature_model"), model_files=_feature_model_files,
+                  band_centres=True),
     DetectorEntry("grx", "global RX", GlobalRX, options=("shrinkage", "precision")),
     DetectorEntry("lrx", "dual-window local RX", LocalRX, options=("window", "pca", "regularization")),
     DetectorEntry("general", "the shipped deep model (ONNX Runtime; --runtime torch for PyTorch); below the default "

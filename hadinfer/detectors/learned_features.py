@@ -7,7 +7,7 @@ import numpy as np
 from ..errors import ParameterError
 from ..kernels.compiled import compiled_pays
 from ..kernels.statistics import BackgroundStats
-from ..models.canonical_spectra import canonical_affine
+from ..models.canonical_spectra import band_positions, canonical_affine
 from .base import Detector
 from .fusion_rx import DEFAULT_COMPONENTS, DEFAULT_WINDOWS, FusionRX
 
@@ -45,6 +45,9 @@ class LearnedFeatureRX(Detector):
     n_components : int
         Global components of the spectra's fusion (the features' uses at most this many).
     regularization : float
+    band_centres : sequence of float, optional
+        Centre wavelengths of the scene's bands (strictly increasing, any unit): each band
+        then sits at its relative position on the canonical grid instead of evenly spaced.
 
     Attributes
     ----------
@@ -60,7 +63,7 @@ class LearnedFeatureRX(Detector):
     feature_pass = True
 
     def __init__(self, model=None, windows=DEFAULT_WINDOWS, n_components: int = DEFAULT_COMPONENTS,
-                 regularization: float = 1e-3):
+                 regularization: float = 1e-3, band_centres=None):
         from ..models.feature_model import load_feature_model
         from ..weights import shipped_model
 
@@ -68,6 +71,8 @@ class LearnedFeatureRX(Detector):
         self.windows = windows
         self.n_components = n_components
         self.regularization = regularization
+        self.band_centres = None if band_centres is None else [float(c) for c in band_centres]
+        self._positions = None if band_centres is None else band_positions(self.band_centres)
         self.feature_model_ = load_feature_model(model if model is not None else shipped_model("learned"))
         self._spectra = FusionRX(windows, n_components, regularization)
         self._features = FusionRX(windows, min(n_components, self.feature_model_.features), regularization)
@@ -86,7 +91,7 @@ class LearnedFeatureRX(Detector):
         self.spectra_ = self._spectra.fit(stats)
         if stats.mean_.size < 2:
             raise ParameterError("learned: the canonical band grid needs at least 2 bands")
-        self.affine_ = canonical_affine(stats.mean_, stats.covariance())
+        self.affine_ = canonical_affine(stats.mean_, stats.covariance(), positions=self._positions)
         self.network_ = self.feature_model_.fused(*self.affine_)
         # Both fusions' ring statistics (the same bits either way; they score whole tiles) and
         # the network's GELUs (not the same bits; they run on the valid pixels): the GELUs'
@@ -143,4 +148,5 @@ class LearnedFeatureRX(Detector):
 
     def params(self) -> dict:
         return {"model": self.model or "shipped", "windows": [list(p) for p in self._spectra.windows],
-                "n_components": self.n_components, "regularization": self.regularization}
+                "n_components": self.n_components, "regularization": self.regularization,
+                **({} if self.band_centres is None else {"band_centres": self.band_centres})}

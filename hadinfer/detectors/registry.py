@@ -52,6 +52,8 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ..errors import MissingDependencyError, ParameterError
 from .base import DETECTOR_HOOKS, Detector
 
@@ -144,6 +146,9 @@ class DetectorEntry:
         It trains on the scene it scores.
     model_files : callable, optional
         ``model_files(params) -> tuple of paths`` it reads (no output may replace them).
+    band_centres : bool
+        Its factory takes ``band_centres``, the scene's band centre wavelengths, and a run
+        passes them when the file has them (:func:`with_band_centres`).
     """
 
     name: str
@@ -154,6 +159,7 @@ class DetectorEntry:
     modules: tuple[str, ...] = ()
     needs_scene: bool = False
     model_files: Callable[[dict], tuple] = no_model_files
+    band_centres: bool = False
 
     def missing_modules(self) -> list[str]:
         """Modules of its extra that are not installed."""
@@ -411,6 +417,32 @@ def _bind(chosen: DetectorEntry, value: str, fixed: dict, params: dict) -> Detec
         raise ParameterError(f"detector {chosen.name} does not take {', '.join(unknown)} "
                              f"(it takes {', '.join(p for p in accepted if p not in fixed) or 'no parameters'})")
     return DetectorChoice(chosen, value, dict(fixed), dict(params), tuple(chosen.model_files({**params, **fixed})))
+
+
+def with_band_centres(choice: DetectorChoice, centres) -> DetectorChoice:
+    """``choice`` with the scene's band centre wavelengths, for a detector that places bands by them.
+
+    Unchanged when the detector does not read them, the caller already set them, or the
+    scene has none usable (fewer than 2, or not strictly increasing: such a file's bands
+    stay evenly spaced, as every file without wavelengths).
+
+    Parameters
+    ----------
+    choice : DetectorChoice
+    centres : sequence of float or None
+        The scene's selected bands' centres (``scene.info.wavelengths``, nm).
+
+    Returns
+    -------
+    DetectorChoice
+    """
+    if not choice.entry.band_centres or "band_centres" in choice.params or centres is None:
+        return choice
+    values = np.asarray(centres, dtype=np.float64)
+    if values.size < 2 or not np.isfinite(values).all() or not (np.diff(values) > 0).all():
+        log.debug("band centres not strictly increasing: %s places the bands evenly", choice.entry.name)
+        return choice
+    return choice.with_params(band_centres=tuple(float(c) for c in values))
 
 
 def build(value, scene: SceneRef | None = None, **params) -> Detector:

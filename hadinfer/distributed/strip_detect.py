@@ -30,6 +30,7 @@ import numpy as np
 
 from ..api import DetectionResult
 from ..detectors import DEFAULT_DETECTOR
+from ..detectors.registry import with_band_centres
 from ..errors import AllNodataError, ClusterError
 from ..io import wavelength_band_spec
 from ..io.bands import format_band_spec
@@ -101,6 +102,8 @@ def detect_strips(source, output=None, *, client, detector=DEFAULT_DETECTOR, key
     scene_source = SceneSource.from_path(source, key=key, bands=bands)
     with scene_source.open() as scene:  # the header only: pixels are read on the workers
         info = scene.info
+    # bands placed at their wavelengths when the file has them, on every worker alike
+    spec = detector_spec(with_band_centres(spec.choice, info.wavelengths), {}, feature_pass=True)
     model = spec.build()
     model.check_image(info.height, info.width)
     tile_shape, tiles = plan_tiles(info, model, tile_size)

@@ -17,7 +17,7 @@ from .raster_scene import RasterioScene
 from .scene import Scene, SceneInfo
 
 __all__ = ["ArrayScene", "MatScene", "RasterioScene", "Scene", "SceneInfo", "input_files", "open_scene",
-           "read_mask", "wavelength_band_spec"]
+           "read_mask", "scene_band_centres", "wavelength_band_spec"]
 
 
 def _check_exists(path: str) -> None:
@@ -98,6 +98,24 @@ def wavelength_band_spec(path: str | os.PathLike, wavelengths: str | Sequence[tu
     """
     with open_scene(path, key=key, bands=bands, wavelengths=wavelengths) as scene:
         return format_band_spec(scene.info.bands)
+
+
+def scene_band_centres(source, *, key: str | None = None, bands: str | None = None) -> tuple[float, ...] | None:
+    """Centre wavelengths (nm) of the bands a run reads, from the header alone; None when it has none.
+
+    Parameters
+    ----------
+    source : str, PathLike or Scene
+        A path (a ``.mat`` cube has no wavelengths and is not loaded) or an open scene.
+    key, bands : str, optional
+        As for :func:`open_scene`.
+    """
+    if isinstance(source, Scene):
+        return source.info.wavelengths
+    if not isinstance(source, (str, os.PathLike)) or is_mat_file(os.fspath(source)):
+        return None
+    with open_scene(source, key=key, bands=bands) as scene:
+        return scene.info.wavelengths
 
 
 def read_mask(path: str | os.PathLike, *, key: str | None = None) -> tuple[np.ndarray, SceneInfo | None]:

@@ -1,9 +1,12 @@
 """Any sensor's spectra on one canonical band grid, standardised by the scene's own statistics.
 
 A learned spectral transform must take any band count.  Files rarely carry wavelengths
-(none of the ``.mat`` benchmark scenes do), so bands are placed evenly over the sensor's
-range, as :func:`hadinfer.training.sensor_augment.resample_bands` does in training, and
-linearly interpolated onto :data:`CANONICAL_BANDS` positions.  Each band is first
+(none of the ``.mat`` benchmark scenes do), so by default bands are placed evenly over the
+sensor's range, as :func:`hadinfer.training.sensor_augment.resample_bands` does in
+training, and linearly interpolated onto :data:`CANONICAL_BANDS` positions.  Given band
+centres (:func:`band_positions`), each band sits at its relative position in the range
+instead; whether the runtime does so is decided by a measurement
+(``benchmarks/results/learned-features/band-positions-plan.md``).  Each band is first
 standardised by the scene's mean and standard deviation (from the statistics pass), so
 radiance, reflectance and integer counts all reach the network in the same units.
 Standardise-then-interpolate is one affine map, applied as one matrix product per pixel.
@@ -22,13 +25,44 @@ CANONICAL_BANDS = 64
 _CONSTANT_BAND = 1e-6
 
 
-def resample_matrix(bands: int, target: int = CANONICAL_BANDS) -> np.ndarray:
-    """Linear-interpolation weights from ``bands`` evenly spaced bands onto ``target``.
+def band_positions(centres) -> np.ndarray:
+    """Relative positions in [0, 1] of bands with these centres (any unit), first band at 0.
+
+    Parameters
+    ----------
+    centres : sequence of float
+        One centre per band, strictly increasing, at least 2.
+
+    Returns
+    -------
+    ndarray of float64, shape (bands,)
+
+    Raises
+    ------
+    ParameterError
+        Fewer than 2 centres, non-finite ones, or centres not strictly increasing.
+
+    Examples
+    --------
+    >>> band_positions([400.0, 500.0, 800.0]).tolist()
+    [0.0, 0.25, 1.0]
+    """
+    centres = np.asarray(centres, dtype=np.float64).reshape(-1)
+    if centres.size < 2 or not np.isfinite(centres).all() or not (np.diff(centres) > 0).all():
+        raise ParameterError(f"band_centres: expected at least 2 finite, strictly increasing band centres, "
+                             f"got {centres.size}")
+    return (centres - centres[0]) / (centres[-1] - centres[0])
+
+
+def resample_matrix(bands: int, target: int = CANONICAL_BANDS, positions: np.ndarray | None = None) -> np.ndarray:
+    """Linear-interpolation weights from ``bands`` bands onto ``target`` evenly spaced ones.
 
     Parameters
     ----------
     bands, target : int
         At least 2 each.
+    positions : ndarray of float64, shape (bands,), optional
+        Where the bands sit in [0, 1] (:func:`band_positions`); default evenly spaced.
 
     Returns
     -------
@@ -44,7 +78,9 @@ def resample_matrix(bands: int, target: int = CANONICAL_BANDS) -> np.ndarray:
     """
     if bands < 2 or target < 2:
         raise ParameterError(f"bands: the canonical grid needs at least 2 bands, got {bands} -> {target}")
-    source = np.linspace(0.0, 1.0, bands)
+    source = np.linspace(0.0, 1.0, bands) if positions is None else np.asarray(positions, dtype=np.float64)
+    if source.shape != (bands,):
+        raise ParameterError(f"band_centres: {source.size} band positions for {bands} bands")
     grid = np.linspace(0.0, 1.0, target)
     lower = np.clip(np.searchsorted(source, grid, side="right") - 1, 0, bands - 2)
     frac = (grid - source[lower]) / (source[lower + 1] - source[lower])
@@ -55,8 +91,8 @@ def resample_matrix(bands: int, target: int = CANONICAL_BANDS) -> np.ndarray:
     return matrix
 
 
-def canonical_affine(mean: np.ndarray, covariance: np.ndarray, target: int = CANONICAL_BANDS
-                     ) -> tuple[np.ndarray, np.ndarray]:
+def canonical_affine(mean: np.ndarray, covariance: np.ndarray, target: int = CANONICAL_BANDS,
+                     positions: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The affine map ``x -> x @ weight + offset`` from raw spectra to canonical ones.
 
     Parameters
@@ -65,6 +101,8 @@ def canonical_affine(mean: np.ndarray, covariance: np.ndarray, target: int = CAN
     covariance : ndarray, shape (B, B)
         The scene's statistics (only the diagonal is used).
     target : int
+    positions : ndarray, optional
+        The bands' relative positions (:func:`band_positions`); default evenly spaced.
 
     Returns
     -------
@@ -75,5 +113,5 @@ def canonical_affine(mean: np.ndarray, covariance: np.ndarray, target: int = CAN
     std = np.sqrt(np.maximum(np.diag(np.asarray(covariance, dtype=np.float64)), 0.0))
     floor = _CONSTANT_BAND * float(std.max(initial=0.0))
     scale = np.where(std > floor, 1.0 / np.where(std > floor, std, 1.0), 0.0)
-    weight = scale[:, None] * resample_matrix(mean.size, target)
+    weight = scale[:, None] * resample_matrix(mean.size, target, positions)
     return weight, -(mean @ weight)

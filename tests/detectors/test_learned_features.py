@@ -98,3 +98,43 @@ def test_features_kept_from_the_feature_pass_give_the_same_bits_as_computing_the
     monkeypatch.setattr(hadinfer.pipeline, "FEATURE_KEEP_BYTES", 0)
     computed = hadinfer.detect(cube, detector="learned", device="cpu", tile_size=32, layout="bands-last").scores
     assert kept.tobytes() == computed.tobytes()
+
+
+def test_band_centres_place_the_bands_and_evenly_spaced_centres_change_nothing(small_cube):
+    bands = small_cube.shape[2]
+    plain = LearnedFeatureRX().fit_score(small_cube)
+    even = LearnedFeatureRX(band_centres=np.linspace(400.0, 2400.0, bands)).fit_score(small_cube)
+    np.testing.assert_allclose(even, plain, rtol=1e-5)
+    uneven = LearnedFeatureRX(band_centres=400.0 + np.arange(bands) ** 2.0).fit_score(small_cube)
+    assert np.abs(uneven - plain).max() > 1e-3 * np.abs(plain).max()
+    assert LearnedFeatureRX(band_centres=np.arange(bands)).params()["band_centres"] == list(range(bands))
+    assert "band_centres" not in LearnedFeatureRX().params()
+    with pytest.raises(ParameterError, match="strictly increasing"):
+        LearnedFeatureRX(band_centres=np.arange(bands)[::-1])
+    with pytest.raises(ParameterError, match="band positions for"):
+        LearnedFeatureRX(band_centres=np.arange(bands + 1)).fit_score(small_cube)
+
+
+def test_a_run_passes_the_files_wavelengths_to_learned_only_and_keeps_the_callers(small_cube, tmp_path):
+    import rasterio
+
+    from hadinfer.detectors.registry import choose, with_band_centres
+
+    bands = small_cube.shape[2]
+    centres = tuple(400.0 + 7.0 * np.arange(bands) ** 1.5)
+    assert with_band_centres(choose("learned"), centres).params["band_centres"] == centres
+    assert with_band_centres(choose("fusion"), centres).params == {}
+    assert with_band_centres(choose("learned", {"band_centres": [1, 2]}), centres).params["band_centres"] == [1, 2]
+    assert with_band_centres(choose("learned"), centres[::-1]).params == {}  # not increasing: evenly spaced
+    assert with_band_centres(choose("learned"), None).params == {}
+    path = write_geotiff(tmp_path / "scene.tif", small_cube.astype(np.float32))
+    with rasterio.open(path, "r+") as ds:
+        for band, nm in enumerate(centres, 1):
+            ds.update_tags(band, wavelength=repr(float(nm)), wavelength_units="nm")
+    run = hadinfer.detect(path, detector="learned", device="cpu")
+    assert run.report["params"]["band_centres"] == pytest.approx(centres)
+    placed = LearnedFeatureRX(band_centres=centres).fit_score(small_cube.astype(np.float32))
+    np.testing.assert_allclose(run.scores, placed, rtol=2e-5)
+    subset = hadinfer.detect(path, detector="learned", device="cpu", bands="1-5")  # the selected bands' centres
+    assert subset.report["params"]["band_centres"] == pytest.approx(centres[:5])
+    assert "band_centres" not in hadinfer.detect(path, detector="fusion", device="cpu").report["params"]

@@ -56,3 +56,21 @@ def test_a_cluster_map_carries_the_single_process_provenance(client, scene_path,
     for key in ("HADINFER_SOURCE", "HADINFER_SOURCE_SHA256", "HADINFER_BANDS", "HADINFER_DETECTOR"):
         assert key in theirs and theirs[key] == ours[key], key
     assert cluster.report["provenance"]["source_sha256"] == single.report["provenance"]["source_sha256"]
+
+
+def test_learned_places_bands_at_the_files_wavelengths_on_the_cluster_too(client, scene_path, tmp_path):
+    import rasterio
+    import shutil
+
+    path = tmp_path / "with-wavelengths.tif"
+    shutil.copy(scene_path, path)
+    centres = 400.0 + np.cumsum(np.r_[0, np.full(5, 10.0), np.full(6, 60.0)])  # fine, then coarse: uneven
+    with rasterio.open(path, "r+") as ds:
+        for band, nm in enumerate(centres, 1):
+            ds.update_tags(band, wavelength=f"{nm:g}", wavelength_units="nm")
+    single = hadinfer.detect(path, detector="learned", device="cpu", tile_size=TILE)
+    assert single.report["params"]["band_centres"] == pytest.approx(list(centres))
+    cluster = detect_strips(path, client=client, detector="learned", device="cpu", tile_size=TILE, strips=3)
+    assert cluster.scores.tobytes() == single.scores.tobytes()
+    even = hadinfer.detect(scene_path, detector="learned", device="cpu", tile_size=TILE).scores
+    assert not np.array_equal(np.nan_to_num(even), np.nan_to_num(single.scores))  # the positions changed the map
