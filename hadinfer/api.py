@@ -79,7 +79,8 @@ def detect(source, output=None, *, detector: str | Detector | DetectorChoice = D
     ----------
     source : str, PathLike, Scene, xarray.DataArray or array_like of shape (H, W, B)
         A raster or ``.mat`` path, an open scene, a DataArray with a ``band`` dimension in
-        any order (its CRS and transform are kept, the result is a DataArray with
+        any order (its CRS and transform are kept, a ``wavelength`` coordinate along the
+        band dimension gives the band centres, the result is a DataArray with
         provenance in ``attrs``; extra ``xarray``), or an in-memory cube (a NumPy masked
         array's mask is kept).  A plain array whose last axis is not its shortest needs
         ``layout``.  An open rasterio dataset is refused: pass its path.
@@ -187,7 +188,8 @@ def detect(source, output=None, *, detector: str | Detector | DetectorChoice = D
         source, spatial = dataarray_scene(source)
         if bands is not None:
             source = ArrayScene(source._cube, crs=source.info.crs, transform=source.info.transform,
-                                nodata=source.info.nodata, path=source.info.path, bands=bands)
+                                nodata=source.info.nodata, path=source.info.path, bands=bands,
+                                wavelengths=source._wavelengths)
             bands = None
     elif not isinstance(source, (Scene, str, os.PathLike)):
         source = check_plain_array_layout(source, layout)

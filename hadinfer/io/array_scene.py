@@ -28,16 +28,20 @@ class ArrayScene(Scene):
         Georeferencing carried to written maps.
     bands : str, optional
         1-based band selection, e.g. ``"1-100,120-200"`` (as ``--bands``).
+    wavelengths : sequence of float, optional
+        Centre wavelength (nm) of each of the cube's bands; ``info.wavelengths`` holds the
+        selected bands'.
 
     Raises
     ------
     ParameterError
-        Not three dimensions, or not real numbers.
+        Not three dimensions, not real numbers, or not one wavelength per band.
     BandSelectionError
         A malformed ``bands`` or one outside the cube's bands.
     """
 
-    def __init__(self, cube, *, nodata=None, crs=None, transform=None, path="<array>", bands: str | None = None):
+    def __init__(self, cube, *, nodata=None, crs=None, transform=None, path="<array>", bands: str | None = None,
+                 wavelengths=None):
         mask = None
         if isinstance(cube, np.ma.MaskedArray):
             if cube.ndim == 3 and np.ma.getmask(cube) is not np.ma.nomask:
@@ -50,14 +54,20 @@ class ArrayScene(Scene):
             raise ParameterError(f"cube: expected real numbers, got dtype {cube.dtype}")
         height, width, count = cube.shape
         selected = tuple(range(1, count + 1)) if bands is None else tuple(parse_band_spec(str(bands), count))
+        if wavelengths is not None:
+            wavelengths = tuple(float(w) for w in wavelengths)
+            if len(wavelengths) != count:
+                raise ParameterError(f"wavelengths: {len(wavelengths)} for a cube of {count} bands")
         self._cube = cube
+        self._wavelengths = wavelengths
         self._index = None if len(selected) == count else np.asarray(selected) - 1
         self._mask = mask
         extra = {} if transform is None else {"transform": transform}
         self.info = SceneInfo(
             path=path, height=height, width=width, band_count=count,
             bands=selected, dtype=str(cube.dtype), interleave="pixel",
-            crs=crs, nodata=nodata, driver="array", **extra)
+            crs=crs, nodata=nodata, driver="array",
+            wavelengths=None if wavelengths is None else tuple(wavelengths[b - 1] for b in selected), **extra)
 
     @property
     def _raw_is_private(self) -> bool:  # fancy band indexing copies; a plain slice is the caller's memory

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..errors import MissingDependencyError, ParameterError
 from .array_scene import ArrayScene
+from .bands import wavelengths_to_nm
 
 #: Dimension names taken as the spectral axis.
 BAND_DIMS = ("band", "bands", "wavelength", "wavelengths", "spectral", "channel")
@@ -63,6 +64,10 @@ def dataarray_scene(array) -> tuple[ArrayScene, tuple[str, str]]:
     spatial : (str, str)
         The row and column dimension names, for :func:`scores_as_dataarray`.
 
+    The band centres come from a numeric coordinate named ``wavelength`` or ``wavelengths``
+    along the band dimension (its ``units`` attribute, or micrometres for values under
+    100 and nanometres otherwise), when there is one.
+
     Raises
     ------
     ParameterError
@@ -76,7 +81,18 @@ def dataarray_scene(array) -> tuple[ArrayScene, tuple[str, str]]:
         crs, nodata = rio.crs, rio.nodata
         if {d.lower() for d in spatial} == {"y", "x"}:  # rioxarray's transform is for (y, x) grids
             transform = rio.transform()
-    return ArrayScene(cube, crs=crs, transform=transform, nodata=nodata, path="<DataArray>"), spatial
+    return ArrayScene(cube, crs=crs, transform=transform, nodata=nodata, path="<DataArray>",
+                      wavelengths=_band_centres(array, band)), spatial
+
+
+def _band_centres(array, band: str) -> tuple[float, ...] | None:
+    """Band centres (nm) from a ``wavelength(s)`` coordinate along ``band``, or None."""
+    for name, coord in array.coords.items():
+        if str(name).lower() in ("wavelength", "wavelengths") and tuple(coord.dims) == (band,):
+            values = np.asarray(coord.values)
+            if np.issubdtype(values.dtype, np.number):
+                return wavelengths_to_nm(values.tolist(), coord.attrs.get("units"))
+    return None
 
 
 def scores_as_dataarray(scores: np.ndarray, template, spatial: tuple[str, str], *, attrs: dict | None = None):

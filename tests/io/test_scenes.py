@@ -115,3 +115,14 @@ def test_read_window_takes_a_rasterio_window_and_read_is_its_pixel_form(tmp_path
             np.testing.assert_array_equal(cube, small_cube[3:13, 4:13])
             for got, expected in zip(scene.read(3, 4, 10, 9), (cube, valid)):
                 np.testing.assert_array_equal(got, expected)
+
+
+def test_an_array_scene_keeps_the_selected_bands_wavelengths_and_refuses_a_wrong_count():
+    from hadinfer.errors import ParameterError
+    from hadinfer.io import ArrayScene
+
+    cube = np.zeros((4, 5, 6), dtype=np.float32)
+    assert ArrayScene(cube, wavelengths=range(400, 700, 50), bands="2,4-5").info.wavelengths == (450.0, 550.0, 600.0)
+    assert ArrayScene(cube).info.wavelengths is None
+    with pytest.raises(ParameterError, match="5 for a cube of 6 bands"):
+        ArrayScene(cube, wavelengths=range(5))

@@ -75,3 +75,19 @@ def test_a_dataset_is_refused_in_one_line_naming_its_variables():
     ds = xr.Dataset({"radiance": (("y", "x", "band"), np.random.default_rng(0).random((20, 20, 5)))})
     with pytest.raises(ParameterError, match=r"Dataset holds 1 variable\(s\) \(radiance\).*ds\['radiance'\]"):
         hadinfer.detect(ds, detector="grx")
+
+
+def test_a_wavelength_coordinate_gives_the_band_centres_learned_places_bands_by(band_first):
+    from hadinfer.io.xarray_scene import dataarray_scene
+
+    array, _ = band_first
+    microns = 0.4 + 0.05 * np.arange(12) ** 1.2  # uneven, in micrometres
+    tagged = array.assign_coords(wavelength=("band", microns, {"units": "micrometers"}))
+    scene, _ = dataarray_scene(tagged.transpose("y", "band", "x"))
+    assert scene.info.wavelengths == pytest.approx(tuple(1000 * microns))
+    assert dataarray_scene(array)[0].info.wavelengths is None  # no coordinate, no centres
+    run = hadinfer.detect(tagged, detector="learned", device="cpu", bands="2-6")
+    assert run.report["params"]["band_centres"] == pytest.approx(tuple(1000 * microns[1:6]))
+    by_dimension = tagged.swap_dims(band="wavelength")  # the band dimension itself named wavelength
+    again = hadinfer.detect(by_dimension, detector="learned", device="cpu", bands="2-6")
+    assert again.scores.values.tobytes() == run.scores.values.tobytes()
