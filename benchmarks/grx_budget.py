@@ -39,7 +39,8 @@ import numpy as np
 
 from default_scene import scene_or_synthetic  # benchmarks/, beside this script
 from machine import machine_label
-from timing import ROOT, blas_floor, scene_shape
+from floors import blas_floor
+from timing import ROOT, scene_shape
 
 import hadinfer
 from hadinfer.cpu_threads import cpu_cores
