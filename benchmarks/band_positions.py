@@ -22,8 +22,8 @@ import numpy as np
 
 import hadinfer
 from hadinfer.detectors.learned_features import LearnedFeatureRX
-from learned_features import OUT, TUNING_GROUPS, auc  # benchmarks/, beside this script
-from spatial_context import mean, table
+from design_stages import mean, table  # benchmarks/, beside this script
+from learned_features import OUT, TUNING_GROUPS, auc
 from unseen import DATA, labelled_scenes
 
 #: Rule 2 of the plan: the least gain of ``positions`` over ``even`` (mean over both views of

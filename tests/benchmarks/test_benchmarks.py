@@ -308,11 +308,18 @@ def test_spatial_context_mixes_each_log_score_with_its_valid_neighbourhood():
     np.testing.assert_allclose(np.log(mixed[2, 2]), 0.5 * 10 + 0.5 * (10 + 8) / 9)
     np.testing.assert_allclose(np.log(mixed[1, 1]), 0.5 + 0.5 * (10 + 7) / 8)  # 8 valid neighbours, (0, 0) left out
     np.testing.assert_allclose(np.log(mixed[4, 4]), 1.0)  # the bright pixel is out of reach
-    rows = {"a": {"fusion": 0.95, **{f"fusion+{v}": 0.96 for v in spatial.VARIANTS}},
-            "b": {"fusion": 0.99, **{f"fusion+{v}": 0.98 for v in spatial.VARIANTS}}}
-    assert spatial.choose(rows)[0] is None  # +0.0000 on the mean, -0.01 on a file
-    rows["b"] = {k: 0.99 for k in rows["b"]}
-    assert spatial.choose(rows)[0] in spatial.VARIANTS
+
+
+def test_rule_two_passes_the_best_variant_only_with_its_gain_and_no_large_loss():
+    pytest.importorskip("torch", reason="the benchmark module imports the feature training (extra 'train')")
+    stages = benchmark_module("design_stages")
+    rows = {"a": {"fusion": 0.95, "v1": 0.96, "v2": 0.955}, "b": {"fusion": 0.99, "v1": 0.98, "v2": 0.99}}
+    rule = dict(least_gain=0.002, largest_loss=0.005)
+    assert stages.rule_two(rows, {"one": "v1", "two": "v2"}, **rule)[0] == "two"  # +0.0025, no file lost
+    rows["b"]["v2"] = 0.984  # the best mean now loses 0.006 on a file
+    chosen, verdict = stages.rule_two(rows, {"one": "v1", "two": "v2"}, **rule)
+    assert chosen is None and "not passed" in verdict[0]
+    assert stages.rule_two(rows, {"one": "v1"}, least_gain=0.0, largest_loss=0.02)[0] == "one"
 
 
 def test_knn_density_ranks_a_pixel_of_no_background_material_first():

@@ -1,0 +1,79 @@
+"""The two stages of a training-free design under issue 18's protocol, shared by its benchmarks.
+
+A design's variants are scored on the five tuning files; rule 2 of its plan (written before
+the run) picks the variant with the best mean, which passes only if it beats the plain
+detector by a set margin and loses no more than a set amount on any file; only then are the
+seven confirmation files scored, once.  Used by ``spatial_context.py`` (design O) and
+``knn_density.py`` (design P).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import numpy as np
+
+from learned_features import OUT, TUNING_GROUPS  # benchmarks/, beside this script
+from paired_uncertainty import compare, describe
+from unseen import DATA, labelled_scenes
+
+
+def mean(rows: dict, key: str) -> float:
+    """Mean of one column over the files of ``rows``."""
+    return float(np.mean([r[key] for r in rows.values()]))
+
+
+def table(rows: dict, columns: list[str], title: str) -> list[str]:
+    """A Markdown table of ``columns`` per file, and their means."""
+    lines = [f"## {title}", "", "| file | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    for name, row in list(rows.items()) + [("**mean**", {c: mean(rows, c) for c in columns})]:
+        lines.append(f"| {name} | " + " | ".join(f"{row[c]:.4f}" for c in columns) + " |")
+    return lines + [""]
+
+
+def rule_two(rows: dict, candidates: dict[str, str], *, least_gain: float, largest_loss: float,
+             base: str = "fusion") -> tuple[str | None, list[str]]:
+    """The candidate (a key of ``candidates``, naming its column) that passes rule 2, if any, and the verdict's lines."""
+    best = max(candidates, key=lambda c: mean(rows, candidates[c]))
+    gain = mean(rows, candidates[best]) - mean(rows, base)
+    worst = min(r[candidates[best]] - r[base] for r in rows.values())
+    passed = gain >= least_gain and worst >= -largest_loss
+    verdict = (f"Rule 2: best variant {best}, tuning mean {mean(rows, candidates[best]):.4f} against {base} "
+               f"{mean(rows, base):.4f} ({gain:+.4f}, needs >= +{least_gain}); worst file {worst:+.4f} (needs >= "
+               f"-{largest_loss}): " + ("**passed**" if passed
+                                         else "**not passed**: nothing is scored on the confirmation files"))
+    return (best if passed else None), [verdict, ""]
+
+
+def run_design(stem: str, header: list[str], *, tuning_row: Callable[[dict], dict], tuning_columns: list[str],
+               candidates: dict[str, str], least_gain: float, largest_loss: float,
+               confirmation_row: Callable[[dict], dict],
+               confirmation_columns: Callable[[str], list[str]],
+               pairs: Callable[[str], list[tuple[str, str]]], meta: dict) -> int:
+    """Score the tuning files, apply rule 2, score the confirmation files if a variant passed; write ``<stem>.json/.md``."""
+    scenes = labelled_scenes(DATA)
+    if not scenes:
+        raise SystemExit(f"no labelled scenes under {DATA}")
+    rows = {"tuning": {}, "confirmation": {}}
+    for s in scenes:
+        if s["group"] in TUNING_GROUPS:
+            rows["tuning"][s["name"]] = tuning_row(s)
+            print(s["name"], {k: round(v, 4) for k, v in rows["tuning"][s["name"]].items() if "seed" not in k},
+                  flush=True)
+    chosen, verdict = rule_two(rows["tuning"], candidates, least_gain=least_gain, largest_loss=largest_loss)
+    lines = header + table(rows["tuning"], tuning_columns, "Tuning files (the variant is chosen here)") + verdict
+    if chosen:
+        for s in scenes:
+            if s["group"] not in TUNING_GROUPS:
+                rows["confirmation"][s["name"]] = confirmation_row(s)
+                print(s["name"], {k: round(v, 4) for k, v in rows["confirmation"][s["name"]].items()}, flush=True)
+        lines += table(rows["confirmation"], confirmation_columns(chosen),
+                       "Confirmation files, once (`learned` is the shipped learned-v3.npz, never trained on them)")
+        lines += ["- " + describe(compare(rows["confirmation"], a, b)) for a, b in pairs(chosen)] + [""]
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / f"{stem}.json").write_text(json.dumps({**meta, "chosen": chosen, "rows": rows}, indent=1) + "\n")
+    (OUT / f"{stem}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
