@@ -79,17 +79,6 @@ def test_repeats_run_in_rounds_alternating_and_a_failing_case_stops(timing):
     assert [len(runs[c]) for c in "abc"] == [3, 1, 3]
 
 
-def test_paired_ratios_are_taken_round_by_round(timing):
-    results = {"fusion": {"seconds_runs": [2.0, 3.0, 2.5]}, "deep-ort": {"seconds_runs": [3.0, 3.3, None]},
-               "floor-f32": {"seconds_runs": [1.0, 1.0, 1.0]}, "learned": {"error": "exit 1"}}
-    paired = timing.paired_ratios(results)
-    assert paired == {"fusion_x_floor_f32_paired": [2.0, 3.0, 2.5],
-                      "deep_ort_x_fusion_paired": [1.5, pytest.approx(1.1)]}  # a failed round is left out
-    ratios = timing.ratios(results)
-    assert ratios["deep_ort_x_fusion_paired"] == pytest.approx(1.3)
-    assert ratios["fusion_x_floor_f32_paired"] == 2.5
-
-
 def test_cuda_is_refused_without_a_gpu(tmp_path, timing):
     if timing.cuda_available():
         pytest.skip("this machine has a GPU")
