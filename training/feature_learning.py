@@ -27,7 +27,8 @@ from functools import cached_property
 import numpy as np
 
 from hadinfer.errors import ParameterError
-from hadinfer.models.canonical_spectra import canonical_affine
+from hadinfer.io import scene_band_centres
+from hadinfer.models.canonical_spectra import band_positions, canonical_affine, resample_matrix
 
 from .corpus import IMPLANT_MAX_SIZE, implant, spectral_library
 from .scene_data import read_cube
@@ -139,6 +140,28 @@ def canonical_pixels(cube: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return (pixels @ weight + offset).astype(np.float32)
 
 
+def evenly_sampled(cube: np.ndarray, centres) -> np.ndarray:
+    """``cube`` resampled onto as many bands evenly spaced in wavelength, when ``centres`` are uneven.
+
+    At run time ``learned`` places a file's bands at their centre wavelengths
+    (:class:`~hadinfer.detectors.learned_features.LearnedFeatureRX`); training places bands
+    evenly, and its sensor views resample them evenly too.  A training file with uneven
+    centres is therefore first interpolated (linearly, in wavelength) onto evenly spaced
+    ones, so the network trains on spectra shaped as it will see them.  Files without
+    usable centres (none, fewer than 2, not strictly increasing) or evenly spaced ones are
+    returned as they are, to the bit.
+    """
+    if centres is None:
+        return cube
+    values = np.asarray(centres, dtype=np.float64)
+    if values.size != cube.shape[2] or values.size < 2 or not (np.diff(values) > 0).all():
+        return cube
+    positions = band_positions(values)
+    if np.allclose(positions, np.linspace(0.0, 1.0, values.size), rtol=0.0, atol=1e-9):
+        return cube
+    return cube @ resample_matrix(values.size, values.size, positions)
+
+
 def feature_corpus(sources: dict[str, object], recipe: FeatureRecipe = FeatureRecipe(), *, seed: int = 0,
                    key: str | None = None,
                    progress: Callable[[str, int, int], None] | None = None) -> list[FeatureScene]:
@@ -147,7 +170,8 @@ def feature_corpus(sources: dict[str, object], recipe: FeatureRecipe = FeatureRe
     Parameters
     ----------
     sources : dict
-        Name -> path or (H, W, B) array.  Masks are never read.
+        Name -> path or (H, W, B) array.  Masks are never read.  A path whose bands carry
+        uneven centre wavelengths is resampled evenly first (:func:`evenly_sampled`).
     recipe : FeatureRecipe
     seed : int
     key : str, optional
@@ -156,7 +180,10 @@ def feature_corpus(sources: dict[str, object], recipe: FeatureRecipe = FeatureRe
         ``progress("prepare", done, total)``.
     """
     rng = np.random.default_rng(seed + 7)
-    cubes = {name: read_cube(src, key=key) for name, src in sources.items()}
+    cubes = {}
+    for name, src in sources.items():
+        cube, valid = read_cube(src, key=key)
+        cubes[name] = (evenly_sampled(cube, scene_band_centres(src, key=key)), valid)
     library = spectral_library(cubes, rng) if len(cubes) > 1 else {}
     scenes, total = [], len(cubes) * recipe.versions
     for name, (cube, valid) in cubes.items():

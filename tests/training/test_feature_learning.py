@@ -51,6 +51,38 @@ def test_the_recipe_chooses_the_implants():
     assert not all(np.array_equal(m.pixels, f.pixels) for m, f in zip(mixed, foreign))
 
 
+def test_a_training_file_with_uneven_wavelengths_is_resampled_evenly_first(tmp_path):
+    import rasterio
+
+    from hadinfer.models.canonical_spectra import band_positions, resample_matrix
+
+    from ..conftest import write_geotiff
+
+    cube, _ = make_cube(40, 40, 30, seed=1)
+    cube = cube.astype(np.float32).astype(np.float64)  # what the GeoTIFF holds
+    sources = {"a": write_geotiff(tmp_path / "a.tif", cube.astype(np.float32)), "b": cube[::-1] * 2}
+    uneven = 400.0 + 3.0 * np.arange(30) ** 1.5
+
+    def tag(centres):
+        with rasterio.open(sources["a"], "r+") as ds:
+            for band, nm in enumerate(centres, 1):
+                ds.update_tags(band, wavelength=repr(float(nm)), wavelength_units="nm")
+
+    as_file = feature_corpus(sources, TINY, seed=0)  # no wavelengths: the file as it is
+    as_array = feature_corpus({"a": cube, "b": sources["b"]}, TINY, seed=0)
+    assert all(np.array_equal(f.pixels, a.pixels) for f, a in zip(as_file, as_array))
+    tag(np.linspace(400.0, 1000.0, 30))  # evenly spaced: nothing changes, to the bit
+    assert all(np.array_equal(f.pixels, a.pixels) for f, a in zip(feature_corpus(sources, TINY, seed=0), as_array))
+    tag(uneven)
+    resampled = cube @ resample_matrix(30, 30, band_positions(uneven))
+    expected = feature_corpus({"a": resampled, "b": sources["b"]}, TINY, seed=0)
+    got = feature_corpus(sources, TINY, seed=0)
+    for g, e in zip(got, expected):  # the same arithmetic; the file's band-major layout may round the product apart
+        np.testing.assert_allclose(g.pixels, e.pixels, atol=1e-4)
+        assert np.array_equal(g.implanted, e.implanted)
+    assert np.abs(got[0].pixels - as_array[0].pixels).max() > 0.1
+
+
 def test_canonical_pixels_take_any_band_count():
     for bands in (3, 64, 200):
         cube = np.random.default_rng(bands).normal(size=(10, 10, bands))
