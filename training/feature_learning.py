@@ -28,7 +28,7 @@ import numpy as np
 
 from hadinfer.errors import ParameterError
 from hadinfer.io import scene_band_centres
-from hadinfer.models.canonical_spectra import band_positions, canonical_affine, resample_matrix
+from hadinfer.models.canonical_spectra import band_positions, canonical_affine, placeable_centres, resample_matrix
 
 from .corpus import IMPLANT_MAX_SIZE, implant, spectral_library
 from .scene_data import read_cube
@@ -151,15 +151,12 @@ def evenly_sampled(cube: np.ndarray, centres) -> np.ndarray:
     usable centres (none, fewer than 2, not strictly increasing) or evenly spaced ones are
     returned as they are, to the bit.
     """
-    if centres is None:
+    if centres is None or len(centres) != cube.shape[2] or not placeable_centres(centres):
         return cube
-    values = np.asarray(centres, dtype=np.float64)
-    if values.size != cube.shape[2] or values.size < 2 or not (np.diff(values) > 0).all():
+    positions = band_positions(centres)
+    if np.allclose(positions, np.linspace(0.0, 1.0, positions.size), rtol=0.0, atol=1e-9):
         return cube
-    positions = band_positions(values)
-    if np.allclose(positions, np.linspace(0.0, 1.0, values.size), rtol=0.0, atol=1e-9):
-        return cube
-    return cube @ resample_matrix(values.size, values.size, positions)
+    return cube @ resample_matrix(positions.size, positions.size, positions)
 
 
 def feature_corpus(sources: dict[str, object], recipe: FeatureRecipe = FeatureRecipe(), *, seed: int = 0,

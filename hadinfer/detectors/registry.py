@@ -52,9 +52,8 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from ..errors import MissingDependencyError, ParameterError
+from ..models.canonical_spectra import placeable_centres
 from .base import DETECTOR_HOOKS, Detector
 
 log = logging.getLogger(__name__)
@@ -438,11 +437,10 @@ def with_band_centres(choice: DetectorChoice, centres) -> DetectorChoice:
     """
     if not choice.entry.band_centres or "band_centres" in choice.params or centres is None:
         return choice
-    values = np.asarray(centres, dtype=np.float64)
-    if values.size < 2 or not np.isfinite(values).all() or not (np.diff(values) > 0).all():
+    if not placeable_centres(centres):
         log.debug("band centres not strictly increasing: %s places the bands evenly", choice.entry.name)
         return choice
-    return choice.with_params(band_centres=tuple(float(c) for c in values))
+    return choice.with_params(band_centres=tuple(float(c) for c in centres))
 
 
 def build(value, scene: SceneRef | None = None, **params) -> Detector:

@@ -25,6 +25,19 @@ CANONICAL_BANDS = 64
 _CONSTANT_BAND = 1e-6
 
 
+def placeable_centres(centres) -> bool:
+    """Whether :func:`band_positions` can place bands with these centres: at least 2, finite,
+    strictly increasing.
+
+    Examples
+    --------
+    >>> placeable_centres([400.0, 500.0]), placeable_centres([500.0, 400.0]), placeable_centres([400.0])
+    (True, False, False)
+    """
+    values = np.asarray(centres, dtype=np.float64).reshape(-1)
+    return values.size >= 2 and bool(np.isfinite(values).all()) and bool((np.diff(values) > 0).all())
+
+
 def band_positions(centres) -> np.ndarray:
     """Relative positions in [0, 1] of bands with these centres (any unit), first band at 0.
 
@@ -48,7 +61,7 @@ def band_positions(centres) -> np.ndarray:
     [0.0, 0.25, 1.0]
     """
     centres = np.asarray(centres, dtype=np.float64).reshape(-1)
-    if centres.size < 2 or not np.isfinite(centres).all() or not (np.diff(centres) > 0).all():
+    if not placeable_centres(centres):
         raise ParameterError(f"band_centres: expected at least 2 finite, strictly increasing band centres, "
                              f"got {centres.size}")
     return (centres - centres[0]) / (centres[-1] - centres[0])
