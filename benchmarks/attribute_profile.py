@@ -1,6 +1,7 @@
 """Design Q: small objects by their shape, from area openings and closings; nothing learned.
 
-    python benchmarks/attribute_profile.py
+    python benchmarks/attribute_profile.py            # the design, as its plan fixed it
+    python benchmarks/attribute_profile.py --shipped  # the registered ``fusion-area`` detector, every file
 
 Each of the scene's 3 leading whitened principal components ``f`` gives the area differential
 ``D_a(f) = (f - opening_a(f)) + (closing_a(f) - f)``: how far a pixel stands above (below)
@@ -10,11 +11,18 @@ components; ``Q-a`` is the geometric mean of ``fusion`` and ``A_a + mean(A_a)``.
 256 and the rules that decide were fixed in
 ``benchmarks/results/learned-features/attribute-profile-plan.md`` before this script existed.
 The tuning files choose; the confirmation files are scored once, only if an ``a`` passed,
-with the shipped ``learned-v3.npz`` itself.  Masks are read only to score.  Needs
-scikit-image (the ``bench`` extra): its max-tree area filters are exact and fast.
+with the shipped ``learned-v3.npz`` itself.  ``--shipped`` scores the form that streams (the
+offset a constant fixed from the unlabelled scenes, the plan's addendum) through
+``hadinfer.detect`` on every labelled file, with rule 2 again on the tuning files.  Masks are
+read only to score.  Needs scikit-image (the ``bench`` extra): its max-tree area filters are
+exact and fast.
 """
 
 from __future__ import annotations
+
+import json
+import sys
+import time
 
 import numpy as np
 
@@ -22,9 +30,11 @@ import hadinfer
 from hadinfer.kernels.statistics import BackgroundStats
 from hadinfer.kernels.whitening import pca_whitening
 from hadinfer.training.scene_data import read_cube
-from design_stages import run_design  # benchmarks/, beside this script
-from learned_features import auc, classical_maps, feature_fusion, with_fusion
+from design_stages import mean, rule_two, run_design, table  # benchmarks/, beside this script
+from learned_features import OUT, TUNING_GROUPS, auc, classical_maps, feature_fusion, with_fusion
+from paired_uncertainty import compare, describe
 from second_view import SEEDS, untrained_network
+from unseen import DATA, labelled_scenes
 
 AREAS = (16, 64, 256)
 COMPONENTS = 3
@@ -88,7 +98,58 @@ def confirmation_row(scene: dict) -> dict:
     return {name: auc(m, scene) for name, m in maps.items()}
 
 
+def timed_auc(scene: dict, detector: str) -> tuple[float, float]:
+    """AUC(D,F) of ``detector``'s map of the file through :func:`hadinfer.detect`, and the run's seconds."""
+    start = time.perf_counter()
+    scores = hadinfer.detect(scene["path"], detector=detector, device="cpu").scores.astype(np.float64)
+    return auc(scores, scene), time.perf_counter() - start
+
+
+def shipped() -> int:
+    """The registered ``fusion-area`` detector against GRX, LRX, ``fusion`` and ``learned`` on every labelled file."""
+    scenes = labelled_scenes(DATA)
+    if not scenes:
+        raise SystemExit(f"no labelled scenes under {DATA}")
+    detectors = ("fusion", "fusion-area", "learned")
+    rows, seconds = {"tuning": {}, "confirmation": {}}, {d: 0.0 for d in detectors}
+    for s in scenes:
+        row = {k: auc(m, s) for k, m in classical_maps(s).items() if k != "fusion"}
+        for d in detectors:
+            row[d], took = timed_auc(s, d)
+            seconds[d] += took
+        rows["tuning" if s["group"] in TUNING_GROUPS else "confirmation"][s["name"]] = row
+        print(s["name"], {k: round(v, 4) for k, v in row.items()}, flush=True)
+    columns = ["grx", "lrx", "fusion", "fusion-area", "learned"]
+    chosen, verdict = rule_two(rows["tuning"], {"64": "fusion-area"}, least_gain=LEAST_GAIN,
+                               largest_loss=LARGEST_LOSS)
+    confirmation = rows["confirmation"]
+    real = {n: r for n, r in confirmation.items() if not n.startswith("salinas")}
+    lines = ["# Design Q as shipped: the `fusion-area` detector, every labelled file", "",
+             "`python benchmarks/attribute_profile.py --shipped` (plan: `attribute-profile-plan.md`, addendum). "
+             "AUC(D,F), every map from `hadinfer.detect`; `fusion-area` is `fusion` x (`A_64` + 0.6); `learned` is "
+             "the shipped `learned-v3.npz` (trained on the tuning files' cubes, never on the confirmation files).", ""]
+    lines += table(rows["tuning"], columns, "Tuning files (chose the area; rule 2 again)") + verdict
+    lines += table(confirmation, columns, "Confirmation files (seen a second time for this design: see the plan)")
+    lines += ["- " + describe(compare(confirmation, a, b)) for a, b in
+              [("fusion-area", "fusion"), ("fusion-area", "learned"), ("fusion-area", "grx"), ("fusion-area", "lrx")]]
+    lines += [f"- the five real scenes (no Salinas implants): `fusion` {mean(real, 'fusion'):.4f}, `fusion-area` "
+              f"{mean(real, 'fusion-area'):.4f}, `learned` {mean(real, 'learned'):.4f}",
+              "- worst file against the better of GRX and LRX: " + ", ".join(
+                  f"`{d}` {min(r[d] - max(r['grx'], r['lrx']) for r in confirmation.values()):+.4f}"
+                  for d in detectors),
+              "- seconds in this process over the twelve files (one run each, warm after the first): " + ", ".join(
+                  f"`{d}` {seconds[d]:.2f}" for d in detectors), ""]
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "attribute-profile-shipped.json").write_text(json.dumps(
+        {"passed": chosen is not None, "rows": rows, "seconds": seconds}, indent=1) + "\n")
+    (OUT / "attribute-profile-shipped.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
 def main() -> int:
+    if "--shipped" in sys.argv[1:]:
+        return shipped()
     header = ["# Design Q: attribute profiles (area openings and closings), no training", "",
               "`python benchmarks/attribute_profile.py` (plan: `attribute-profile-plan.md`). AUC(D,F); `areaA` sums, "
               "over the 3 leading whitened components, each one's area differential (opening and closing with "

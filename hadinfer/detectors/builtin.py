@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .fusion_area import FusionArea
 from .fusion_rx import FusionRX
 from .global_rx import GlobalRX
 from .learned_features import LearnedFeatureRX
@@ -56,6 +57,9 @@ def _feature_model_files(params: dict) -> tuple:
 for _entry in (
     DetectorEntry("fusion", "global RX and local RX at two window pairs, geometric mean (no training)", FusionRX,
                   options=("pca", "regularization")),
+    DetectorEntry("fusion-area", "fusion and small objects in its 3 leading components (area openings and "
+                  "closings), geometric mean (0.993 vs fusion 0.980 on 7 unseen files; no training)", FusionArea,
+                  options=("pca", "regularization"), extra="area", modules=("skimage",)),
     DetectorEntry("learned", "fusion on the spectra and on learned spectral features, geometric mean (0.985 vs "
                   "fusion 0.980 on 7 unseen files, the gain all on one background, 0.001 below fusion on the "
                   "other five; about 1.4x its time)", LearnedFeatureRX,

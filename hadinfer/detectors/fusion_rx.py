@@ -104,6 +104,16 @@ class FusionRX(Detector):
         return self
 
     def score(self, cube, valid, core=None, arrays=None):
+        return self.fused_and_components(cube, valid, core, arrays)[0]
+
+    def fused_and_components(self, cube, valid, core=None, arrays=None) -> tuple[np.ndarray, object]:
+        """The fused map of the core (:meth:`score`) and the read window's leading whitened components.
+
+        Returns
+        -------
+        scores : ndarray of float32, shape of the core
+        components : array of float64, shape (h, w, n_components), in the array library, 0 where invalid
+        """
         xp = self._arrays(arrays)
         first = self.parts_[1]
         global_rx = self.parts_[0]
@@ -128,7 +138,7 @@ class FusionRX(Detector):
             out = np.exp(logs / counts).astype(np.float32)
         core_valid = valid if core is None else valid[core]
         out[~core_valid | (counts == 0)] = np.nan
-        return out
+        return out, z
 
     def params(self) -> dict:
         return {"windows": [list(pair) for pair in self.windows], "n_components": self.n_components,
