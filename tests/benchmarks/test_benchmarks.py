@@ -325,3 +325,24 @@ def test_knn_density_ranks_a_pixel_of_no_background_material_first():
     for image in maps.values():
         assert np.isnan(image[0, 0]) and np.isfinite(image[valid]).all()
         assert np.nanargmax(image) == 7 * 50 + 9
+
+
+def test_the_attribute_profile_benchmark_sees_a_small_object_and_keeps_fusions_order_elsewhere():
+    pytest.importorskip("torch", reason="the benchmark module imports the feature training (extra 'train')")
+    pytest.importorskip("skimage", reason="design Q needs scikit-image (extra 'bench')")
+    design = benchmark_module("attribute_profile")
+    rng = np.random.default_rng(4)
+    cube = rng.normal(size=(40, 50, 6))
+    cube[20:23, 30:33] += 6.0  # a 9-pixel object, bright in every band
+    valid = np.ones((40, 50), bool)
+    valid[0, 0] = False
+    maps = design.attribute_maps(cube, valid)
+    assert set(maps) == {f"area{a}" for a in design.AREAS}
+    for image in maps.values():
+        assert np.isnan(image[0, 0]) and (image[valid] >= 0).all()
+    assert np.nanargmax(maps["area16"]) in {r * 50 + c for r in range(20, 23) for c in range(30, 33)}
+    fusion = rng.uniform(1, 2, size=(40, 50))
+    maps["fusion"] = fusion
+    combined = design.combined(maps, "fusion")["fusionx16"]
+    flat = maps["area16"] == 0  # where the profile is 0, the order is fusion's
+    assert np.array_equal(np.argsort(combined[flat]), np.argsort(fusion[flat]))
