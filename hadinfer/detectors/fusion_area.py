@@ -67,7 +67,8 @@ class FusionArea(FusionRX):
         xp = self._arrays(arrays)
         fused, components = self.fused_and_components(cube, valid, core, arrays)
         leading = xp.to_numpy(components[:, :, :AREA_COMPONENTS])  # on the host: the filters are scikit-image's
-        evidence = area_profile(leading, self.area)
+        # The compiled max-tree where fusion's ring kernel runs compiled too (Numba loaded for it): the same bits.
+        evidence = area_profile(leading, self.area, bool(getattr(self, "compiled_", False)))
         if core is not None:
             evidence = evidence[core]
         with np.errstate(invalid="ignore"):

@@ -11,7 +11,7 @@ pytest.importorskip("skimage", reason="the area filters need scikit-image (extra
 from scipy.ndimage import label  # noqa: E402  (scikit-image needs SciPy)
 
 from hadinfer.errors import MissingDependencyError  # noqa: E402
-from hadinfer.kernels.area_profile import area_differential, area_profile  # noqa: E402
+from hadinfer.kernels.area_profile import area_differential, area_opening, area_profile  # noqa: E402
 
 
 def opening_by_definition(image: np.ndarray, area: int) -> np.ndarray:
@@ -26,13 +26,38 @@ def opening_by_definition(image: np.ndarray, area: int) -> np.ndarray:
     return out
 
 
+def paths():
+    """scikit-image's max-tree, and the compiled one where Numba is installed."""
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return [False]
+    return [False, True]
+
+
+@pytest.mark.parametrize("compiled", paths(), ids=lambda c: "compiled" if c else "scikit-image")
 @settings(max_examples=30, deadline=None)
-@given(seed=st.integers(0, 2**16), area=st.integers(2, 12), levels=st.integers(2, 6))
-def test_the_differential_is_the_openings_and_closings_definition(seed, area, levels):
+@given(seed=st.integers(0, 2**16), area=st.integers(2, 12), levels=st.integers(2, 6),
+       shape=st.tuples(st.integers(1, 11), st.integers(1, 11)))
+def test_the_differential_is_the_openings_and_closings_definition(compiled, seed, area, levels, shape):
     rng = np.random.default_rng(seed)
-    image = rng.integers(0, levels, size=(9, 11)).astype(np.float64)
+    image = rng.integers(0, levels, size=shape).astype(np.float64)
+    got = area_differential(image, area, compiled)
+    if image.size < area:  # scikit-image's rule: nothing of an image smaller than the area is kept
+        assert not got.any()
+        return
     expected = (image - opening_by_definition(image, area)) + (-opening_by_definition(-image, area) - image)
-    np.testing.assert_array_equal(area_differential(image, area), expected)
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.skipif(paths() == [False], reason="the compiled max-tree needs Numba (extra 'fast')")
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**16), area=st.integers(1, 90), shape=st.tuples(st.integers(1, 40), st.integers(1, 40)),
+       ties=st.booleans())
+def test_the_compiled_max_tree_gives_scikit_images_bits(seed, area, shape, ties):
+    rng = np.random.default_rng(seed)
+    image = rng.integers(0, 5, size=shape).astype(np.float64) if ties else rng.normal(size=shape)
+    assert area_opening(image, area, compiled=True).tobytes() == area_opening(image, area).tobytes()
 
 
 def test_an_object_smaller_than_the_area_stands_out_and_a_larger_one_does_not():
