@@ -160,6 +160,12 @@ def case_fusion(scene, args):
     return _hadinfer(scene, args, detector="fusion")
 
 
+@case("fusion-area")
+def case_fusion_area(scene, args):
+    """hadinfer fusion-area: fusion and the area profile of its 3 leading components (extra area)."""
+    return _hadinfer(scene, args, detector="fusion-area")
+
+
 @case("learned")
 def case_learned(scene, args):
     """hadinfer learned: fusion on the spectra and on the shipped feature model's features (two statistics passes)."""
