@@ -59,7 +59,7 @@ for _entry in (
                   options=("pca", "regularization")),
     DetectorEntry("fusion-area", "fusion and small objects in its 3 leading components (area openings and "
                   "closings), geometric mean (0.993 vs fusion 0.980 on 7 unseen files; no training)", FusionArea,
-                  options=("pca", "regularization"), extra="area", modules=("skimage",)),
+                  options=("pca", "regularization", "area"), extra="area", modules=("skimage",)),
     DetectorEntry("learned", "fusion on the spectra and on learned spectral features, geometric mean (0.985 vs "
                   "fusion 0.980 on 7 unseen files, the gain all on one background, 0.001 below fusion on the "
                   "other five; about 1.4x its time)", LearnedFeatureRX,

@@ -93,10 +93,13 @@ class Option:
 OPTIONS: dict[str, Option] = {
     "window": Option("--window", "window", "lrx: inner,outer window widths (odd; default 5,21).",
                      lambda v: {"inner": v[0], "outer": v[1]}),
-    "pca": Option("--pca", "int>=0", "lrx, fusion: keep K global principal components (default 10); 0 keeps all "
-                  "bands (exact but O(B^3) per pixel).", lambda v: {"n_components": v or None}),
-    "regularization": Option("--regularization", "float>=0", "lrx, fusion: ridge added to each local covariance, in "
-                             "units of global variance (default 1e-3).", lambda v: {"regularization": v}),
+    "pca": Option("--pca", "int>=0", "lrx, fusion and its kin: keep K global principal components (default 10); 0 "
+                  "keeps all bands (exact but O(B^3) per pixel).", lambda v: {"n_components": v or None}),
+    "regularization": Option("--regularization", "float>=0", "lrx, fusion and its kin: ridge added to each local "
+                             "covariance, in units of global variance (default 1e-3).",
+                             lambda v: {"regularization": v}),
+    "area": Option("--area", "int>=0", "fusion-area: area threshold in pixels (default 64): connected regions smaller "
+                   "than this count as objects; set it above your targets' size in pixels.", lambda v: {"area": v}),
     "shrinkage": Option("--shrinkage", "fraction", "grx: shrink the covariance toward a scaled identity (default 0 = "
                         "exact RX).", lambda v: {"shrinkage": v}),
     "precision": Option("--precision", "choice", "grx: arithmetic of the statistics and the projection (default: the "

@@ -195,3 +195,23 @@ def test_missing_onnxruntime_names_the_extra(small_tif, out_dir):
     assert done.returncode == 1, done.stderr
     assert done.stderr.startswith("Error:") and "pip install 'hadinfer[onnx]'" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and files(out_dir) == []
+
+
+def test_fusion_area_refuses_an_area_below_two_pixels(small_tif, out_dir):
+    pytest.importorskip("skimage", reason="fusion-area needs scikit-image (extra 'area')")
+    result = run("detect", small_tif, "--detector", "fusion-area", "--area", "1", "-o", out_dir / "map.tif")
+    assert result.exit_code != 0 and "area" in error_line_of(result)
+    assert files(out_dir) == []
+
+
+def test_area_is_refused_for_a_detector_without_it(small_tif, out_dir):
+    result = run("detect", small_tif, "--detector", "fusion", "--area", "16", "-o", out_dir / "map.tif")
+    assert result.exit_code == 2 and "--area: applies to fusion-area, not to fusion" in result.stderr
+    assert files(out_dir) == []
+
+
+def error_line_of(result) -> str:
+    """The one line a refused command prints (and no traceback)."""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error:") and "Traceback" not in result.output, result.stderr
+    return lines[0]

@@ -95,5 +95,6 @@ def test_the_profile_sums_the_components():
 
 def test_without_scikit_image_the_error_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "skimage.morphology", None)
-    with pytest.raises(MissingDependencyError, match=r"^area filters need scikit-image: pip install 'hadinfer\[area\]'$"):
+    expected = r"^area filters need scikit-image: pip install 'hadinfer\[area\]'$"
+    with pytest.raises(MissingDependencyError, match=expected):
         area_differential(np.zeros((4, 4)), 4)
