@@ -1,6 +1,7 @@
-"""The shipped `learned` file against `fusion` when the sensor changes: fewer or other bands.
+"""The shipped `learned` file (or another detector) against `fusion` when the sensor changes: fewer or other bands.
 
-    python benchmarks/band_robustness.py
+    python benchmarks/band_robustness.py                          # learned
+    python benchmarks/band_robustness.py --detector fusion-area   # the training-free design Q
 
 Each confirmation file (none of which the shipped file trained on) is scored as it is and as
 other sensors would see it, by selecting bands (``hadinfer.detect(..., bands=...)``):
@@ -12,11 +13,13 @@ other sensors would see it, by selecting bands (``hadinfer.detect(..., bands=...
 Nothing is tuned or chosen here: the file, the fusion and the views are fixed beforehand, and
 the masks are read only to score.  It asks whether `learned`'s edge over `fusion` on unseen
 scenes (issue 18) survives a change of sensor, which the issue's external scenes showed
-`general` did not.  Results: ``benchmarks/results/learned-features/band-robustness-<shipped file>.{json,md}``.
+`general` did not.  Results: ``benchmarks/results/learned-features/band-robustness-<shipped file>.{json,md}``
+(``band-robustness-<detector>`` for another detector).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 
@@ -26,7 +29,8 @@ import hadinfer
 from learned_features import OUT, TUNING_GROUPS  # benchmarks/, beside this script
 from unseen import DATA, labelled_scenes
 
-DETECTORS = ("grx", "fusion", "learned")
+#: The baselines every view scores; the candidate (``--detector``) is compared with ``fusion``.
+BASELINES = ("grx", "fusion")
 
 
 def views(bands: int) -> dict[str, str]:
@@ -45,6 +49,10 @@ def main() -> None:
     from hadinfer.io import open_scene
     from hadinfer.io.bands import parse_band_spec
 
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--detector", default="learned", help="the candidate against fusion (default learned)")
+    candidate = parser.parse_args().detector
+
     scenes = [s for s in labelled_scenes(DATA) if s["group"] not in TUNING_GROUPS]
     rows = {}
     for s in scenes:
@@ -52,38 +60,42 @@ def main() -> None:
             bands = scene.info.shape[2]
         for view, selection in views(bands).items():
             row = rows.setdefault(s["name"], {}).setdefault(view, {"bands": len(parse_band_spec(selection, bands))})
-            for name in DETECTORS:
+            for name in BASELINES + (candidate,):
                 scores = hadinfer.detect(s["path"], detector=name, device="cpu", bands=selection).scores
-                row[name] = hadinfer.evaluate(scores, s["path"], key=s["truth_key"])["auc_df"]
-        print(s["name"], {v: round(r["learned"] - r["fusion"], 4) for v, r in rows[s["name"]].items()}, flush=True)
-    write(rows)
+                row["candidate" if name == candidate else name] = hadinfer.evaluate(
+                    scores, s["path"], key=s["truth_key"])["auc_df"]
+        print(s["name"], {v: round(r["candidate"] - r["fusion"], 4) for v, r in rows[s["name"]].items()}, flush=True)
+    write(rows, candidate)
 
 
-def write(rows: dict) -> None:
-    """Two tables: means per view, and learned − fusion per file and view."""
+def write(rows: dict, candidate: str) -> None:
+    """Two tables: means per view, and the candidate − fusion per file and view."""
     from hadinfer.weights import shipped_model
 
+    label = f"`{candidate}`" if candidate != "learned" else f"The shipped `learned` file ({shipped_model('learned').name})"
     names = list(next(iter(rows.values())))
-    lines = [f"# The shipped `learned` file ({shipped_model('learned').name}) against `fusion` under other band sets", "",
-             "`python benchmarks/band_robustness.py`: the seven confirmation files, AUC(D,F), every map from "
+    flag = "" if candidate == "learned" else f" --detector {candidate}"
+    lines = [f"# {label} against `fusion` under other band sets", "",
+             f"`python benchmarks/band_robustness.py{flag}`: the seven confirmation files, AUC(D,F), every map from "
              "`hadinfer.detect` with the shipped files and `bands=`.", "",
-             "| view | mean GRX | mean fusion | mean learned | learned − fusion | worst file (learned − fusion) "
-             "| worst file (learned − GRX) |", "|---|---|---|---|---|---|---|"]
+             f"| view | mean GRX | mean fusion | mean {candidate} | {candidate} − fusion | worst file ({candidate} − "
+             f"fusion) | worst file ({candidate} − GRX) |", "|---|---|---|---|---|---|---|"]
     for view in names:
-        mean = {d: float(np.mean([rows[s][view][d] for s in rows])) for d in DETECTORS}
-        gap = {s: rows[s][view]["learned"] - rows[s][view]["fusion"] for s in rows}
-        below_grx = {s: rows[s][view]["learned"] - rows[s][view]["grx"] for s in rows}
+        mean = {d: float(np.mean([rows[s][view][d] for s in rows])) for d in BASELINES + ("candidate",)}
+        gap = {s: rows[s][view]["candidate"] - rows[s][view]["fusion"] for s in rows}
+        below_grx = {s: rows[s][view]["candidate"] - rows[s][view]["grx"] for s in rows}
         worst, worst_grx = min(gap, key=gap.get), min(below_grx, key=below_grx.get)
-        lines.append(f"| {view} | {mean['grx']:.4f} | {mean['fusion']:.4f} | {mean['learned']:.4f} "
-                     f"| {mean['learned'] - mean['fusion']:+.4f} | {worst} ({gap[worst]:+.4f}) "
+        lines.append(f"| {view} | {mean['grx']:.4f} | {mean['fusion']:.4f} | {mean['candidate']:.4f} "
+                     f"| {mean['candidate'] - mean['fusion']:+.4f} | {worst} ({gap[worst]:+.4f}) "
                      f"| {worst_grx} ({below_grx[worst_grx]:+.4f}) |")
-    lines += ["", "learned − fusion, per file (GRX / fusion / learned in the `.json` beside this file):", "",
-              "| file | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    lines += ["", f"{candidate} − fusion, per file (GRX / fusion / {candidate} as `candidate` in the `.json` beside "
+              "this file):", "", "| file | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for s, by_view in rows.items():
-        lines.append(f"| {s} | " + " | ".join(f"{r['learned'] - r['fusion']:+.4f}" for r in by_view.values()) + " |")
-    stem = f"band-robustness-{shipped_model('learned').stem}"  # one table per shipped file
+        lines.append(f"| {s} | " + " | ".join(f"{r['candidate'] - r['fusion']:+.4f}" for r in by_view.values()) + " |")
+    # One table per shipped learned file, one per other detector.
+    stem = f"band-robustness-{shipped_model('learned').stem if candidate == 'learned' else candidate}"
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / f"{stem}.json").write_text(json.dumps(rows, indent=1))
+    (OUT / f"{stem}.json").write_text(json.dumps({"candidate": candidate, "rows": rows}, indent=1))
     (OUT / f"{stem}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
