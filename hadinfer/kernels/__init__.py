@@ -11,6 +11,9 @@
   images, and the batched per-pixel solves of dual-window RX;
 - :mod:`~hadinfer.kernels.ring_sums_compiled`: the same for one block in one compiled pass
   (Numba, extra ``fast``), chosen by :func:`~hadinfer.kernels.compiled.compiled_kernels`;
+- :mod:`~hadinfer.kernels.area_profile`: area openings and closings of component images
+  (scikit-image, extra ``area``), or :mod:`~hadinfer.kernels.area_profile_compiled`'s
+  max-tree (Numba), the same bits;
 - :mod:`~hadinfer.kernels.gelu`: the feature network's activation, NumPy or compiled
   (:mod:`~hadinfer.kernels.gelu_compiled`).
 
