@@ -29,11 +29,9 @@ import numpy as np
 import hadinfer
 from hadinfer.kernels.statistics import BackgroundStats
 from hadinfer.kernels.whitening import pca_whitening
-from hadinfer.training.scene_data import read_cube
-from design_stages import mean, rule_two, run_design, table  # benchmarks/, beside this script
-from learned_features import OUT, TUNING_GROUPS, auc, classical_maps, feature_fusion, with_fusion
+from design_stages import map_design_rows, mean, rule_two, run_design, table  # benchmarks/, beside this script
+from learned_features import OUT, TUNING_GROUPS, auc, classical_maps, with_fusion
 from paired_uncertainty import compare, describe
-from second_view import SEEDS, untrained_network
 from unseen import DATA, labelled_scenes
 
 AREAS = (16, 64, 256)
@@ -73,29 +71,7 @@ def combined(maps: dict, base: str) -> dict:
     return {f"{base}x{a}": with_fusion(maps[f"area{a}"] + np.nanmean(maps[f"area{a}"]), maps[base]) for a in AREAS}
 
 
-def tuning_row(scene: dict) -> dict:
-    maps = classical_maps(scene)
-    cube, valid = read_cube(scene["path"], key=scene["key"])
-    maps.update(attribute_maps(cube, valid))
-    maps.update(combined(maps, "fusion"))
-    for seed in SEEDS:
-        name = f"untrained/seed{seed}"
-        maps[name] = with_fusion(feature_fusion(untrained_network(seed), cube, valid), maps["fusion"])
-        maps.update(combined(maps, name))
-    row = {k: auc(m, scene) for k, m in maps.items()}
-    for suffix in [""] + [f"x{a}" for a in AREAS]:  # the seeds averaged, for the table
-        row[f"untrained{suffix}"] = float(np.mean([row[f"untrained/seed{s}{suffix}"] for s in SEEDS]))
-    return row
-
-
-def confirmation_row(scene: dict) -> dict:
-    maps = classical_maps(scene)
-    cube, valid = read_cube(scene["path"], key=scene["key"])
-    maps.update(attribute_maps(cube, valid))
-    maps["learned"] = hadinfer.detect(scene["path"], detector="learned", device="cpu").scores.astype(np.float64)
-    maps.update(combined(maps, "fusion"))
-    maps.update(combined(maps, "learned"))
-    return {name: auc(m, scene) for name, m in maps.items()}
+tuning_row, confirmation_row = map_design_rows(attribute_maps, combined, [f"x{a}" for a in AREAS])
 
 
 def timed_auc(scene: dict, detector: str) -> tuple[float, float]:

@@ -4,7 +4,8 @@ A design's variants are scored on the five tuning files; rule 2 of its plan (wri
 the run) picks the variant with the best mean, which passes only if it beats the plain
 detector by a set margin and loses no more than a set amount on any file; only then are the
 seven confirmation files scored, once.  Used by ``spatial_context.py`` (design O) and
-``knn_density.py`` (design P).
+``knn_density.py`` (design P) and ``attribute_profile.py`` (design Q); :func:`map_design_rows` is
+the rows of the two that multiply a training-free map with ``fusion``.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from learned_features import OUT, TUNING_GROUPS  # benchmarks/, beside this script
+import hadinfer
+from hadinfer.training.scene_data import read_cube
+from learned_features import OUT, TUNING_GROUPS, auc, classical_maps, feature_fusion, with_fusion  # benchmarks/
 from paired_uncertainty import compare, describe
+from second_view import SEEDS, untrained_network
 from unseen import DATA, labelled_scenes
 
 
@@ -44,6 +48,44 @@ def rule_two(rows: dict, candidates: dict[str, str], *, least_gain: float, large
                f"-{largest_loss}): " + ("**passed**" if passed
                                          else "**not passed**: nothing is scored on the confirmation files"))
     return (best if passed else None), [verdict, ""]
+
+
+def map_design_rows(design_maps: Callable[[np.ndarray, np.ndarray], dict],
+                    combined: Callable[[dict, str], dict], suffixes: list[str]) -> tuple[Callable, Callable]:
+    """``(tuning_row, confirmation_row)`` of a design that multiplies a training-free map with a detector's.
+
+    ``design_maps(cube, valid)`` gives the design's maps of a scene, ``combined(maps, base)``
+    each of them multiplied with ``maps[base]`` as ``base + suffix`` for every suffix.  A tuning
+    row holds GRX, LRX, ``fusion``, the design's maps, ``fusion`` and the untrained feature
+    networks' ``learned`` maps (seeds :data:`SEEDS`, and their mean as ``untrained``) with and
+    without them; a confirmation row the same with the shipped ``learned`` in place of the
+    untrained networks.  AUC(D,F) of each.
+    """
+    def maps_of(scene: dict) -> tuple[dict, np.ndarray, np.ndarray]:
+        cube, valid = read_cube(scene["path"], key=scene["key"])
+        maps = classical_maps(scene)
+        maps.update(design_maps(cube, valid))
+        maps.update(combined(maps, "fusion"))
+        return maps, cube, valid
+
+    def tuning_row(scene: dict) -> dict:
+        maps, cube, valid = maps_of(scene)
+        for seed in SEEDS:
+            name = f"untrained/seed{seed}"
+            maps[name] = with_fusion(feature_fusion(untrained_network(seed), cube, valid), maps["fusion"])
+            maps.update(combined(maps, name))
+        row = {k: auc(m, scene) for k, m in maps.items()}
+        for suffix in [""] + suffixes:  # the seeds averaged, for the table
+            row[f"untrained{suffix}"] = float(np.mean([row[f"untrained/seed{s}{suffix}"] for s in SEEDS]))
+        return row
+
+    def confirmation_row(scene: dict) -> dict:
+        maps, _, _ = maps_of(scene)
+        maps["learned"] = hadinfer.detect(scene["path"], detector="learned", device="cpu").scores.astype(np.float64)
+        maps.update(combined(maps, "learned"))
+        return {name: auc(m, scene) for name, m in maps.items()}
+
+    return tuning_row, confirmation_row
 
 
 def run_design(stem: str, header: list[str], *, tuning_row: Callable[[dict], dict], tuning_columns: list[str],

@@ -16,13 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
-import hadinfer
 from hadinfer.kernels.statistics import BackgroundStats
 from hadinfer.kernels.whitening import pca_whitening
-from hadinfer.training.scene_data import read_cube
-from design_stages import run_design  # benchmarks/, beside this script
-from learned_features import auc, classical_maps, feature_fusion, with_fusion
-from second_view import SEEDS, untrained_network
+from design_stages import map_design_rows, run_design  # benchmarks/, beside this script
+from learned_features import with_fusion
 
 NEIGHBOURS = (5, 20, 50)
 COMPONENTS = 10
@@ -53,29 +50,7 @@ def combined(maps: dict, base: str) -> dict:
     return {f"{base}x{k}": with_fusion(maps[f"knn{k}"], maps[base]) for k in NEIGHBOURS}
 
 
-def tuning_row(scene: dict) -> dict:
-    maps = classical_maps(scene)
-    cube, valid = read_cube(scene["path"], key=scene["key"])
-    maps.update(knn_maps(cube, valid))
-    maps.update(combined(maps, "fusion"))
-    for seed in SEEDS:
-        name = f"untrained/seed{seed}"
-        maps[name] = with_fusion(feature_fusion(untrained_network(seed), cube, valid), maps["fusion"])
-        maps.update(combined(maps, name))
-    row = {k: auc(m, scene) for k, m in maps.items()}
-    for suffix in [""] + [f"x{k}" for k in NEIGHBOURS]:  # the seeds averaged, for the table
-        row[f"untrained{suffix}"] = float(np.mean([row[f"untrained/seed{s}{suffix}"] for s in SEEDS]))
-    return row
-
-
-def confirmation_row(scene: dict) -> dict:
-    maps = classical_maps(scene)
-    cube, valid = read_cube(scene["path"], key=scene["key"])
-    maps.update(knn_maps(cube, valid))
-    maps["learned"] = hadinfer.detect(scene["path"], detector="learned", device="cpu").scores.astype(np.float64)
-    maps.update(combined(maps, "fusion"))
-    maps.update(combined(maps, "learned"))
-    return {name: auc(m, scene) for name, m in maps.items()}
+tuning_row, confirmation_row = map_design_rows(knn_maps, combined, [f"x{k}" for k in NEIGHBOURS])
 
 
 def main() -> int:

@@ -66,7 +66,7 @@ class FusionArea(FusionRX):
     def score(self, cube, valid, core=None, arrays=None):
         xp = self._arrays(arrays)
         fused, components = self.fused_and_components(cube, valid, core, arrays)
-        leading = xp.to_numpy(components[:, :, :AREA_COMPONENTS])  # on the host: the filters are scikit-image's
+        leading = xp.to_numpy(components[:, :, :AREA_COMPONENTS])  # the area filters run on the host
         # The compiled max-tree where fusion's ring kernel runs compiled too (Numba loaded for it): the same bits.
         evidence = area_profile(leading, self.area, bool(getattr(self, "compiled_", False)))
         if core is not None:

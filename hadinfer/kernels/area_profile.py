@@ -10,7 +10,8 @@ region's shape.  It is the attribute-profile evidence of the anomaly-detection l
 Why scikit-image: its max-tree area filters are exact and run in compiled code; NumPy has
 no connected-component filter by threshold.  Where Numba is installed and the scene is
 large enough to load it (:func:`~.compiled.compiled_pays`), :mod:`.area_profile_compiled`
-builds the same tree about ten times faster, to the same bits.
+builds the same tree about four times faster (70 against 272 ms for one 382 x 382
+differential, opening and closing), to the same bits.
 
 Why a tile needs a halo of ``a - 1`` pixels and no more: a pixel's opening depends only on
 the areas of the connected regions holding it at each level; a region of fewer than ``a``

@@ -1,7 +1,7 @@
 """Area openings in one compiled pass: a union-find max-tree (Numba, extra ``fast``).
 
 scikit-image's ``area_opening`` (:mod:`.area_profile`'s other path) builds the same
-max-tree and filters it the same way, but spends about 0.8 microseconds a pixel building
+max-tree and filters it the same way, but spends about a microsecond a pixel building
 it (138 ms for one 382 x 382 window, the read window of a 256-pixel tile with a 63-pixel
 halo, on one thread of the 2-core AMD VM, 2026-12-07), which made ``fusion-area`` take
 about three times ``fusion``'s time on a megapixel scene.  The algorithm is the one in
