@@ -29,7 +29,7 @@ import numpy as np
 import hadinfer
 from hadinfer.kernels.statistics import BackgroundStats
 from hadinfer.kernels.whitening import pca_whitening
-from design_stages import map_design_rows, mean, rule_two, run_design, table  # benchmarks/, beside this script
+from design_stages import mean, rule_two, run_map_design, table  # benchmarks/, beside this script
 from learned_features import OUT, TUNING_GROUPS, auc, classical_maps, with_fusion
 from paired_uncertainty import compare, describe
 from unseen import DATA, labelled_scenes
@@ -69,9 +69,6 @@ def attribute_maps(cube: np.ndarray, valid: np.ndarray) -> dict:
 def combined(maps: dict, base: str) -> dict:
     """``base`` x (``A_a`` + its mean) by the geometric mean, for every ``a``."""
     return {f"{base}x{a}": with_fusion(maps[f"area{a}"] + np.nanmean(maps[f"area{a}"]), maps[base]) for a in AREAS}
-
-
-tuning_row, confirmation_row = map_design_rows(attribute_maps, combined, [f"x{a}" for a in AREAS])
 
 
 def timed_auc(scene: dict, detector: str) -> tuple[float, float]:
@@ -132,15 +129,9 @@ def main() -> int:
               "area threshold A pixels); `fusionxA` is its geometric mean with `fusion` after adding its mean "
               "(design Q-A); `untrained` is `fusion` x an untrained feature network's fusion (the `learned` "
               "detector's form), mean over seeds 0, 1, 2.", ""]
-    return run_design(
-        "attribute-profile", header, tuning_row=tuning_row,
-        tuning_columns=["grx", "lrx", "fusion"] + [f"area{a}" for a in AREAS] + [f"fusionx{a}" for a in AREAS]
-        + ["untrained"] + [f"untrainedx{a}" for a in AREAS],
-        candidates={str(a): f"fusionx{a}" for a in AREAS}, least_gain=LEAST_GAIN, largest_loss=LARGEST_LOSS,
-        confirmation_row=confirmation_row,
-        confirmation_columns=lambda a: ["grx", "lrx", "fusion", f"area{a}", f"fusionx{a}", "learned", f"learnedx{a}"],
-        pairs=lambda a: [(f"fusionx{a}", "fusion"), (f"learnedx{a}", "fusion"), (f"learnedx{a}", "learned")],
-        meta={"areas": AREAS, "components": COMPONENTS})
+    return run_map_design("attribute-profile", header, "area", AREAS, design_maps=attribute_maps, combined=combined,
+                          least_gain=LEAST_GAIN, largest_loss=LARGEST_LOSS,
+                          meta={"areas": AREAS, "components": COMPONENTS})
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ the run) picks the variant with the best mean, which passes only if it beats the
 detector by a set margin and loses no more than a set amount on any file; only then are the
 seven confirmation files scored, once.  Used by ``spatial_context.py`` (design O) and
 ``knn_density.py`` (design P) and ``attribute_profile.py`` (design Q); :func:`map_design_rows` is
-the rows of the two that multiply a training-free map with ``fusion``.
+the rows of the two, which multiply a training-free map with ``fusion``, and
+:func:`run_map_design` their whole run.
 """
 
 from __future__ import annotations
@@ -119,3 +120,24 @@ def run_design(stem: str, header: list[str], *, tuning_row: Callable[[dict], dic
     print("\n".join(lines))
     return 0
 
+
+
+def run_map_design(stem: str, header: list[str], prefix: str, values: tuple, *,
+                   design_maps: Callable[[np.ndarray, np.ndarray], dict], combined: Callable[[dict, str], dict],
+                   least_gain: float, largest_loss: float, meta: dict) -> int:
+    """:func:`run_design` of a design whose variants are maps ``<prefix><value>`` multiplied with ``fusion``.
+
+    ``design_maps`` and ``combined`` as :func:`map_design_rows`, the combined maps named
+    ``<base>x<value>``; rule 2 chooses among ``fusionx<value>``.
+    """
+    tuning_row, confirmation_row = map_design_rows(design_maps, combined, [f"x{v}" for v in values])
+    return run_design(
+        stem, header, tuning_row=tuning_row,
+        tuning_columns=["grx", "lrx", "fusion"] + [f"{prefix}{v}" for v in values] + [f"fusionx{v}" for v in values]
+        + ["untrained"] + [f"untrainedx{v}" for v in values],
+        candidates={str(v): f"fusionx{v}" for v in values}, least_gain=least_gain, largest_loss=largest_loss,
+        confirmation_row=confirmation_row,
+        confirmation_columns=lambda v: ["grx", "lrx", "fusion", f"{prefix}{v}", f"fusionx{v}", "learned",
+                                        f"learnedx{v}"],
+        pairs=lambda v: [(f"fusionx{v}", "fusion"), (f"learnedx{v}", "fusion"), (f"learnedx{v}", "learned")],
+        meta=meta)

@@ -18,7 +18,7 @@ import numpy as np
 
 from hadinfer.kernels.statistics import BackgroundStats
 from hadinfer.kernels.whitening import pca_whitening
-from design_stages import map_design_rows, run_design  # benchmarks/, beside this script
+from design_stages import run_map_design  # benchmarks/, beside this script
 from learned_features import with_fusion
 
 NEIGHBOURS = (5, 20, 50)
@@ -50,24 +50,14 @@ def combined(maps: dict, base: str) -> dict:
     return {f"{base}x{k}": with_fusion(maps[f"knn{k}"], maps[base]) for k in NEIGHBOURS}
 
 
-tuning_row, confirmation_row = map_design_rows(knn_maps, combined, [f"x{k}" for k in NEIGHBOURS])
-
-
 def main() -> int:
     header = ["# Design P: nearest-neighbour density in the whitened components, no training", "",
               "`python benchmarks/knn_density.py` (plan: `knn-density-plan.md`). AUC(D,F); `knnK` is the mean squared "
               "distance to the 2nd..(K+1)th nearest of 2048 reference pixels in the 10 leading whitened components; "
               "`fusionxK` its geometric mean with `fusion` (design P-K); `untrained` is `fusion` x an untrained "
               "feature network's fusion (the `learned` detector's form), mean over seeds 0, 1, 2.", ""]
-    return run_design(
-        "knn-density", header, tuning_row=tuning_row,
-        tuning_columns=["grx", "lrx", "fusion"] + [f"knn{k}" for k in NEIGHBOURS] + [f"fusionx{k}" for k in NEIGHBOURS]
-        + ["untrained"] + [f"untrainedx{k}" for k in NEIGHBOURS],
-        candidates={str(k): f"fusionx{k}" for k in NEIGHBOURS}, least_gain=LEAST_GAIN, largest_loss=LARGEST_LOSS,
-        confirmation_row=confirmation_row,
-        confirmation_columns=lambda k: ["grx", "lrx", "fusion", f"knn{k}", f"fusionx{k}", "learned", f"learnedx{k}"],
-        pairs=lambda k: [(f"fusionx{k}", "fusion"), (f"learnedx{k}", "fusion"), (f"learnedx{k}", "learned")],
-        meta={"neighbours": NEIGHBOURS})
+    return run_map_design("knn-density", header, "knn", NEIGHBOURS, design_maps=knn_maps, combined=combined,
+                          least_gain=LEAST_GAIN, largest_loss=LARGEST_LOSS, meta={"neighbours": NEIGHBOURS})
 
 
 if __name__ == "__main__":
