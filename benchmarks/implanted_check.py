@@ -45,20 +45,22 @@ def library_without(cubes: dict, name: str, rng: np.random.Generator) -> list[np
     return spectra
 
 
-def score_draw(cube: np.ndarray, valid: np.ndarray, library: list, size: str, seed: int) -> dict:
-    """AUC(D,F) of every detector on one implanted version of a scene."""
+def score_draw(cube: np.ndarray, valid: np.ndarray, library: list, size: str, seed: int,
+               detectors: dict = DETECTORS) -> dict:
+    """AUC(D,F) of every detector (name: ``hadinfer.detect`` parameters) on one implanted version of a scene."""
     max_size, law = SIZES[size]
     implanted, mask = implant_spectra(cube, np.random.default_rng(seed), library, count=REGIONS, max_size=max_size,
                                       valid=valid, sizes=law)
     implanted = np.where(valid[:, :, None], implanted, np.nan)
     row = {"implanted_pixels": int(mask.sum())}
-    for name, params in DETECTORS.items():
+    for name, params in detectors.items():
         scores = hadinfer.detect(implanted, device="cpu", layout="bands-last", **params).scores
         row[name] = hadinfer.evaluate(np.asarray(scores), mask)["auc_df"]
     return row
 
 
-def main() -> int:
+def implanted_rows(detectors: dict = DETECTORS) -> dict:
+    """``{size law: {scene: AUC(D,F) of each detector, mean of the draws, and the draws}}``."""
     scenes = unlabelled_scenes(DATA)
     if not scenes:
         raise SystemExit(f"no unlabelled scenes under {DATA}")
@@ -68,14 +70,19 @@ def main() -> int:
         library = library_without(cubes, name, np.random.default_rng(1000))
         cube = cube.astype(np.float64)
         for size in SIZES:
-            draws = [score_draw(cube, valid, library, size, seed) for seed in SEEDS]
+            draws = [score_draw(cube, valid, library, size, seed, detectors) for seed in SEEDS]
             rows[size][name] = {k: float(np.mean([d[k] for d in draws])) for k in draws[0]}
             rows[size][name]["draws"] = draws
             print(size, name, {k: round(v, 4) for k, v in rows[size][name].items() if k != "draws"}, flush=True)
+    return rows
+
+
+def main() -> int:
+    rows = implanted_rows()
     lines = ["# Design Q on the eight unlabelled scenes with implanted targets (a check; it chooses nothing)", "",
              "`python benchmarks/implanted_check.py` (plan: `implanted-check-plan.md`). AUC(D,F), mean of three "
-             "draws (seeds 0, 1, 2) of 12 implanted regions; `learned` trained on these scenes' cubes (without "
-             "implants), so its column is in-sample for its network.", ""]
+             "draws (seeds 0, 1, 2) of 12 implanted regions; `learned`'s network trained on these scenes' cubes "
+             "with implants of this very generator, so its column is in-sample.", ""]
     for size, (max_size, law) in SIZES.items():
         lines += [f"## {size}: regions of 1 to {max_size} pixels, {law}", "",
                   "| scene | implanted px | " + " | ".join(DETECTORS) + " | fusion-area − fusion |",

@@ -16,6 +16,8 @@ AREA_COMPONENTS = 3
 #: (background standard deviations): the median over the eight unlabelled scenes of their mean
 #: area evidence (0.609), fixed without a mask.  Pixels without any (most) keep ``fusion``'s order.
 AREA_OFFSET = 0.6
+#: The area evidence's weight in the geometric mean (design Q: equal to ``fusion``'s).
+AREA_WEIGHT = 0.5
 
 
 class FusionArea(FusionRX):
@@ -23,7 +25,7 @@ class FusionArea(FusionRX):
 
     Definition::
 
-        score(p) = sqrt( fusion(p) * (A(p) + c) ),
+        score(p) = fusion(p)^(1 - w) * (A(p) + c)^w,   w = 1/2 by default,
         A(p) = sum_k (z_k - opening_a(z_k))(p) + (closing_a(z_k) - z_k)(p)
 
     over the ``k < 3`` leading whitened principal components ``z_k`` (the images ``fusion``'s
@@ -44,19 +46,25 @@ class FusionArea(FusionRX):
         Area threshold ``a`` in pixels (default 64).
     offset : float
         The constant ``c`` (default 0.6).
+    weight : float
+        The area evidence's weight ``w`` in the geometric mean, in (0, 1) (default 1/2).
     """
 
     name = "fusion-area"
 
     def __init__(self, windows=DEFAULT_WINDOWS, n_components: int = DEFAULT_COMPONENTS,
-                 regularization: float = 1e-3, area: int = DEFAULT_AREA, offset: float = AREA_OFFSET):
+                 regularization: float = 1e-3, area: int = DEFAULT_AREA, offset: float = AREA_OFFSET,
+                 weight: float = AREA_WEIGHT):
         super().__init__(windows, n_components, regularization)
         if int(area) != area or area < 2:
             raise ParameterError(f"area: expected an integer of at least 2 pixels, got {area!r}")
         if not np.isfinite(offset) or offset <= 0:
             raise ParameterError(f"offset: expected a positive number, got {offset!r}")
+        if not 0 < weight < 1:
+            raise ParameterError(f"weight: expected a number between 0 and 1, got {weight!r}")
         self.area = int(area)
         self.offset = float(offset)
+        self.weight = float(weight)
 
     @property
     def halo(self) -> int:
@@ -71,8 +79,11 @@ class FusionArea(FusionRX):
         evidence = area_profile(leading, self.area, bool(getattr(self, "compiled_", False)))
         if core is not None:
             evidence = evidence[core]
+        fused = fused.astype(np.float64)
         with np.errstate(invalid="ignore"):
-            return np.sqrt(fused.astype(np.float64) * (evidence + self.offset)).astype(np.float32)
+            if self.weight == 0.5:  # the square root of the product: design Q's maps, to the bit
+                return np.sqrt(fused * (evidence + self.offset)).astype(np.float32)
+            return (fused ** (1.0 - self.weight) * (evidence + self.offset) ** self.weight).astype(np.float32)
 
     def params(self) -> dict:
-        return {**super().params(), "area": self.area, "offset": self.offset}
+        return {**super().params(), "area": self.area, "offset": self.offset, "weight": self.weight}
