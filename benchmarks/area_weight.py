@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 
 import hadinfer
 from design_stages import mean, table  # benchmarks/, beside this script
