@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 
-
 import hadinfer
 from design_stages import mean, table  # benchmarks/, beside this script
 from implanted_check import SIZES, implanted_rows
