@@ -68,8 +68,19 @@ def test_tiles_smaller_than_the_halo_give_the_whole_scenes_map_and_nodata_stays_
     assert np.isnan(whole[0:2, 0:3]).all() and np.isfinite(whole).sum() == 90 * 70 - 6
 
 
+def test_the_weight_sets_the_geometric_means_exponents():
+    cube = _scene()
+    half = FusionArea(windows=((3, 9),), n_components=4).fit_score(cube).astype(np.float64)
+    fifth = FusionArea(windows=((3, 9),), n_components=4, weight=0.2).fit_score(cube).astype(np.float64)
+    fused = FusionRX(windows=((3, 9),), n_components=4).fit_score(cube).astype(np.float64)
+    evidence = half ** 2 / fused  # A + c, from the default's square root of the product
+    np.testing.assert_allclose(fifth, fused ** 0.8 * evidence ** 0.2, rtol=1e-5)
+
+
 @pytest.mark.parametrize("params, message", [({"area": 1}, "area"), ({"area": 2.5}, "area"),
-                                             ({"offset": 0.0}, "offset"), ({"offset": float("nan")}, "offset")])
+                                             ({"offset": 0.0}, "offset"), ({"offset": float("nan")}, "offset"),
+                                             ({"weight": 0.0}, "weight"), ({"weight": 1.0}, "weight"),
+                                             ({"weight": float("nan")}, "weight")])
 def test_bad_parameters_are_refused_before_any_pass(params, message):
     with pytest.raises(ParameterError, match=message):
         make_detector("fusion-area", **params)
@@ -79,4 +90,4 @@ def test_registered_with_its_extra_and_its_parameters_in_the_provenance():
     entry = registered()["fusion-area"]
     assert entry.extra == "area" and entry.modules == ("skimage",) and not entry.needs_scene
     params = make_detector("fusion-area").params()
-    assert params["area"] == 64 and params["offset"] == 0.6 and params["n_components"] == 10
+    assert params["area"] == 64 and params["offset"] == 0.6 and params["weight"] == 0.5 and params["n_components"] == 10
