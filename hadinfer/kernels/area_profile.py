@@ -10,7 +10,7 @@ region's shape.  It is the attribute-profile evidence of the anomaly-detection l
 Why scikit-image: its max-tree area filters are exact and run in compiled code; NumPy has
 no connected-component filter by threshold.  Where Numba is installed and the scene is
 large enough to load it (:func:`~.compiled.compiled_pays`), :mod:`.area_profile_compiled`
-builds the same tree about four times faster (70 against 272 ms for one 382 x 382
+builds the same tree about five times faster (55 against 272 ms for one 382 x 382
 differential, opening and closing), to the same bits.
 
 Why a tile needs a halo of ``a - 1`` pixels and no more: a pixel's opening depends only on
@@ -85,6 +85,10 @@ def area_differential(image: np.ndarray, area: int, compiled: bool = False) -> n
     MissingDependencyError
         Without scikit-image (and not ``compiled``).
     """
+    if compiled and image.size >= area:
+        from .area_profile_compiled import area_differential_compiled
+
+        return area_differential_compiled(image, area)
     closing = -area_opening(-image, area, compiled)
     return (image - area_opening(image, area, compiled)) + (closing - image)
 

@@ -7,7 +7,9 @@ halo, on one thread of the 2-core AMD VM, 2026-12-07), which made ``fusion-area`
 about three times ``fusion``'s time on a megapixel scene.  The algorithm is the one in
 its references (Berger et al., ICIP 2007; Carlinet and Geraud, IEEE TIP 2014):
 
-1. sort the pixels by value (NumPy's stable ``argsort``, as scikit-image does);
+1. sort the pixels by value (NumPy's ``argsort``; the order among equal values changes no
+   output, so not the stable sort scikit-image uses, which took 14.5 ms against 8.8 for a
+   382 x 382 window; the closing reuses the opening's order, reversed);
 2. visit them from the highest down; each starts a node and is joined, through a
    union-find with path compression, to the trees of its already-visited 4-neighbours,
    whose roots take it as their parent;
@@ -99,5 +101,18 @@ def _opening(values, order, height, width, area):
 def area_opening_compiled(image: np.ndarray, area: int) -> np.ndarray:
     """The area opening of a 2-D image, 4-connected: scikit-image's ``area_opening``, the same bits."""
     values = np.ascontiguousarray(image).ravel()
-    order = np.argsort(values, kind="stable")
-    return _opening(values, order, image.shape[0], image.shape[1], area).reshape(image.shape)
+    return _opening(values, np.argsort(values), image.shape[0], image.shape[1], area).reshape(image.shape)
+
+
+def area_differential_compiled(image: np.ndarray, area: int) -> np.ndarray:
+    """``(f - opening_a(f)) + (closing_a(f) - f)``, the closing as ``-opening_a(-f)``, from one sort.
+
+    The order of ``-f`` is the order of ``f`` reversed: only ties come out in another order,
+    which changes the tree's internal links but not a single output value.
+    """
+    values = np.ascontiguousarray(image).ravel()
+    order = np.argsort(values)
+    height, width = image.shape
+    opening = _opening(values, order, height, width, area)
+    closing = -_opening(-values, order[::-1].copy(), height, width, area)
+    return ((values - opening) + (closing - values)).reshape(image.shape)
