@@ -346,3 +346,15 @@ def test_the_attribute_profile_benchmark_sees_a_small_object_and_keeps_fusions_o
     combined = design.combined(maps, "fusion")["fusionx16"]
     flat = maps["area16"] == 0  # where the profile is 0, the order is fusion's
     assert np.array_equal(np.argsort(combined[flat]), np.argsort(fusion[flat]))
+
+
+def test_the_implanted_checks_library_never_holds_the_scenes_own_spectra():
+    pytest.importorskip("torch", reason="the benchmark module imports the feature training (extra 'train')")
+    check = benchmark_module("implanted_check")
+    rng = np.random.default_rng(0)
+    cubes = {name: (np.full((10, 12, 5), value), np.ones((10, 12), bool)) for name, value in
+             (("a", 1.0), ("b", 2.0), ("c", 3.0))}
+    cubes["b"][1][0, 0] = False
+    library = check.library_without(cubes, "a", rng)
+    assert len(library) == 2 * check.LIBRARY_PER_SCENE
+    assert sorted({float(s[0]) for s in library}) == [2.0, 3.0]
