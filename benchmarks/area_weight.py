@@ -13,12 +13,10 @@ confirmation files scored, once.  Fixed in
 
 from __future__ import annotations
 
-import json
-
 import hadinfer
-from design_stages import mean, table  # benchmarks/, beside this script
+from design_stages import mean, table, write_results  # benchmarks/, beside this script
 from implanted_check import SIZES, implanted_rows
-from learned_features import OUT, TUNING_GROUPS, auc, classical_maps
+from learned_features import TUNING_GROUPS, auc, classical_maps
 from paired_uncertainty import compare, describe
 from unseen import DATA, labelled_scenes
 
@@ -74,13 +72,8 @@ def main() -> int:
         confirmation = {s["name"]: labelled_row(s) for s in scenes if s["group"] not in TUNING_GROUPS}
         lines += table(confirmation, columns, "Confirmation files, once for this weight")
         lines += ["- " + describe(compare(confirmation, name_of(chosen), b)) for b in ("fusion", name_of(0.5))] + [""]
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "area-weight.json").write_text(json.dumps({"weights": WEIGHTS, "chosen": chosen, "tuning": tuning,
-                                                      "implanted": implanted, "confirmation": confirmation},
-                                                     indent=1) + "\n")
-    (OUT / "area-weight.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
-    return 0
+    return write_results("area-weight", {"weights": WEIGHTS, "chosen": chosen, "tuning": tuning,
+                                         "implanted": implanted, "confirmation": confirmation}, lines)
 
 
 if __name__ == "__main__":

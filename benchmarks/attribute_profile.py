@@ -20,7 +20,6 @@ exact and fast.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 
@@ -29,8 +28,8 @@ import numpy as np
 import hadinfer
 from hadinfer.kernels.statistics import BackgroundStats
 from hadinfer.kernels.whitening import pca_whitening
-from design_stages import mean, rule_two, run_map_design, table  # benchmarks/, beside this script
-from learned_features import OUT, TUNING_GROUPS, auc, classical_maps, with_fusion
+from design_stages import mean, rule_two, run_map_design, table, write_results  # benchmarks/, beside this script
+from learned_features import TUNING_GROUPS, auc, classical_maps, with_fusion
 from paired_uncertainty import compare, describe
 from unseen import DATA, labelled_scenes
 
@@ -112,12 +111,8 @@ def shipped() -> int:
                   for d in detectors),
               "- seconds in this process over the twelve files (one run each, warm after the first): " + ", ".join(
                   f"`{d}` {seconds[d]:.2f}" for d in detectors), ""]
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "attribute-profile-shipped.json").write_text(json.dumps(
-        {"passed": chosen is not None, "rows": rows, "seconds": seconds}, indent=1) + "\n")
-    (OUT / "attribute-profile-shipped.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
-    return 0
+    return write_results("attribute-profile-shipped", {"passed": chosen is not None, "rows": rows, "seconds": seconds},
+                         lines)
 
 
 def main() -> int:

@@ -89,6 +89,15 @@ def map_design_rows(design_maps: Callable[[np.ndarray, np.ndarray], dict],
     return tuning_row, confirmation_row
 
 
+def write_results(stem: str, payload: dict, lines: list[str]) -> int:
+    """Write ``<stem>.json`` (``payload``) and ``<stem>.md`` (``lines``) under :data:`OUT`, print the lines; 0."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / f"{stem}.json").write_text(json.dumps(payload, indent=1) + "\n")
+    (OUT / f"{stem}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
 def run_design(stem: str, header: list[str], *, tuning_row: Callable[[dict], dict], tuning_columns: list[str],
                candidates: dict[str, str], least_gain: float, largest_loss: float,
                confirmation_row: Callable[[dict], dict],
@@ -114,11 +123,7 @@ def run_design(stem: str, header: list[str], *, tuning_row: Callable[[dict], dic
         lines += table(rows["confirmation"], confirmation_columns(chosen),
                        "Confirmation files, once (`learned` is the shipped learned-v3.npz, never trained on them)")
         lines += ["- " + describe(compare(rows["confirmation"], a, b)) for a, b in pairs(chosen)] + [""]
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / f"{stem}.json").write_text(json.dumps({**meta, "chosen": chosen, "rows": rows}, indent=1) + "\n")
-    (OUT / f"{stem}.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
-    return 0
+    return write_results(stem, {**meta, "chosen": chosen, "rows": rows}, lines)
 
 
 

@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
 
 import hadinfer
-from design_stages import mean, table  # benchmarks/, beside this script
+from design_stages import mean, table, write_results  # benchmarks/, beside this script
 from implanted_check import SIZES, implanted_rows
-from learned_features import OUT, TUNING_GROUPS, auc
+from learned_features import TUNING_GROUPS, auc
 from unseen import DATA, labelled_scenes
 
 SEEDS = (0, 1, 2)
@@ -68,13 +67,8 @@ def main() -> int:
     lines += ["Seeds' spread of the held-out networks' means (sd): "
               + ", ".join(f"{k} {v:.4f}" for k, v in spread.items()), ""]
     files = {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in sorted(models.glob("held-out-sensors-*.npz"))}
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "held-out-sensors.json").write_text(json.dumps(
-        {"models_sha256": files, "implanted": implanted, "confirmation": confirmation, "spread": spread},
-        indent=1) + "\n")
-    (OUT / "held-out-sensors.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
-    return 0
+    return write_results("held-out-sensors", {"models_sha256": files, "implanted": implanted,
+                                              "confirmation": confirmation, "spread": spread}, lines)
 
 
 if __name__ == "__main__":

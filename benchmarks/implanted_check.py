@@ -15,14 +15,12 @@ The implanted pixels are the mask, read only to score.
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
 import hadinfer
 from hadinfer.training.scene_data import read_cube
 from hadinfer.training.synthetic_anomalies import implant_spectra
-from learned_features import OUT  # benchmarks/, beside this script
+from design_stages import write_results  # benchmarks/, beside this script
 from unseen import DATA, unlabelled_scenes
 
 DETECTORS = {"grx": {"detector": "grx"}, "lrx": {"detector": "lrx", "inner": 5, "outer": 21, "n_components": 10},
@@ -94,12 +92,7 @@ def main() -> int:
                          + f" | {row['fusion-area'] - row['fusion']:+.4f} |")
         worse = [n for n, r in table.items() if r["fusion-area"] < r["fusion"]]
         lines += ["", f"Scenes where `fusion-area` is below `fusion`: {', '.join(worse) or 'none'}.", ""]
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "implanted-check.json").write_text(json.dumps({"sizes": SIZES, "regions": REGIONS, "seeds": SEEDS,
-                                                          "rows": rows}, indent=1) + "\n")
-    (OUT / "implanted-check.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
-    return 0
+    return write_results("implanted-check", {"sizes": SIZES, "regions": REGIONS, "seeds": SEEDS, "rows": rows}, lines)
 
 
 if __name__ == "__main__":
