@@ -45,15 +45,22 @@ def library_without(cubes: dict, name: str, rng: np.random.Generator) -> list[np
 
 def score_draw(cube: np.ndarray, valid: np.ndarray, library: list, size: str, seed: int,
                detectors: dict = DETECTORS) -> dict:
-    """AUC(D,F) of every detector (name: ``hadinfer.detect`` parameters) on one implanted version of a scene."""
+    """AUC(D,F) of every detector on one implanted version of a scene.
+
+    ``detectors`` maps a name to ``hadinfer.detect`` parameters, or to a function of the maps
+    named before it (``{name: map}``) that derives a map from them.
+    """
     max_size, law = SIZES[size]
     implanted, mask = implant_spectra(cube, np.random.default_rng(seed), library, count=REGIONS, max_size=max_size,
                                       valid=valid, sizes=law)
     implanted = np.where(valid[:, :, None], implanted, np.nan)
-    row = {"implanted_pixels": int(mask.sum())}
+    row, maps = {"implanted_pixels": int(mask.sum())}, {}
     for name, params in detectors.items():
-        scores = hadinfer.detect(implanted, device="cpu", layout="bands-last", **params).scores
-        row[name] = hadinfer.evaluate(np.asarray(scores), mask)["auc_df"]
+        if callable(params):  # a map derived from those before it
+            maps[name] = params(maps)
+        else:
+            maps[name] = np.asarray(hadinfer.detect(implanted, device="cpu", layout="bands-last", **params).scores)
+        row[name] = hadinfer.evaluate(maps[name], mask)["auc_df"]
     return row
 
 
