@@ -23,7 +23,7 @@ def test_gpu_check_dry_run_writes_one_json_and_ends_with_one_json_line(tmp_path)
     payload = json.loads(out.read_text())
     assert payload["all_agree"] is True and payload["ran_on_gpu"] is False
     checked = {case["detector"] for case in payload["cases"]}
-    area = {"fusion-area"} if importlib.util.find_spec("skimage") else set()  # extra 'area'
+    area = {"fusion-area", "fusion-peaks"} if importlib.util.find_spec("skimage") else set()  # extra 'area'
     assert {"grx", "lrx", "fusion"} | area <= checked
     for case in payload["cases"]:
         assert case["agree"] and case["relative_difference"] <= case["tolerance"]

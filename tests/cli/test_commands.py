@@ -60,12 +60,13 @@ def test_lrx_from_cli_on_band_subset(example, tmp_path):
         assert ds.read(1).shape == (96, 80)
 
 
-def test_fusion_area_from_cli_takes_its_area_and_reports_it(example, tmp_path):
-    pytest.importorskip("skimage", reason="fusion-area needs scikit-image (extra 'area')")
-    run("detect", example / "scene.tif", "-o", tmp_path / "area.tif", "--detector", "fusion-area", "--area", "16",
+@pytest.mark.parametrize("detector", ["fusion-area", "fusion-peaks"])
+def test_the_area_detectors_from_cli_take_their_area_and_report_it(example, tmp_path, detector):
+    pytest.importorskip("skimage", reason=f"{detector} needs scikit-image (extra 'area')")
+    run("detect", example / "scene.tif", "-o", tmp_path / "area.tif", "--detector", detector, "--area", "16",
         "--report", tmp_path / "area.json", "-q")
     report = json.loads((tmp_path / "area.json").read_text())
-    assert report["detector"] == "fusion-area" and report["params"]["area"] == 16 and report["params"]["offset"] == 0.6
+    assert report["detector"] == detector and report["params"]["area"] == 16
     with rasterio.open(tmp_path / "area.tif") as ds, rasterio.open(example / "scene.tif") as scene:
         assert ds.shape == scene.shape and ds.crs == scene.crs and ds.transform == scene.transform
 

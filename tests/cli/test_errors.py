@@ -206,7 +206,7 @@ def test_fusion_area_refuses_an_area_below_two_pixels(small_tif, out_dir):
 
 def test_area_is_refused_for_a_detector_without_it(small_tif, out_dir):
     result = run("detect", small_tif, "--detector", "fusion", "--area", "16", "-o", out_dir / "map.tif")
-    assert result.exit_code == 2 and "--area: applies to fusion-area, not to fusion" in result.stderr
+    assert result.exit_code == 2 and "--area: applies to fusion-area, fusion-peaks, not to fusion" in result.stderr
     assert files(out_dir) == []
 
 
