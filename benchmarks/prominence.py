@@ -1,6 +1,7 @@
 """Design S: small peaks of the anomaly map itself, from its area opening; nothing learned.
 
-    python benchmarks/prominence.py
+    python benchmarks/prominence.py            # the design, as its plan fixed it
+    python benchmarks/prominence.py --shipped  # the registered ``fusion-peaks`` detector
 
 With ``f`` a positive anomaly map and ``γ_a f`` its area opening (threshold ``a`` pixels,
 4-connected, the kernel ``fusion-area`` ships), ``f / γ_a f`` is how far a pixel stands above
@@ -9,7 +10,9 @@ the level at which its bright region joins one of ``a`` pixels or more; the desi
 ``benchmarks/results/learned-features/prominence-plan.md`` before this script existed: the
 tuning files choose ``a`` (rule 1), the implanted check of ``implanted_check.py`` can veto it
 (rule 2, with ``learned`` networks that never saw those scenes), and only then are the seven
-confirmation files scored, once.  Masks are read only to score.  Needs scikit-image (the
+confirmation files scored, once.  ``--shipped`` scores the registered detector through
+``hadinfer.detect`` on every labelled file and on the implanted check (nothing chosen).
+Masks are read only to score.  Needs scikit-image (the
 ``bench`` extra).
 """
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +29,7 @@ import hadinfer
 from hadinfer.kernels.area_profile import area_opening
 from design_stages import map_design_rows, mean, rule_two, table, write_results  # benchmarks/, beside this script
 from implanted_check import SIZES, implanted_rows
-from learned_features import OUT, TUNING_GROUPS, auc
+from learned_features import OUT, TUNING_GROUPS, auc, classical_maps
 from paired_uncertainty import compare, describe
 from unseen import DATA, labelled_scenes
 
@@ -99,7 +103,39 @@ def check_networks() -> dict:
     return found
 
 
+def shipped() -> int:
+    """``fusion-peaks`` as registered against ``fusion``, ``fusion-area`` and ``learned``: labelled files, implants."""
+    detectors = {"fusion": {"detector": "fusion"}, "fusion-peaks": {"detector": "fusion-peaks"},
+                 "fusion-area": {"detector": "fusion-area"}}
+    rows = {"tuning": {}, "confirmation": {}}
+    for s in labelled_scenes(DATA):
+        row = {k: auc(m, s) for k, m in classical_maps(s).items()}
+        for name in ("fusion-peaks", "fusion-area", "learned"):
+            row[name] = auc(hadinfer.detect(s["path"], detector=name, device="cpu").scores, s)
+        rows["tuning" if s["group"] in TUNING_GROUPS else "confirmation"][s["name"]] = row
+        print(s["name"], {k: round(v, 4) for k, v in row.items()}, flush=True)
+    implanted = implanted_rows(detectors)
+    columns = ["grx", "lrx", "fusion", "fusion-peaks", "fusion-area", "learned"]
+    lines = ["# Design S as shipped: the `fusion-peaks` detector", "",
+             "`python benchmarks/prominence.py --shipped` (plan: `prominence-plan.md`). AUC(D,F), every map from "
+             "`hadinfer.detect`; `learned` is the shipped `learned-v3.npz` (trained on the tuning files' and the "
+             "unlabelled scenes' cubes, never on the confirmation files). Nothing is chosen here.", ""]
+    lines += table(rows["tuning"], columns, "Tuning files (chose the area)")
+    lines += table(rows["confirmation"], columns, "Confirmation files (seen once before for this design)")
+    confirmation = rows["confirmation"]
+    lines += ["- " + describe(compare(confirmation, "fusion-peaks", b)) for b in ("fusion", "fusion-area", "learned")]
+    lines += ["- worst file against the better of GRX and LRX: " + ", ".join(
+        f"`{d}` {min(r[d] - max(r['grx'], r['lrx']) for r in confirmation.values()):+.4f}"
+        for d in ("fusion", "fusion-peaks", "fusion-area")), ""]
+    for size, (max_size, law) in SIZES.items():
+        lines += table(implanted[size], list(detectors), f"Implanted check, {size} regions (1 to {max_size} px, {law}; "
+                       "mean of three draws)")
+    return write_results("prominence-shipped", {"rows": rows, "implanted": implanted}, lines)
+
+
 def main() -> int:
+    if "--shipped" in sys.argv[1:]:
+        return shipped()
     networks = check_networks()
     scenes = labelled_scenes(DATA)
     if not scenes:

@@ -166,6 +166,12 @@ def case_fusion_area(scene, args):
     return _hadinfer(scene, args, detector="fusion-area")
 
 
+@case("fusion-peaks")
+def case_fusion_peaks(scene, args):
+    """hadinfer fusion-peaks: fusion over the square root of its own area opening (extra area)."""
+    return _hadinfer(scene, args, detector="fusion-peaks")
+
+
 @case("learned")
 def case_learned(scene, args):
     """hadinfer learned: fusion on the spectra and on the shipped feature model's features (two statistics passes)."""

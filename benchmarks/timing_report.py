@@ -17,7 +17,7 @@ FLOOR_OF = {"grx": "floor-f32", "grx-fp64": "floor-f64", "deep-torch": "floor-de
 #: Pairs ``(case, reference)`` whose ratio is also given round by round (``<case>_x_<reference>_paired``,
 #: the median over rounds): the speed issue's targets.
 PAIRED = (("grx", "floor-f32"), ("fusion", "floor-f32"), ("deep-ort", "fusion"), ("deep-torch", "fusion"),
-          ("learned", "fusion"), ("fusion-area", "fusion"))
+          ("learned", "fusion"), ("fusion-area", "fusion"), ("fusion-peaks", "fusion"))
 
 
 def paired_ratios(results: dict) -> dict:
