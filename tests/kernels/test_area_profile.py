@@ -12,6 +12,7 @@ from scipy.ndimage import label  # noqa: E402  (scikit-image needs SciPy)
 
 from hadinfer.errors import MissingDependencyError  # noqa: E402
 from hadinfer.kernels.area_profile import area_differential, area_opening, area_profile  # noqa: E402
+from .max_tree_paths import max_tree_paths  # noqa: E402
 
 
 def opening_by_definition(image: np.ndarray, area: int) -> np.ndarray:
@@ -26,16 +27,7 @@ def opening_by_definition(image: np.ndarray, area: int) -> np.ndarray:
     return out
 
 
-def paths():
-    """scikit-image's max-tree, and the compiled one where Numba is installed."""
-    try:
-        import numba  # noqa: F401  (only whether it imports)
-    except ImportError:
-        return [False]
-    return [False, True]
-
-
-@pytest.mark.parametrize("compiled", paths(), ids=lambda c: "compiled" if c else "scikit-image")
+@pytest.mark.parametrize("compiled", max_tree_paths(), ids=lambda c: "compiled" if c else "scikit-image")
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 2**16), area=st.integers(2, 12), levels=st.integers(2, 6),
        shape=st.tuples(st.integers(1, 11), st.integers(1, 11)))
@@ -50,7 +42,7 @@ def test_the_differential_is_the_openings_and_closings_definition(compiled, seed
     np.testing.assert_array_equal(got, expected)
 
 
-@pytest.mark.skipif(paths() == [False], reason="the compiled max-tree needs Numba (extra 'fast')")
+@pytest.mark.skipif(max_tree_paths() == [False], reason="the compiled max-tree needs Numba (extra 'fast')")
 @settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 2**16), area=st.integers(1, 90), shape=st.tuples(st.integers(1, 40), st.integers(1, 40)),
        ties=st.booleans())

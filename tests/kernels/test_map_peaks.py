@@ -9,6 +9,7 @@ pytest.importorskip("skimage", reason="the area filters need scikit-image (extra
 from scipy.ndimage import label  # noqa: E402  (scikit-image needs SciPy)
 
 from hadinfer.kernels.map_peaks import peak_score  # noqa: E402
+from .max_tree_paths import max_tree_paths  # noqa: E402
 
 
 def peaks_by_definition(scores: np.ndarray, area: int) -> np.ndarray:
@@ -26,16 +27,7 @@ def peaks_by_definition(scores: np.ndarray, area: int) -> np.ndarray:
         return np.where(scored, scores / np.sqrt(opening), np.nan)
 
 
-def paths():
-    """scikit-image's max-tree, and the compiled one where Numba is installed."""
-    try:
-        import numba  # noqa: F401  (only whether it imports)
-    except ImportError:
-        return [False]
-    return [False, True]
-
-
-@pytest.mark.parametrize("compiled", paths(), ids=lambda c: "compiled" if c else "scikit-image")
+@pytest.mark.parametrize("compiled", max_tree_paths(), ids=lambda c: "compiled" if c else "scikit-image")
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 2**16), area=st.integers(2, 12), levels=st.integers(2, 6),
        shape=st.tuples(st.integers(1, 11), st.integers(1, 11)), nodata=st.sampled_from([0.0, 0.1, 0.4]))
