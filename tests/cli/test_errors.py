@@ -197,6 +197,14 @@ def test_missing_onnxruntime_names_the_extra(small_tif, out_dir):
     assert len(done.stderr.strip().splitlines()) == 1 and files(out_dir) == []
 
 
+@pytest.mark.parametrize("detector", ["fusion-area", "fusion-peaks"])
+def test_missing_scikit_image_names_the_extra(small_tif, out_dir, detector):
+    done = run_without("skimage", ["detect", small_tif, "-o", out_dir / "m.tif", "--detector", detector])
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith("Error:") and "pip install 'hadinfer[area]'" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and files(out_dir) == []
+
+
 def test_fusion_area_refuses_an_area_below_two_pixels(small_tif, out_dir):
     pytest.importorskip("skimage", reason="fusion-area needs scikit-image (extra 'area')")
     result = run("detect", small_tif, "--detector", "fusion-area", "--area", "1", "-o", out_dir / "map.tif")
