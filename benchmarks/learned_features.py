@@ -170,6 +170,9 @@ def main() -> None:
                         help="add N generated scenes (hadinfer.synthetic, 128x128, 64-224 bands, their targets "
                              "unlabelled) to every network's training sources (design K; results in "
                              "...-generatedN-<stage>.json)")
+    parser.add_argument("--without-unlabelled", action="store_true",
+                        help="leave the eight unlabelled scenes out of every network's training sources (results "
+                             "in ...-no-unlabelled-<stage>.json; without-unlabelled-tuning-plan.md)")
     parser.add_argument("--runs", choices=("all", "file"), default="all",
                         help="confirmation stage: every network (the cross-validation folds and the file), or the "
                              "file's networks only (the folds can follow in a later run: trained runs are kept)")
@@ -184,7 +187,7 @@ def main() -> None:
                            condition=DESCRIPTOR_SIZE if args.design == "conditioned" else 0, implants=args.implants,
                            **sizes)
     scenes = labelled_scenes(DATA)
-    unlabelled = {**unlabelled_scenes(DATA), **generated_scenes(args.generated)}
+    unlabelled = {**({} if args.without_unlabelled else unlabelled_scenes(DATA)), **generated_scenes(args.generated)}
     tuning = [s for s in scenes if s["group"] in TUNING_GROUPS]
     confirmation = [s for s in scenes if s["group"] not in TUNING_GROUPS]
     if args.stage == "shipped":
@@ -219,6 +222,7 @@ def results_prefix(args) -> str:
     prefix += "" if args.objective == "features" else f"{args.objective}-"
     prefix += "" if args.implants == "mixed" else f"{args.implants}-"
     prefix += f"generated{args.generated}-" if args.generated else ""
+    prefix += "no-unlabelled-" if getattr(args, "without_unlabelled", False) else ""
     return prefix + ("" if args.implant_sizes == "uniform" else f"{args.implant_sizes}-")
 
 
@@ -284,7 +288,8 @@ def write_table(results: dict, held: list, args) -> None:
         "" if args.objective == "features" else f" --objective {args.objective}") + (
         "" if args.implants == "mixed" else f" --implants {args.implants}") + (
         f" --generated {args.generated}" if args.generated else "") + (
-        "" if args.implant_sizes == "uniform" else f" --implant-sizes {args.implant_sizes}")
+        "" if args.implant_sizes == "uniform" else f" --implant-sizes {args.implant_sizes}") + (
+        " --without-unlabelled" if getattr(args, "without_unlabelled", False) else "")
     lines = [f"# Learned features ({args.design}), {args.stage} scenes", "",
              f"`python benchmarks/learned_features.py --stage {args.stage} --seeds {args.seeds}{design}`", "",
              "AUC(D,F); learned columns are mean ± sd over seeds.", ""]
