@@ -191,7 +191,16 @@ def main() -> int:
                   [(f"fusionx{a}", "fusion"), (f"fusionx{a}", "fusion-area"), (f"learnedx{a}", "fusion"),
                    (f"learnedx{a}", f"fusionx{a}"), (f"learnedx{a}", "learned")]]
         worst = min(r[f"fusionx{a}"] - max(r["grx"], r["lrx"]) for r in confirmation.values())
-        lines += [f"- worst file of `fusionx{a}` against the better of GRX and LRX: {worst:+.4f}", ""]
+        lines += [f"- worst file of `fusionx{a}` against the better of GRX and LRX: {worst:+.4f}"]
+        # Rule 4's test of whether the network, not the operator, earns issue 18's target.
+        over_fusion = mean(confirmation, f"learnedx{a}") - mean(confirmation, "fusion")
+        over_operator = mean(confirmation, f"learnedx{a}") - mean(confirmation, f"fusionx{a}")
+        kept = {size: mean(implanted[size], f"held-outx{a}") - mean(implanted[size], "held-out") for size in SIZES}
+        counts = over_fusion >= TARGET and over_operator > 0 and min(kept.values()) >= 0
+        lines += [f"- rule 4, issue 18: `learnedx{a}` − `fusion` {over_fusion:+.4f} (needs >= +{TARGET}), − "
+                  f"`fusionx{a}` {over_operator:+.4f} (needs > 0); held-out networks with S − without: "
+                  + ", ".join(f"{size} {gap:+.4f}" for size, gap in kept.items()) + " (needs >= 0): "
+                  + ("**counts**" if counts else "**does not count**"), ""]
     return write_results("prominence", {"areas": AREAS, "networks_sha256": networks, "chosen": chosen,
                                         "implanted_gaps": gaps, "tuning": tuning, "implanted": implanted,
                                         "confirmation": confirmation}, lines)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ParameterError
+from ..pairs import is_int
 from ..kernels.area_profile import area_profile
 from .fusion_rx import DEFAULT_COMPONENTS, DEFAULT_WINDOWS, FusionRX
 
@@ -56,7 +57,7 @@ class FusionArea(FusionRX):
                  regularization: float = 1e-3, area: int = DEFAULT_AREA, offset: float = AREA_OFFSET,
                  weight: float = AREA_WEIGHT):
         super().__init__(windows, n_components, regularization)
-        if int(area) != area or area < 2:
+        if not is_int(area) or area < 2:
             raise ParameterError(f"area: expected an integer of at least 2 pixels, got {area!r}")
         if not np.isfinite(offset) or offset <= 0:
             raise ParameterError(f"offset: expected a positive number, got {offset!r}")

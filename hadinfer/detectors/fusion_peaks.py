@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ParameterError
+from ..pairs import is_int
 from ..kernels.map_peaks import peak_score
 from .fusion_rx import DEFAULT_COMPONENTS, DEFAULT_WINDOWS, FusionRX
 
@@ -28,9 +29,9 @@ class FusionPeaks(FusionRX):
     which looks for small objects in the scene's leading components, it looks at the anomaly
     map itself, so a faint target the components do not show is not outranked.
 
-    Needs scikit-image (extra ``area``), or Numba where ``fusion``'s ring kernel runs
-    compiled.  Exact tile by tile: the map is computed ``a - 1`` pixels beyond each core, so
-    the halo is ``fusion``'s plus ``a - 1``.
+    Needs scikit-image (extra ``area``); where ``fusion``'s ring kernel runs compiled (Numba),
+    so does the opening, to the same bits.  Exact tile by tile: the map is computed ``a - 1``
+    pixels beyond each core, so the halo is ``fusion``'s plus ``a - 1``.
 
     Parameters
     ----------
@@ -45,7 +46,7 @@ class FusionPeaks(FusionRX):
     def __init__(self, windows=DEFAULT_WINDOWS, n_components: int = DEFAULT_COMPONENTS,
                  regularization: float = 1e-3, area: int = DEFAULT_PEAK_AREA):
         super().__init__(windows, n_components, regularization)
-        if int(area) != area or area < 2:
+        if not is_int(area) or area < 2:
             raise ParameterError(f"area: expected an integer of at least 2 pixels, got {area!r}")
         self.area = int(area)
 

@@ -61,7 +61,7 @@ def test_tiles_smaller_than_the_halo_give_the_whole_scenes_map_and_nodata_stays_
     assert np.isnan(whole[0:2, 0:3]).all() and np.isfinite(whole).sum() == 90 * 70 - 6 - 80
 
 
-@pytest.mark.parametrize("area", [1, 2.5, "64"])
+@pytest.mark.parametrize("area", [1, 2.5, 64.0, "64", float("nan"), float("inf"), None, True])
 def test_a_bad_area_is_refused_before_any_pass(area):
     with pytest.raises(ParameterError, match="area"):
         make_detector("fusion-peaks", area=area)
