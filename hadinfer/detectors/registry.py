@@ -99,7 +99,8 @@ OPTIONS: dict[str, Option] = {
                              "covariance, in units of global variance (default 1e-3).",
                              lambda v: {"regularization": v}),
     "area": Option("--area", "int>=0", "fusion-area, fusion-peaks: area threshold in pixels (default 64): connected "
-                   "regions smaller than this count as objects; set it above your targets' size in pixels.", lambda v: {"area": v}),
+                   "regions smaller than this count as objects; set it above your targets' size in pixels.",
+                   lambda v: {"area": v}),
     "shrinkage": Option("--shrinkage", "fraction", "grx: shrink the covariance toward a scaled identity (default 0 = "
                         "exact RX).", lambda v: {"shrinkage": v}),
     "precision": Option("--precision", "choice", "grx: arithmetic of the statistics and the projection (default: the "

@@ -77,8 +77,9 @@ def test_the_weight_sets_the_geometric_means_exponents():
     np.testing.assert_allclose(fifth, fused ** 0.8 * evidence ** 0.2, rtol=1e-5)
 
 
-@pytest.mark.parametrize("params, message", [({"area": 1}, "area"), ({"area": 2.5}, "area"), ({"area": float("nan")}, "area"),
-                                             ({"offset": 0.0}, "offset"), ({"offset": float("nan")}, "offset"),
+@pytest.mark.parametrize("params, message", [({"area": 1}, "area"), ({"area": 2.5}, "area"),
+                                             ({"area": float("nan")}, "area"), ({"offset": 0.0}, "offset"),
+                                             ({"offset": float("nan")}, "offset"),
                                              ({"weight": 0.0}, "weight"), ({"weight": 1.0}, "weight"),
                                              ({"weight": float("nan")}, "weight")])
 def test_bad_parameters_are_refused_before_any_pass(params, message):
