@@ -87,7 +87,7 @@ def detect(source, output=None, *, detector: str | Detector | DetectorChoice = D
     output : str or PathLike, optional
         Write a float32 GeoTIFF map here (input's CRS, transform, size and nodata);
         when omitted the map is returned in memory.
-    detector : {"fusion", "fusion-area", "fusion-peaks", "learned", "grx", "lrx", "general", "adapt"}, path, DetectorChoice or Detector
+    detector : str, path, DetectorChoice or Detector
         Default :data:`hadinfer.detectors.DEFAULT_DETECTOR`.  Resolved once, by the
         detector registry (:func:`hadinfer.detectors.registry.choose`; every name and what
         it needs: :func:`hadinfer.detectors.registered`), exactly as
@@ -96,8 +96,8 @@ def detect(source, output=None, *, detector: str | Detector | DetectorChoice = D
         and ``fusion-peaks`` (``fusion`` with small-object evidence, ``area=``; extra
         ``area``); ``learned`` (``fusion`` on the spectra and on the shipped learned
         features, ``model=`` another feature model file); ``grx``; ``lrx``; ``general`` for the
-        shipped deep model (ONNX
-        Runtime, or ``runtime="torch"``; see ``hadinfer/weights/MODEL_CARD.md``);
+        shipped deep model (ONNX Runtime, or ``runtime="torch"``; see
+        ``hadinfer/weights/MODEL_CARD.md``);
         ``adapt`` to fine-tune the shipped model on this scene first (needs the ``train``
         extra; the report then has ``seconds.train`` and ``seconds.test``; ``seed=``,
         ``steps=``, ``config=TrainConfig(...)``, ``train_progress=`` and ``start=`` (another
