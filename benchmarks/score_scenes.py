@@ -87,7 +87,14 @@ def score(scenes: list[dict], detectors: list[str]) -> tuple[dict, dict]:
     return rows, seconds
 
 
-def report(rows: dict, seconds: dict, detectors: list[str], command: str) -> list[str]:
+def paired_against_fusion(rows: dict, detectors: list[str]) -> list[dict]:
+    """:func:`compare` of every other detector against ``fusion`` (none without it or with one scene)."""
+    if "fusion" not in detectors or len(rows) < 2:
+        return []
+    return [compare(rows, d, "fusion") for d in detectors if d != "fusion"]
+
+
+def report(rows: dict, seconds: dict, detectors: list[str], paired: list[dict], command: str) -> list[str]:
     """The Markdown lines: the table, the paired comparisons against ``fusion``, the worst scenes."""
     means = {d: float(np.mean([r[d] for r in rows.values()])) for d in detectors}
     lines = [f"# Detectors on {len(rows)} labelled scenes ({machine_label()}, CPU)", "", f"`{command}`", "",
@@ -99,8 +106,7 @@ def report(rows: dict, seconds: dict, detectors: list[str], command: str) -> lis
     lines.append("| seconds, all scenes | " + " | ".join(
         f"{sum(s[d] for s in seconds.values()):.2f}" for d in detectors) + " |")
     lines.append("")
-    if "fusion" in detectors and len(rows) > 1:
-        lines += ["- " + describe(compare(rows, d, "fusion")) for d in detectors if d != "fusion"]
+    lines += ["- " + describe(result) for result in paired]
     if {"grx", "lrx"} <= set(detectors):
         worst = {d: min(rows.items(), key=lambda item: item[1][d] - max(item[1]["grx"], item[1]["lrx"]))
                  for d in detectors if d not in ("grx", "lrx")}
@@ -124,12 +130,11 @@ def main(argv=None) -> int:
     scenes = read_list(args.scenes)
     rows, seconds = score(scenes, detectors)
     command = "python benchmarks/score_scenes.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    lines = report(rows, seconds, detectors, command)
+    paired = paired_against_fusion(rows, detectors)
+    lines = report(rows, seconds, detectors, paired, command)
     args.out.mkdir(parents=True, exist_ok=True)
     payload = {"command": command, "machine": machine_label(), "detectors": detectors, "rows": rows,
-               "seconds": seconds, "paired_against_fusion": [compare(rows, d, "fusion") for d in detectors
-                                                             if d != "fusion" and "fusion" in detectors
-                                                             and len(rows) > 1]}
+               "seconds": seconds, "paired_against_fusion": paired}
     (args.out / "score_scenes.json").write_text(json.dumps(payload, indent=1) + "\n")
     (args.out / "score_scenes.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

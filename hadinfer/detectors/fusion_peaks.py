@@ -62,7 +62,7 @@ class FusionPeaks(FusionRX):
         # The map on the core grown by ``reach`` (inside the read window, which holds fusion's halo around it).
         top, left = max(rows.start - reach, 0), max(cols.start - reach, 0)
         grown = (slice(top, min(rows.stop + reach, height)), slice(left, min(cols.stop + reach, width)))
-        fused = FusionRX.score(self, cube, valid, grown, arrays)
+        fused = super().score(cube, valid, grown, arrays)
         peaks = peak_score(fused, self.area, bool(getattr(self, "compiled_", False)))
         inner = (slice(rows.start - top, rows.stop - top), slice(cols.start - left, cols.stop - left))
         return peaks[inner].astype(np.float32)
