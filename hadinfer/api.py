@@ -21,7 +21,7 @@ from .io.xarray_scene import (check_plain_array_layout, dataarray_scene, is_data
                               scores_as_dataarray)
 from .metrics import detection_metrics
 from .pairs import as_pair
-from .pipeline import ProgressCallback, _no_progress, run_detector
+from .pipeline import ProgressCallback, _no_progress, progress_callback, run_detector
 from .run_frame import OutputSpec, RunFrame
 
 
@@ -126,7 +126,7 @@ def detect(source, output=None, *, detector: str | Detector | DetectorChoice = D
         Keep bands whose centre wavelength lies in these inclusive nm ranges (file paths
         only; see :func:`hadinfer.io.open_scene`).
     progress : callable, optional
-        ``progress(stage, done, total)`` after each tile.
+        ``progress(stage, done, total)`` after each tile; None or False: no progress.
     gdal_cache_mb : "auto", float or None
         GDAL block cache for this call, in MiB.  ``"auto"`` (default): 1 MiB, which keeps
         no file block from one tile to the next, so memory stays flat (GDAL's own
@@ -172,6 +172,7 @@ def detect(source, output=None, *, detector: str | Detector | DetectorChoice = D
     (np.int64(5), np.int64(7))
     """
     wanted = _check_detection_request(pfa, threshold, detections, threshold_rule)
+    progress = progress_callback(progress)
     if is_dataset(source):
         raise ParameterError(f"source: an open rasterio dataset ({getattr(source, 'name', '?')}); pass its path, "
                              "or dataset.read() with layout='bands-first'")

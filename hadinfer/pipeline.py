@@ -15,7 +15,7 @@ import numpy as np
 from .arrays import ArrayLibrary, NumpyArrays
 from .cpu_threads import blas_threads, tile_workers
 from .detectors import BackgroundStats, Detector
-from .errors import AllNodataError
+from .errors import AllNodataError, ParameterError
 from .io.derived_scene import DerivedScene
 from .io.scene import Scene
 from .kernels.statistics import statistics_windows
@@ -40,6 +40,27 @@ RELEASE_EVERY_TILES = 4
 
 def _no_progress(stage: str, done: int, total: int) -> None:
     pass
+
+
+def progress_callback(progress) -> ProgressCallback:
+    """What a run reports its progress to: ``progress`` itself, or nothing for None or False.
+
+    Checked where a run starts, so a wrong value is one clear error before any work,
+    not a ``TypeError`` from the first finished tile.
+
+    Raises
+    ------
+    ParameterError
+        ``progress`` is neither callable nor None/False (``True`` included: there is no
+        default reporter outside the command line; pass e.g. ``lambda stage, done,
+        total: print(stage, done, total)``).
+    """
+    if progress is None or progress is False:
+        return _no_progress
+    if callable(progress):
+        return progress
+    raise ParameterError(f"progress: expected a callable progress(stage, done, total), None or False, "
+                         f"got {progress!r}")
 
 
 @dataclass
@@ -150,8 +171,11 @@ def accumulate_stats(scene: Scene, tile_shape=None, *, precision: str = "float64
     ------
     AllNodataError
         If no pixel is valid.
+    ParameterError
+        ``progress`` is not a callable, None or False.
     """
     timer = timer or _Timer()
+    progress = progress_callback(progress)
     info = scene.info
     tiles = (statistics_windows((info.height, info.width), info.block_shape) if tile_shape is None
              else tile_windows((info.height, info.width), tile_shape))
@@ -241,7 +265,7 @@ def run_detector(scene: Scene, detector: Detector, *, sink: Callable[[Tile, np.n
         than one on the CPU, BLAS runs one thread per worker for the whole run
         (:func:`~hadinfer.cpu_threads.blas_threads`; report key ``blas_threads_limited``).
     progress : callable, optional
-        ``progress(stage, done, total)``.
+        ``progress(stage, done, total)``; None or False: no progress.
 
     Returns
     -------
@@ -249,6 +273,7 @@ def run_detector(scene: Scene, detector: Detector, *, sink: Callable[[Tile, np.n
         The run report (see :func:`hadinfer.api.detect`).
     """
     started = time.perf_counter()
+    progress = progress_callback(progress)
     arrays = arrays or detector.arrays_for(device)
     info = scene.info
     detector.check_image(info.height, info.width)

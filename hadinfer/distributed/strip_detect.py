@@ -34,7 +34,7 @@ from ..detectors.registry import with_band_centres
 from ..errors import AllNodataError, ClusterError
 from ..io import wavelength_band_spec
 from ..io.bands import format_band_spec
-from ..pipeline import ProgressCallback, _no_progress, peak_memory_mb, plan_tiles
+from ..pipeline import ProgressCallback, _no_progress, peak_memory_mb, plan_tiles, progress_callback
 from ..run_frame import OutputSpec, RunFrame
 from .cluster import import_distributed, run_portably
 from .specs import SceneSource, detector_spec
@@ -90,6 +90,7 @@ def detect_strips(source, output=None, *, client, detector=DEFAULT_DETECTOR, key
         A strip's worker died repeatedly (Dask's ``KilledWorker``).
     """
     started = time.perf_counter()
+    progress = progress_callback(progress)
     distributed = import_distributed()
     inputs = (source,) if isinstance(source, (str, os.PathLike)) else ()
     # the run's one resolution of the detector value; a second statistics pass runs below
