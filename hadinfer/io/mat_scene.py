@@ -61,17 +61,33 @@ def load_mat_array(path: str | Path, key: str | None, ndim: int):
         import scipy.io
     except ImportError as exc:
         raise MissingDependencyError("reading .mat files needs scipy: pip install 'hadinfer[mat]'") from exc
+    # Only the chosen variable is loaded: the file's other variables (a cube's file often
+    # holds its ground-truth mask too) are listed from their headers and never read.
     try:
-        variables = scipy.io.loadmat(path)
+        listing = scipy.io.whosmat(path)
     except NotImplementedError:  # scipy's word for v7.3 files without the signature where we looked
         return _load_v73(path, key, ndim)
     except Exception as exc:  # scipy raises ValueError, TypeError, MatReadError... on junk
         raise NotARasterError(f"{path}: not a readable MATLAB file ({one_line(exc)})") from exc
-    variables = {k: v for k, v in variables.items() if not k.startswith("__")}
-    arrays = {k: v for k, v in variables.items() if isinstance(v, np.ndarray)}
-    kinds = {k: _kind_v5(v) for k, v in variables.items()}
-    name = _pick_key(path, arrays, key, ndim, {k: v.shape for k, v in arrays.items()}, kinds)
-    return arrays[name], name, "MAT-v5"
+    listing = [(k, tuple(shape), matlab_class) for k, shape, matlab_class in listing if not k.startswith("__")]
+    kinds = {k: _V5_CLASS_KINDS.get(matlab_class) for k, _, matlab_class in listing}
+    shapes = {k: shape for k, shape, _ in listing}
+    name = _pick_key(path, shapes, key, ndim, shapes, kinds)
+    try:
+        array = scipy.io.loadmat(path, variable_names=[name])[name]
+    except Exception as exc:
+        raise NotARasterError(f"{path}: variable {name!r} is not readable ({one_line(exc)})") from exc
+    # The header's class does not say complex: the loaded values do (and are refused by name).
+    _pick_key(path, {name: array}, name, ndim, {name: array.shape}, {name: _kind_v5(array)})
+    return array, name, "MAT-v5"
+
+
+#: What a MATLAB v5 variable is, from its class in the file's header (:func:`scipy.io.whosmat`);
+#: numeric and logical classes are absent (``None``: real numbers, or complex ones, which
+#: only the loaded values show).
+_V5_CLASS_KINDS = {"cell": "a cell array", "struct": "a struct", "char": "text (a char array)",
+                   "sparse": "a sparse matrix", "object": "a MATLAB object", "function": "a function handle",
+                   "opaque": "an opaque MATLAB object"}
 
 
 def _load_v73(path, key, ndim):
@@ -167,8 +183,9 @@ def _pick_key(path, arrays, key, ndim, shapes, kinds):
 class MatScene(Scene):
     """A cube stored in a MATLAB file as rows x cols x bands.
 
-    v5 files are loaded whole (scipy has no partial reads); v7.3 files are read window
-    by window from HDF5.
+    A v5 file's cube variable is loaded whole (scipy has no partial reads), and only
+    that variable (not a mask stored beside it); v7.3 files are read window by window
+    from HDF5.
 
     Parameters
     ----------

@@ -84,6 +84,25 @@ def test_mat_key_auto_detection_picks_the_cube(tmp_path, small_cube):
         hadinfer.open_scene(path, key="map")
 
 
+def test_mat_v5_loads_only_the_variable_it_reads(tmp_path, small_cube, monkeypatch):
+    """A scene's file often holds its ground-truth mask too: opening the cube never loads it."""
+    path = tmp_path / "s.mat"
+    scipy.io.savemat(path, {"data": small_cube, "map": np.eye(40, 36)})
+    loaded = []
+    original = scipy.io.loadmat
+
+    def spy(*args, variable_names=None, **kwargs):
+        loaded.append(variable_names)
+        return original(*args, variable_names=variable_names, **kwargs)
+
+    monkeypatch.setattr(scipy.io, "loadmat", spy)
+    with hadinfer.open_scene(path) as scene:
+        np.testing.assert_array_equal(scene.read_all()[0], small_cube)
+    mask, _ = hadinfer.read_mask(path)
+    np.testing.assert_array_equal(mask, np.eye(40, 36) != 0)
+    assert loaded == [["data"], ["map"]]
+
+
 def test_nodata_and_nan_pixels_are_masked(tmp_path, small_cube):
     cube = small_cube.copy()
     cube[0, 0] = -1.0  # nodata in every band
