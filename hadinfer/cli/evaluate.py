@@ -6,7 +6,7 @@ import click
 
 from ..api import evaluate as run_evaluate
 from ..io.json_text import dumps as json_dumps
-from .options import OutputFile, check_optional_output, verbosity_options
+from .options import OutputFile, check_optional_output, check_png_extension, verbosity_options
 
 
 @click.command("evaluate")
@@ -15,7 +15,7 @@ from .options import OutputFile, check_optional_output, verbosity_options
               help="Ground-truth mask: a raster (band 1) or a .mat file; nonzero = anomaly.")
 @click.option("--key", default=None, help=".mat variable of the mask (default: auto-detect).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-@click.option("--roc", "roc_path", type=OutputFile("roc.png"), default=None, help="Save the ROC curve as PNG.")
+@click.option("--roc", "roc_path", type=OutputFile("roc.png"), default=None, help="Save the ROC curve as a PNG (named .png).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --roc file.")
 @verbosity_options
 def command(map_path, truth, key, as_json, roc_path, overwrite):
@@ -24,7 +24,9 @@ def command(map_path, truth, key, as_json, roc_path, overwrite):
     Nodata pixels of MAP are excluded.  AUC(D,F) is the rank-based ROC AUC (ties
     exact); the 3-D ROC areas use min-max normalised scores.
     """
-    check_optional_output(roc_path, overwrite, inputs=(map_path, truth))
+    check_optional_output(roc_path, overwrite, inputs=(map_path, truth))  # the same-file check first
+    if roc_path:
+        check_png_extension(roc_path, param_hint="--roc")
     metrics = run_evaluate(map_path, truth, key=key)
     if roc_path:
         import numpy as np

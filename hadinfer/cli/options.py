@@ -86,10 +86,35 @@ def check_map_extension(path: str | os.PathLike, param_hint: str = "-o") -> None
     click.BadParameter
         Naming the extension, e.g. ``'.png' is not a GeoTIFF extension``.
     """
+    check_extension(path, GEOTIFF_EXTENSIONS, "GeoTIFF", "the map", param_hint)
+
+
+def check_png_extension(path: str | os.PathLike, param_hint: str = "-o") -> None:
+    """Refuse a picture's name unless it ends in ``.png`` (any case): it is always a PNG.
+
+    A quicklook named ``map.tif`` or ``map.jpg`` was written as a PNG under that name.
+
+    Raises
+    ------
+    click.BadParameter
+    """
+    check_extension(path, (".png",), "PNG", "the picture", param_hint)
+
+
+def check_extension(path: str | os.PathLike, extensions: tuple[str, ...], kind: str, what: str,
+                    param_hint: str) -> None:
+    """Refuse ``path`` unless its extension is one of ``extensions`` (lower case; any case matches).
+
+    Raises
+    ------
+    click.BadParameter
+        ``<path>: '<suffix>' is not a <kind> extension; <what> is always a <kind>, so name it ...``.
+    """
     suffix = Path(path).suffix
-    if suffix.lower() not in GEOTIFF_EXTENSIONS:
-        what = f"'{suffix}' is not a GeoTIFF extension" if suffix else "the name has no extension"
-        raise click.BadParameter(f"{path}: {what}; the map is always a GeoTIFF, so name it .tif, .tiff or .gtiff",
+    if suffix.lower() not in extensions:
+        problem = f"'{suffix}' is not a {kind} extension" if suffix else "the name has no extension"
+        names = ", ".join(extensions[:-1]) + " or " + extensions[-1] if len(extensions) > 1 else extensions[0]
+        raise click.BadParameter(f"{path}: {problem}; {what} is always a {kind}, so name it {names}",
                                  param_hint=param_hint)
 
 

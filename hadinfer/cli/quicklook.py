@@ -6,17 +6,18 @@ import click
 
 from ..io import open_scene
 from ..io.atomic import atomic_output
-from .options import OutputFile, check_optional_output, verbosity_options
+from .options import OutputFile, check_optional_output, check_png_extension, verbosity_options
 
 
 @click.command("quicklook")
 @click.argument("map_path", metavar="MAP", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", required=True, type=OutputFile("map.png"), help="PNG file.")
+@click.option("-o", "--output", required=True, type=OutputFile("map.png"), help="PNG file (named .png).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing PNG.")
 @verbosity_options
 def command(map_path, output, overwrite):
     """Render MAP (band 1) as a contrast-stretched PNG; nodata shown grey."""
-    check_optional_output(output, overwrite, inputs=(map_path,))
+    check_optional_output(output, overwrite, inputs=(map_path,))  # the same-file check first
+    check_png_extension(output)
     from ..plots import save_quicklook_png
 
     with open_scene(map_path, bands="1") as scene:

@@ -1,4 +1,4 @@
-"""Option habits: a folder is no output file, a map is a GeoTIFF by name, ``--co`` as rio has it."""
+"""Option habits: a folder is no output file, a map is a GeoTIFF and a picture a PNG by name, ``--co`` as rio has it."""
 
 import os
 from pathlib import Path
@@ -76,6 +76,28 @@ def test_synth_outputs_and_the_detections_mask_are_geotiff_by_name_too(small_tif
                  "--pfa", "1e-3", "--detections-mask", tmp_path / "mask.jpg")
     assert result.exit_code == 2 and "--detections-mask" in error_line(result) and "'.jpg'" in error_line(result)
     assert os.listdir(tmp_path) == ["small.tif"]
+
+
+@pytest.mark.parametrize("args", [
+    ["quicklook", "{scene}", "-o", "{out}/map.tif"],
+    ["quicklook", "{scene}", "-o", "{out}/map.jpg"],
+    ["quicklook", "{scene}", "-o", "{out}/map"],
+    ["evaluate", "{scene}", "--truth", "{scene}", "--roc", "{out}/roc.tif"],
+], ids=["quicklook-tif", "quicklook-jpg", "quicklook-bare", "roc-tif"])
+def test_a_picture_is_a_png_by_name(small_tif, tmp_path, args):
+    """A quicklook named map.tif was a PNG under a GeoTIFF's name."""
+    pictures = tmp_path / "pictures"
+    pictures.mkdir()
+    result = run(*(a.format(scene=small_tif, out=pictures) for a in args))
+    assert result.exit_code == 2
+    assert "is always a PNG, so name it .png" in error_line(result)
+    assert os.listdir(pictures) == []
+
+
+def test_png_names_in_any_case(small_tif, tmp_path):
+    result = run("quicklook", small_tif, "-o", tmp_path / "map.PNG")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "map.PNG").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 # -------------------------------------------------------------------------------- --co
