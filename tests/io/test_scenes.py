@@ -103,6 +103,21 @@ def test_mat_v5_loads_only_the_variable_it_reads(tmp_path, small_cube, monkeypat
     assert loaded == [["data"], ["map"]]
 
 
+def test_mat_windows_are_private_copies(tmp_path, small_cube):
+    """Zeroing a window's invalid pixels never reaches the loaded cube, and a second read is the same."""
+    cube = small_cube.astype(np.float64)
+    cube[2, 3, 5] = np.nan  # an invalid pixel: zeroed in the window it is read in
+    path = tmp_path / "s.mat"
+    scipy.io.savemat(path, {"data": cube})
+    with hadinfer.open_scene(path) as scene:
+        first, valid = scene.read_all()
+        assert first.dtype == np.float64 and not valid[2, 3] and (first[2, 3] == 0).all()
+        assert not np.shares_memory(first, scene._array)
+        assert np.isnan(scene._array[2, 3, 5])
+        again, _ = scene.read_all()
+    np.testing.assert_array_equal(first, again)
+
+
 def test_nodata_and_nan_pixels_are_masked(tmp_path, small_cube):
     cube = small_cube.copy()
     cube[0, 0] = -1.0  # nodata in every band
