@@ -148,8 +148,8 @@ def evenly_sampled(cube: np.ndarray, centres) -> np.ndarray:
     evenly, and its sensor views resample them evenly too.  A training file with uneven
     centres is therefore first interpolated (linearly, in wavelength) onto evenly spaced
     ones, so the network trains on spectra shaped as it will see them.  Files without
-    usable centres (none, fewer than 2, not strictly increasing) or evenly spaced ones are
-    returned as they are, to the bit.
+    usable centres (none, fewer than 2, non-finite or repeated) or evenly spaced, increasing
+    ones are returned as they are, to the bit; decreasing centres come back increasing.
     """
     if centres is None or len(centres) != cube.shape[2] or not placeable_centres(centres):
         return cube

@@ -46,8 +46,9 @@ class LearnedFeatureRX(Detector):
         Global components of the spectra's fusion (the features' uses at most this many).
     regularization : float
     band_centres : sequence of float, optional
-        Centre wavelengths of the scene's bands (strictly increasing, any unit): each band
-        then sits at its relative position on the canonical grid instead of evenly spaced.
+        Centre wavelengths of the scene's bands (distinct, in any order, any unit): each band
+        then sits at its relative position by wavelength on the canonical grid instead of
+        evenly spaced in file order.
 
     Attributes
     ----------

@@ -426,8 +426,9 @@ def with_band_centres(choice: DetectorChoice, centres) -> DetectorChoice:
     """``choice`` with the scene's band centre wavelengths, for a detector that places bands by them.
 
     Unchanged when the detector does not read them, the caller already set them, or the
-    scene has none usable (fewer than 2, or not strictly increasing: such a file's bands
-    stay evenly spaced, as every file without wavelengths).
+    scene has none usable (fewer than 2, non-finite, or two bands at one centre: such a
+    file's bands stay evenly spaced, as every file without wavelengths).  Centres in
+    decreasing or any other order are usable: bands are placed by wavelength.
 
     Parameters
     ----------
@@ -442,7 +443,7 @@ def with_band_centres(choice: DetectorChoice, centres) -> DetectorChoice:
     if not choice.entry.band_centres or "band_centres" in choice.params or centres is None:
         return choice
     if not placeable_centres(centres):
-        log.debug("band centres not strictly increasing: %s places the bands evenly", choice.entry.name)
+        log.debug("band centres not usable (non-finite or repeated): %s places the bands evenly", choice.entry.name)
         return choice
     return choice.with_params(band_centres=tuple(float(c) for c in centres))
 

@@ -27,24 +27,29 @@ _CONSTANT_BAND = 1e-6
 
 def placeable_centres(centres) -> bool:
     """Whether :func:`band_positions` can place bands with these centres: at least 2, finite,
-    strictly increasing.
+    distinct, in any order (a file may list its bands from the longest wavelength down).
 
     Examples
     --------
-    >>> placeable_centres([400.0, 500.0]), placeable_centres([500.0, 400.0]), placeable_centres([400.0])
-    (True, False, False)
+    >>> placeable_centres([400.0, 500.0]), placeable_centres([500.0, 400.0]), placeable_centres([400.0, 400.0])
+    (True, True, False)
     """
     values = np.asarray(centres, dtype=np.float64).reshape(-1)
-    return values.size >= 2 and bool(np.isfinite(values).all()) and bool((np.diff(values) > 0).all())
+    return (values.size >= 2 and bool(np.isfinite(values).all())
+            and bool((np.diff(np.sort(values)) > 0).all()))
 
 
 def band_positions(centres) -> np.ndarray:
-    """Relative positions in [0, 1] of bands with these centres (any unit), first band at 0.
+    """Relative positions in [0, 1] of bands with these centres (any unit), by wavelength.
+
+    The shortest centre is at 0 and the longest at 1, whatever the bands' order in the
+    file: a file listing its bands from the longest wavelength down gets the same
+    canonical spectra as one listing them upwards.
 
     Parameters
     ----------
     centres : sequence of float
-        One centre per band, strictly increasing, at least 2.
+        One centre per band, distinct, at least 2, in any order.
 
     Returns
     -------
@@ -53,18 +58,21 @@ def band_positions(centres) -> np.ndarray:
     Raises
     ------
     ParameterError
-        Fewer than 2 centres, non-finite ones, or centres not strictly increasing.
+        Fewer than 2 centres, non-finite ones, or two bands at the same centre.
 
     Examples
     --------
     >>> band_positions([400.0, 500.0, 800.0]).tolist()
     [0.0, 0.25, 1.0]
+    >>> band_positions([800.0, 500.0, 400.0]).tolist()
+    [1.0, 0.25, 0.0]
     """
     centres = np.asarray(centres, dtype=np.float64).reshape(-1)
     if not placeable_centres(centres):
-        raise ParameterError(f"band_centres: expected at least 2 finite, strictly increasing band centres, "
-                             f"got {centres.size}")
-    return (centres - centres[0]) / (centres[-1] - centres[0])
+        raise ParameterError(f"band_centres: expected at least 2 finite, distinct band centres, got {centres.size}"
+                             + ("" if centres.size < 2 or not np.isfinite(centres).all() else " with repeats"))
+    low, high = centres.min(), centres.max()
+    return (centres - low) / (high - low)
 
 
 def resample_matrix(bands: int, target: int = CANONICAL_BANDS, positions: np.ndarray | None = None) -> np.ndarray:
@@ -75,7 +83,8 @@ def resample_matrix(bands: int, target: int = CANONICAL_BANDS, positions: np.nda
     bands, target : int
         At least 2 each.
     positions : ndarray of float64, shape (bands,), optional
-        Where the bands sit in [0, 1] (:func:`band_positions`); default evenly spaced.
+        Where the bands sit in [0, 1] (:func:`band_positions`), in any order; default
+        evenly spaced, in file order.
 
     Returns
     -------
@@ -94,13 +103,19 @@ def resample_matrix(bands: int, target: int = CANONICAL_BANDS, positions: np.nda
     source = np.linspace(0.0, 1.0, bands) if positions is None else np.asarray(positions, dtype=np.float64)
     if source.shape != (bands,):
         raise ParameterError(f"band_centres: {source.size} band positions for {bands} bands")
+    # Interpolate between bands in wavelength order, then give each band its own row back
+    # (bands listed in increasing order keep their rows: the same matrix, to the bit).
+    order = np.argsort(source, kind="stable")
+    source = source[order]
     grid = np.linspace(0.0, 1.0, target)
     lower = np.clip(np.searchsorted(source, grid, side="right") - 1, 0, bands - 2)
     frac = (grid - source[lower]) / (source[lower + 1] - source[lower])
-    matrix = np.zeros((bands, target))
+    ordered = np.zeros((bands, target))
     columns = np.arange(target)
-    matrix[lower, columns] = 1.0 - frac
-    matrix[lower + 1, columns] += frac
+    ordered[lower, columns] = 1.0 - frac
+    ordered[lower + 1, columns] += frac
+    matrix = np.empty_like(ordered)
+    matrix[order] = ordered
     return matrix
 
 

@@ -83,6 +83,18 @@ def test_a_training_file_with_uneven_wavelengths_is_resampled_evenly_first(tmp_p
     assert np.abs(got[0].pixels - as_array[0].pixels).max() > 0.1
 
 
+def test_a_training_file_listing_its_bands_downwards_is_turned_upwards():
+    from hadinfer.models.canonical_spectra import band_positions, resample_matrix
+    from hadinfer.training.feature_learning import evenly_sampled
+
+    cube, _ = make_cube(20, 20, 30, seed=2)
+    centres = np.linspace(400.0, 1000.0, 30)
+    np.testing.assert_allclose(evenly_sampled(cube[:, :, ::-1], centres[::-1]), cube, atol=1e-9)
+    uneven = 400.0 + 3.0 * np.arange(30) ** 1.5
+    np.testing.assert_allclose(evenly_sampled(cube[:, :, ::-1], uneven[::-1]),
+                               cube @ resample_matrix(30, 30, band_positions(uneven)), atol=1e-9)
+
+
 def test_canonical_pixels_take_any_band_count():
     for bands in (3, 64, 200):
         cube = np.random.default_rng(bands).normal(size=(10, 10, bands))
