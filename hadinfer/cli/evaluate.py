@@ -15,7 +15,8 @@ from .options import OutputFile, check_optional_output, check_png_extension, ver
               help="Ground-truth mask: a raster (band 1) or a .mat file; nonzero = anomaly.")
 @click.option("--key", default=None, help=".mat variable of the mask (default: auto-detect).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-@click.option("--roc", "roc_path", type=OutputFile("roc.png"), default=None, help="Save the ROC curve as a PNG (named .png).")
+@click.option("--roc", "roc_path", type=OutputFile("roc.png"), default=None,
+              help="Save the ROC curve as a PNG (named .png).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --roc file.")
 @verbosity_options
 def command(map_path, truth, key, as_json, roc_path, overwrite):
