@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from dataclasses import dataclass
 
 import numpy as np
@@ -119,10 +120,16 @@ def load_feature_model(path) -> FeatureModel:
         Not such a file, or its weights do not fit together (one line naming the file).
     """
     where = os.fspath(path)
+    # An .npz file is a zip archive; anything else (a .npy array, a raster, text) would
+    # reach NumPy's pickle refusal or come back as a bare array.
+    if not os.path.isfile(where):
+        raise ModelFileError(f"{where}: no such file" if not os.path.exists(where) else f"{where}: not a file")
+    if not zipfile.is_zipfile(where):
+        raise ModelFileError(f"{where}: not a hadinfer feature model (.npz): not a NumPy .npz archive")
     try:
         with np.load(where, allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files}
-    except (OSError, ValueError, EOFError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise ModelFileError(f"{where}: not a hadinfer feature model (.npz): {exc}") from None
     try:
         metadata = json.loads(str(arrays.pop("metadata")))

@@ -57,6 +57,17 @@ def test_bad_feature_files_are_one_line_errors(tmp_path, content):
         load_feature_model(path)
 
 
+def test_an_npy_array_a_raster_or_nothing_is_named_not_a_feature_model(tmp_path):
+    """A ``.npy`` array came back from NumPy as a bare array: an unexpected TypeError reached the user."""
+    np.save(tmp_path / "weights.npy", np.ones(3))
+    (tmp_path / "scene.tif").write_bytes(b"II*\x00" + bytes(60))
+    for name in ("weights.npy", "scene.tif"):
+        with pytest.raises(ModelFileError, match=f"{name}: not a hadinfer feature model .*not a NumPy .npz archive"):
+            load_feature_model(tmp_path / name)
+    with pytest.raises(ModelFileError, match="missing.npz: no such file"):
+        load_feature_model(tmp_path / "missing.npz")
+
+
 def test_canonical_affine_standardises_then_interpolates():
     rng = np.random.default_rng(0)
     pixels = rng.normal(size=(400, 7)) * np.arange(1, 8) * 100 + 50
