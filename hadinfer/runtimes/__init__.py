@@ -24,7 +24,10 @@ RUNTIMES = {
     "tensorrt": "hadinfer.runtimes.tensorrt_runtime:TensorRTRuntime",
 }
 
-_ZIP = b"PK\x03\x04"  # torch.save's container
+_ZIP = b"PK\x03\x04"  # torch.save's container, and NumPy's .npz
+#: First bytes of files users pass as a model by mistake: GeoTIFF/TIFF (classic and
+#: BigTIFF, both byte orders), MATLAB v5 and HDF5 (MATLAB v7.3, netCDF-4).
+_SCENE_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+", b"MATLAB", b"\x89HDF\r\n\x1a\n")
 
 
 def sniff_runtime(path: str) -> str:
@@ -33,7 +36,8 @@ def sniff_runtime(path: str) -> str:
     Raises
     ------
     ModelFileError
-        The file cannot be read.
+        The file cannot be read, or it is plainly not a network: a ``learned`` feature
+        model (``.npz``) or a scene (TIFF, MATLAB, HDF5), named as such in one line.
     """
     try:
         with open(path, "rb") as fh:
@@ -41,10 +45,28 @@ def sniff_runtime(path: str) -> str:
     except OSError as exc:
         raise ModelFileError(f"{path}: cannot read it ({exc.strerror or exc})") from exc
     if head.startswith(_ZIP):
+        if _is_feature_model(path):
+            raise ModelFileError(f"{path}: a feature model of the learned detector, not a network; run it with "
+                                 f"--detector learned --feature-model {path} (Python: detector='learned', model=...)")
         return "torch"
+    if head.startswith(_SCENE_SIGNATURES):
+        raise ModelFileError(f"{path}: a raster or MATLAB file, not a model (a checkpoint, ONNX model or "
+                             "TensorRT engine)")
     if is_engine(head):
         return "tensorrt"
     return "onnxruntime"
+
+
+def _is_feature_model(path: str) -> bool:
+    """Whether a zip file is a NumPy ``.npz`` archive holding a feature model's weights."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
+    return {"metadata.npy", "skip_weight.npy"} <= names
 
 
 def open_runtime(path, runtime: str = "auto", device: str | None = None) -> ModelRuntime:

@@ -284,6 +284,30 @@ def test_every_runtime_refuses_a_folder(tmp_path, runtime):
         open_model(tmp_path, runtime=runtime)
 
 
+# ---------------------------------------------------------------- files that are not networks
+
+def test_a_feature_model_given_as_a_network_says_how_to_run_it(work, scene_never_read):
+    """``--detector learned-v3.npz`` was "not a hadinfer checkpoint (RuntimeError)"."""
+    from hadinfer.weights import shipped_model
+
+    before = checksums(work)
+    result = run("detect", work / "v.tif", "-o", work / "map.tif", "--detector", shipped_model("learned"))
+    assert_one_line_error(result, "a feature model of the learned detector, not a network; run it with "
+                                  "--detector learned --feature-model")
+    assert checksums(work) == before
+
+
+@pytest.mark.parametrize("name", ["v.tif", "cube.mat"])
+def test_a_scene_given_as_a_model_is_named_as_one(work, name, scene_never_read):
+    if name == "cube.mat":
+        scipy_io = pytest.importorskip("scipy.io", reason="writing .mat files needs scipy")
+        scipy_io.savemat(work / name, {"data": np.ones((4, 4, 3))})
+    before = checksums(work)
+    result = run("detect", work / "v.tif", "-o", work / "map.tif", "--detector", work / name)
+    assert_one_line_error(result, f"{name}: a raster or MATLAB file, not a model")
+    assert checksums(work) == before
+
+
 # ---------------------------------------------------------------- model files are inputs
 
 def test_map_never_replaces_the_onnx_model_it_runs(work):
