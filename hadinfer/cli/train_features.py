@@ -7,7 +7,8 @@ import os
 import click
 
 from .logs import ProgressLog
-from .options import OutputFile, ProgressBars, check_optional_output, is_quiet, verbosity_options, write_json
+from .options import (OutputFile, ProgressBars, check_extension, check_optional_output, is_quiet, verbosity_options,
+                      write_json)
 
 
 @click.command("train-features")
@@ -49,6 +50,8 @@ def command(scenes, output, steps, versions, objective, generated, seed, key, re
 
     check_optional_output(output, overwrite, inputs=scenes, others=(report_path,))
     check_optional_output(report_path, overwrite, inputs=scenes, others=(output,))
+    # hadinfer export tells a feature model from a checkpoint by this suffix
+    check_extension(output, (".npz",), "NumPy .npz", "a feature model", "-o")
     chosen = {"steps": steps, "versions": versions, "objective": objective}
     recipe = replace(FeatureRecipe(), **{k: v for k, v in chosen.items() if v is not None})
     sources = {os.path.splitext(os.path.basename(s))[0]: s for s in scenes}

@@ -182,3 +182,10 @@ def test_co_reaches_the_written_map(small_tif, tmp_path):
         assert result.exit_code == 0, result.output
         with rasterio.open(out) as ds:
             assert ds.compression.name.lower() == "zstd"
+
+
+def test_a_feature_model_is_an_npz_by_name(small_tif, tmp_path):
+    """``hadinfer export`` tells a feature model from a checkpoint by its ``.npz`` suffix."""
+    result = run("train-features", small_tif, "-o", tmp_path / "features.pt", "--steps", "1")
+    assert result.exit_code == 2 and "so name it .npz" in error_line(result)
+    assert os.listdir(tmp_path) == ["small.tif"]
