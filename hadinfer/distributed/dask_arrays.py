@@ -169,11 +169,16 @@ def detect_array(array, detector=DEFAULT_DETECTOR, *, nodata=None, device: str =
     model = spec.build()  # here only for its halo and image checks
     model.check_image(cube.shape[0], cube.shape[1])
     halo = model.halo
+    # An axis no longer than the halo is scored in one block: dask refuses an overlap deeper
+    # than the array ("overlapping depth 83 is larger than your array 64"), and a block
+    # without neighbours needs none (_score_block finds the core from its position).
+    cube = cube.rechunk({axis: -1 for axis in (0, 1) if cube.shape[axis] <= halo})
+    depth = {axis: halo if cube.numblocks[axis] > 1 else 0 for axis in (0, 1)} | {2: 0}
     if stats is None:
         stats = _stats_graph(cube, nodata, model.stats_precision, split_every, delayed)
     elif isinstance(stats, BackgroundStats):  # one key in the graph, not a copy inside every task
         stats = delayed(stats, pure=True)
-    scores = da.map_overlap(_score_block, cube, depth={0: halo, 1: halo, 2: 0}, boundary="none", trim=True,
+    scores = da.map_overlap(_score_block, cube, depth=depth, boundary="none", trim=True,
                             drop_axis=2, dtype=np.float32, meta=np.empty((0, 0), dtype=np.float32),
                             spec=spec, stats=stats, nodata=nodata, halo=halo, device=device,
                             token="hadinfer-score")

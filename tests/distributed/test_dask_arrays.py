@@ -36,6 +36,18 @@ def test_lazy_scores_equal_the_single_process_map(client, cube, detector, params
     assert np.isnan(actual).sum() == 12
 
 
+@pytest.mark.parametrize("chunks", [(64, 80, 12), (20, 30, 5)], ids=["one-block", "ragged"])
+def test_a_halo_as_wide_as_the_image_is_scored_in_one_block(client, cube, chunks):
+    """fusion-peaks' halo (83 px) exceeds this 64 x 80 cube: dask refused the overlap with a raw ValueError."""
+    pytest.importorskip("skimage", reason="fusion-peaks needs the area extra")
+    expected = hadinfer.detect(ArrayScene(cube, nodata=-9999), detector="fusion-peaks", device="cpu").scores
+    scores = hadinfer_dask.detect(da.from_array(cube, chunks=chunks), detector="fusion-peaks", nodata=-9999,
+                                  device="cpu")
+    actual = scores.compute()
+    assert max_relative_difference(actual.astype(np.float64), expected.astype(np.float64)) <= 1e-6
+    assert np.isnan(actual).sum() == 12
+
+
 def test_statistics_are_a_reduction_equal_to_np_cov(client, cube):
     stats = hadinfer_dask.background_stats(da.from_array(cube, chunks=(10, 25, 12)), nodata=-9999, split_every=2)
     merged = stats.compute()
