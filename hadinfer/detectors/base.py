@@ -7,6 +7,7 @@ import inspect
 import numpy as np
 
 from ..arrays import ArrayLibrary, NumpyArrays
+from ..errors import ParameterError
 from ..kernels.statistics import BackgroundStats
 
 
@@ -132,8 +133,18 @@ class Detector:
     def fit_score(self, cube: np.ndarray, valid: np.ndarray | None = None,
                   arrays: ArrayLibrary | None = None) -> np.ndarray:
         """Fit on an in-memory cube (both statistics passes when ``feature_pass``) and score all of it
-        (convenience for small arrays)."""
+        (convenience for small arrays).
+
+        Raises
+        ------
+        ParameterError
+            ``cube`` is not a (rows, cols, bands) array, or ``valid`` not its (rows, cols) mask.
+        """
         cube = np.asarray(cube, dtype=np.float64)
+        if cube.ndim != 3:
+            raise ParameterError(f"cube: expected a (rows, cols, bands) array, got shape {cube.shape}")
+        if valid is not None and np.shape(valid) != cube.shape[:2]:
+            raise ParameterError(f"valid: expected a {cube.shape[:2]} mask, got shape {np.shape(valid)}")
         if valid is None:
             valid = np.isfinite(cube).all(axis=2)
             cube = np.where(valid[:, :, None], cube, 0.0)

@@ -10,6 +10,7 @@ import numpy as np
 from affine import Affine
 from rasterio.windows import Window
 
+from ..errors import ParameterError
 from ..tiling import Tile
 
 #: Storage dtypes tiles keep when read (others are widened to float64).
@@ -127,9 +128,13 @@ class Scene:
 
         Raises
         ------
+        ParameterError
+            The window does not lie inside the scene (it was clipped silently, or read
+            as an empty array).
         RasterReadError
             If the pixels cannot be read.
         """
+        _check_inside(window, self.info.height, self.info.width)
         return self._checked(self._read_raw(window), window)
 
     def read_tiles(self, tiles: Sequence[Tile]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -191,3 +196,12 @@ class Scene:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _check_inside(window: Window, height: int, width: int) -> None:
+    """Refuse a window that is not inside a ``height`` x ``width`` image (every backend clipped it)."""
+    row, col = int(window.row_off), int(window.col_off)
+    rows, cols = int(window.height), int(window.width)
+    if row < 0 or col < 0 or rows < 0 or cols < 0 or row + rows > height or col + cols > width:
+        raise ParameterError(f"window: rows {row}-{row + rows}, columns {col}-{col + cols} are not inside the "
+                             f"{height} x {width} scene")

@@ -126,3 +126,12 @@ def test_unknown_detector():
 def test_cuda_without_gpu_is_an_error_not_a_fallback():
     with pytest.raises(DeviceUnavailableError if torch is not None else hadinfer.errors.MissingDependencyError):
         array_library("cuda")
+
+
+@pytest.mark.parametrize("name", ["grx", "fusion", "learned"])
+def test_fit_score_refuses_what_is_not_a_cube(name, small_cube):
+    """A (pixels, bands) matrix raised NumPy's AxisError from deep inside."""
+    with pytest.raises(ParameterError, match=r"cube: expected a \(rows, cols, bands\) array, got shape \(1440, 12\)"):
+        make_detector(name).fit_score(small_cube.reshape(-1, small_cube.shape[2]))
+    with pytest.raises(ParameterError, match="valid: expected a"):
+        make_detector(name).fit_score(small_cube, valid=np.ones(10, dtype=bool))

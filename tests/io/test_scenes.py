@@ -160,3 +160,17 @@ def test_an_array_scene_keeps_the_selected_bands_wavelengths_and_refuses_a_wrong
     assert ArrayScene(cube).info.wavelengths is None
     with pytest.raises(ParameterError, match="5 for a cube of 6 bands"):
         ArrayScene(cube, wavelengths=range(5))
+
+
+@pytest.mark.parametrize("window", [(-5, 0, 10, 10), (35, 30, 10, 10), (0, 0, 41, 36), (50, 0, 5, 5)],
+                         ids=["negative", "past-the-corner", "one-row-too-many", "wholly-outside"])
+def test_a_window_outside_the_scene_is_refused_by_every_reader(tmp_path, small_cube, window):
+    """Every backend clipped such a window silently (or read an empty array)."""
+    from hadinfer.errors import ParameterError
+    from hadinfer.io import ArrayScene
+
+    path = write_geotiff(tmp_path / "s.tif", small_cube)
+    scipy.io.savemat(tmp_path / "s.mat", {"data": small_cube})
+    for scene in (hadinfer.open_scene(path), hadinfer.open_scene(tmp_path / "s.mat"), ArrayScene(small_cube)):
+        with scene, pytest.raises(ParameterError, match="not inside the 40 x 36 scene"):
+            scene.read(*window)
