@@ -171,7 +171,7 @@ class ScoreMapWriter:
             raise
 
     def write(self, row_off: int, col_off: int, scores: np.ndarray) -> None:
-        """Write a window of scores; NaN becomes the nodata value.
+        """Write a window of scores; NaN becomes the nodata value (a score equal to it, the next float32 up).
 
         Windows should not overlap: a rewrite of a block already on disk goes through
         GDAL's slower partial-block path.
@@ -202,7 +202,11 @@ class ScoreMapWriter:
             stats[2] += np.dot(finite, finite)
             stats[3], stats[4] = min(stats[3], finite.min()), max(stats[4], finite.max())
         if not np.isnan(self.nodata):
-            block = np.where(np.isnan(block), np.float32(self.nodata), block)
+            nodata = np.float32(self.nodata)
+            # A score equal to the nodata value (0 is common) would be read back as no
+            # data: it moves to the adjacent float32 above, which reverses no pair of scores.
+            block = np.where(block == nodata, np.nextafter(nodata, np.float32(np.inf)), block)
+            block = np.where(np.isnan(block), nodata, block)
         height, width = block.shape
         rows, cols = self._block_shape
         for row in range(row_off // rows, (row_off + height - 1) // rows + 1):

@@ -138,3 +138,21 @@ def test_outputs_open_cleanly_in_rio_tools(tmp_path, small_cube):
     assert valid, errors
     info = CliRunner().invoke(main_group, ["info", str(cog)])
     assert info.exit_code == 0 and '"crs": "EPSG:32633"' in info.output
+
+
+@pytest.mark.parametrize("nodata", [0, -9999, 5])
+def test_a_score_equal_to_the_nodata_value_is_not_read_back_as_nodata(tmp_path, big_info, nodata):
+    """Maps keep the input's nodata; a valid score that equals it (0 is common) stays valid, order kept."""
+    info = dataclasses.replace(big_info, nodata=nodata)
+    values = np.random.default_rng(2).normal(size=(300, 270)).astype(np.float32) + nodata
+    values[3, 4:8] = nodata  # valid scores that equal the nodata value
+    values[9, 9] = np.nan  # a pixel not scored
+    with ScoreMapWriter(tmp_path / "map.tif", info) as writer:
+        writer.write(0, 0, values)
+    written, kept = read_map(tmp_path / "map.tif")
+    assert kept == nodata
+    assert (written == nodata).sum() == 1 and written[9, 9] == nodata
+    np.testing.assert_array_equal(written[3, 4:8], np.nextafter(np.float32(nodata), np.float32(np.inf)))
+    scored = ~np.isnan(values)
+    order = np.argsort(values[scored], kind="stable")
+    assert (np.diff(written[scored][order]) >= 0).all()  # no pair changes its order (ties may form)
