@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import click
 
@@ -97,6 +98,9 @@ def command(scenes, output, mode, start, versions, synthetic, loss, rounds, step
     model_in = start or shipped_model("general", checkpoint=True)  # adapt's starting point: an input too
     check_optional_output(output, overwrite, inputs=(*scenes, model_in), others=(report_path,))
     check_optional_output(report_path, overwrite, inputs=(*scenes, model_in), others=(output,))
+    if Path(output).suffix.lower() == ".npz":  # hadinfer export takes any .npz for a feature model
+        raise click.BadParameter(f"{output}: a checkpoint named .npz would be exported as a feature model; "
+                                 "name it .pt", param_hint="-o")
     if mode == "adapt" and (synthetic or versions):
         raise ParameterError("--synthetic and --versions are for --mode general")
     if mode == "general" and start:

@@ -11,6 +11,7 @@ from .. import __version__
 from ..errors import ModelFileError, one_line
 from ..io.writer import check_output_path
 from .anomaly_fcn import AnomalyFCN, NetworkConfig
+from .feature_model import is_feature_model_file
 from .input_policy import InputPolicy
 from .metadata import check_model_path
 
@@ -66,6 +67,9 @@ def load_checkpoint(path) -> tuple[AnomalyFCN, dict]:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # pickle/zip errors of every kind: not a checkpoint
+        if is_feature_model_file(path):
+            raise ModelFileError(f"{path}: a feature model of the learned detector (hadinfer train-features), "
+                                 "not a network checkpoint") from exc
         raise ModelFileError(f"{path}: not a hadinfer checkpoint ({type(exc).__name__})") from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ModelFileError(f"{path}: not a hadinfer checkpoint")

@@ -111,6 +111,20 @@ class FeatureModel:
             np.savez(stream, **arrays)
 
 
+def is_feature_model_file(path) -> bool:
+    """Whether ``path`` is a NumPy ``.npz`` archive holding a feature model's weights (by content).
+
+    Lets the network loaders name such a file for what it is instead of failing to
+    unpickle it.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
+    return {"metadata.npy", "skip_weight.npy"} <= names
+
+
 def load_feature_model(path) -> FeatureModel:
     """Read a feature model file written by :meth:`FeatureModel.save`.
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 
 from ..errors import ModelFileError, ParameterError
+from ..models.feature_model import is_feature_model_file
 from ..models.metadata import check_model_path
 from .base import ModelRuntime, ShapeProfile
 from .engine_file import is_engine
@@ -45,7 +46,7 @@ def sniff_runtime(path: str) -> str:
     except OSError as exc:
         raise ModelFileError(f"{path}: cannot read it ({exc.strerror or exc})") from exc
     if head.startswith(_ZIP):
-        if _is_feature_model(path):
+        if is_feature_model_file(path):
             raise ModelFileError(f"{path}: a feature model of the learned detector, not a network; run it with "
                                  f"--detector learned --feature-model {path} (Python: detector='learned', model=...)")
         return "torch"
@@ -55,18 +56,6 @@ def sniff_runtime(path: str) -> str:
     if is_engine(head):
         return "tensorrt"
     return "onnxruntime"
-
-
-def _is_feature_model(path: str) -> bool:
-    """Whether a zip file is a NumPy ``.npz`` archive holding a feature model's weights."""
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = set(archive.namelist())
-    except (OSError, zipfile.BadZipFile):
-        return False
-    return {"metadata.npy", "skip_weight.npy"} <= names
 
 
 def open_runtime(path, runtime: str = "auto", device: str | None = None) -> ModelRuntime:

@@ -189,3 +189,10 @@ def test_a_feature_model_is_an_npz_by_name(small_tif, tmp_path):
     result = run("train-features", small_tif, "-o", tmp_path / "features.pt", "--steps", "1")
     assert result.exit_code == 2 and "so name it .npz" in error_line(result)
     assert os.listdir(tmp_path) == ["small.tif"]
+
+
+def test_a_checkpoint_is_not_named_npz(small_tif, tmp_path):
+    """``hadinfer export`` would take a checkpoint named .npz for a feature model."""
+    result = run("train", small_tif, "-o", tmp_path / "model.npz", "--steps", "1")
+    assert result.exit_code == 2 and "name it .pt" in error_line(result)
+    assert os.listdir(tmp_path) == ["small.tif"]

@@ -297,6 +297,16 @@ def test_a_feature_model_given_as_a_network_says_how_to_run_it(work, scene_never
     assert checksums(work) == before
 
 
+def test_a_feature_model_as_a_start_checkpoint_is_named_as_one():
+    """``hadinfer train --start learned-v3.npz`` was "not a hadinfer checkpoint (RuntimeError)"."""
+    pytest.importorskip("torch", reason="checkpoints need the train extra")
+    from hadinfer.models.checkpoint import load_checkpoint
+    from hadinfer.weights import shipped_model
+
+    with pytest.raises(ModelFileError, match="a feature model of the learned detector .*not a network checkpoint"):
+        load_checkpoint(shipped_model("learned"))
+
+
 @pytest.mark.parametrize("name", ["v.tif", "cube.mat"])
 def test_a_scene_given_as_a_model_is_named_as_one(work, name, scene_never_read):
     if name == "cube.mat":
