@@ -205,6 +205,8 @@ def detect(source, output=None, *, detector: str | Detector | DetectorChoice = D
         if not isinstance(source, (str, os.PathLike)):
             raise ParameterError("wavelengths= needs a file path; select an array's bands yourself")
         bands = wavelength_band_spec(source, wavelengths, key=key, bands=bands)
+    if wanted is not None and wanted[3] == "chi2":  # before any training or scoring, not after
+        _check_chi2_rule(choice, detector)
     model, train_report = _resolve_detector(choice or detector, source, key, bands, detector_params)
     # rasterio hands an integer GDAL_CACHEMAX to GDALSetCacheMax64: bytes, not MB.  (This
     # passed the MiB count until 2026-12-06, so every run had a cache of 256 bytes.)
@@ -242,6 +244,19 @@ def _check_detection_request(pfa, threshold, detections, rule):
 
         check_detections_path(detections)
     return pfa, threshold, detections, rule
+
+
+def _check_chi2_rule(choice: DetectorChoice | None, detector) -> None:
+    """Refuse ``threshold_rule="chi2"`` for a detector whose scores follow no chi-square (all but grx and lrx).
+
+    Known from the detector's class before it is built; a factory function's detector
+    is checked when its threshold is chosen, after the run.
+    """
+    kind = type(detector) if choice is None else choice.entry.factory
+    if isinstance(kind, type) and getattr(kind, "chi2_dof", None) is Detector.chi2_dof:
+        name = detector.name if choice is None else choice.entry.name
+        raise ParameterError(f"threshold_rule='chi2': {name}'s scores follow no chi-square distribution (grx's "
+                             "and lrx's do); use 'tail' (the default) or 'quantile'")
 
 
 def _threshold_scene(result: DetectionResult, scene: Scene, wanted, frame: RunFrame) -> None:

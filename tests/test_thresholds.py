@@ -67,3 +67,15 @@ def test_rates_and_thresholds_are_checked(bad):
 def test_a_large_rate_is_the_maps_own_quantile():
     scores = np.arange(1000, dtype=float)
     assert choose_threshold(scores, pfa=0.2).value == pytest.approx(np.quantile(scores, 0.8))
+
+
+def test_the_chi2_rule_is_refused_before_the_run_for_detectors_without_a_chi_square(small_tif, tmp_path):
+    """fusion with threshold_rule='chi2' failed after its map was written."""
+    import hadinfer
+
+    out = tmp_path / "map.tif"
+    with pytest.raises(ParameterError, match="fusion's scores follow no chi-square distribution"):
+        hadinfer.detect(small_tif, out, detector="fusion", pfa=1e-3, threshold_rule="chi2")
+    assert not out.exists()
+    result = hadinfer.detect(small_tif, out, detector="grx", pfa=1e-3, threshold_rule="chi2")
+    assert result.threshold.rule == "chi2" and out.exists()

@@ -68,7 +68,8 @@ def write_map_detections(result, path, *, pfa, threshold, overwrite, inputs, oth
 @click.option("--detections", "detections_path", type=OutputFile("detections.geojson"), default=None,
               help="Also write the regions above a threshold as polygons (.geojson, or .gpkg with the 'vector' extra).")
 @click.option("--pfa", type=float, default=None,
-              help="Detections: false-alarm rate (chi-square quantile for grx, the map's quantile otherwise).")
+              help="Detections: false-alarm rate on background pixels, for every detector from a Pareto tail "
+                   "fitted to the map's own upper scores (hadinfer/thresholds.py).")
 @click.option("--threshold", type=float, default=None, help="Detections: an absolute score threshold instead.")
 @click.option("--detections-mask", "mask_path", type=OutputFile("mask.tif"), default=None,
               help="Detections: also a uint8 GeoTIFF, 1 above the threshold, 0 below, 255 nodata.")
