@@ -16,7 +16,6 @@ training report (recipe, seed, sources).
 from __future__ import annotations
 
 import json
-import os
 import zipfile
 from dataclasses import dataclass
 
@@ -24,6 +23,7 @@ import numpy as np
 
 from ..errors import ModelFileError
 from ..kernels.gelu import gelu
+from .metadata import check_model_path
 
 #: ``format`` in a feature model's metadata; bump when the layout changes.
 FORMAT = "hadinfer-spectral-features/1"
@@ -130,14 +130,14 @@ def load_feature_model(path) -> FeatureModel:
 
     Raises
     ------
+    InputNotFoundError
+        Nothing at ``path``.
     ModelFileError
-        Not such a file, or its weights do not fit together (one line naming the file).
+        A folder, not such a file, or its weights do not fit together (one line naming the file).
     """
-    where = os.fspath(path)
+    where = check_model_path(path)  # missing, a folder: one line, as for every model file
     # An .npz file is a zip archive; anything else (a .npy array, a raster, text) would
     # reach NumPy's pickle refusal or come back as a bare array.
-    if not os.path.isfile(where):
-        raise ModelFileError(f"{where}: no such file" if not os.path.exists(where) else f"{where}: not a file")
     if not zipfile.is_zipfile(where):
         raise ModelFileError(f"{where}: not a hadinfer feature model (.npz): not a NumPy .npz archive")
     try:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from hadinfer.errors import ModelFileError
+from hadinfer.errors import InputNotFoundError, ModelFileError
 from hadinfer.models.canonical_spectra import canonical_affine, resample_matrix
 from hadinfer.models.feature_model import FeatureModel, load_feature_model
 
@@ -64,8 +64,10 @@ def test_an_npy_array_a_raster_or_nothing_is_named_not_a_feature_model(tmp_path)
     for name in ("weights.npy", "scene.tif"):
         with pytest.raises(ModelFileError, match=f"{name}: not a hadinfer feature model .*not a NumPy .npz archive"):
             load_feature_model(tmp_path / name)
-    with pytest.raises(ModelFileError, match="missing.npz: no such file"):
+    with pytest.raises(InputNotFoundError, match="missing.npz: no such file"):
         load_feature_model(tmp_path / "missing.npz")
+    with pytest.raises(ModelFileError, match="is a folder"):
+        load_feature_model(tmp_path)
 
 
 def test_canonical_affine_standardises_then_interpolates():
