@@ -12,7 +12,7 @@ import rasterio
 
 from .detectors import DEFAULT_DETECTOR, Detector, SceneRef
 from .detectors.registry import DetectorChoice, choose, model_files, with_band_centres
-from .errors import ParameterError
+from .errors import AllNodataError, ParameterError
 from .io import ArrayScene, Scene, open_scene, read_mask, scene_band_centres, wavelength_band_spec
 from .io.bands import format_band_spec
 from .io.block_cache import DEFAULT_MB, halo_cache_bytes
@@ -404,6 +404,8 @@ def evaluate(scores, truth, *, key: str | None = None, valid=None) -> dict:
     ------
     ParameterError
         A georeferenced mask whose CRS or transform differs from the map's.
+    AllNodataError
+        A map file without one finite, valid score.
     """
     map_info = None
     if isinstance(scores, (str, os.PathLike)):
@@ -411,6 +413,9 @@ def evaluate(scores, truth, *, key: str | None = None, valid=None) -> dict:
             cube, mask = scene.read_all()
             scores = np.where(mask, cube[:, :, 0], np.nan)
             map_info = scene.info
+        if not np.isfinite(scores).any():  # named by its file, not as an array argument
+            raise AllNodataError(f"{map_info.path}: every pixel of the map is nodata or not finite; "
+                                 "nothing to evaluate")
     if isinstance(truth, (str, os.PathLike)):
         truth_path = truth
         truth, truth_info = read_mask(truth, key=key)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import click
+import numpy as np
 
+from ..errors import AllNodataError
 from ..io import open_scene
 from ..io.atomic import atomic_output
 from .options import OutputFile, check_optional_output, check_png_extension, verbosity_options
@@ -22,5 +24,7 @@ def command(map_path, output, overwrite):
 
     with open_scene(map_path, bands="1") as scene:
         cube, valid = scene.read_all()
+    if not (valid & np.isfinite(cube[:, :, 0])).any():
+        raise AllNodataError(f"{map_path}: every pixel of the map is nodata or not finite; nothing to show")
     with atomic_output(output, overwrite=overwrite, inputs=(map_path,), suffix=".tmp.png") as tmp:
         save_quicklook_png(cube[:, :, 0], tmp, valid=valid, title=str(map_path))

@@ -170,6 +170,16 @@ def test_evaluate_missing_truth(small_tif, out_dir):
     assert_one_line_error(run("evaluate", out_dir / "map.tif", "--truth", out_dir / "gt.tif"), 1, "no such file")
 
 
+@pytest.mark.parametrize("command", ["evaluate", "quicklook"])
+def test_a_map_without_one_valid_score_is_named_by_its_file(tmp_path, out_dir, command):
+    """Both named an internal argument (``score_map:``, ``valid:``) instead of the map file."""
+    empty = write_geotiff(tmp_path / "empty.tif", np.full((6, 5, 1), np.nan, np.float32), nodata=np.nan)
+    truth = write_geotiff(tmp_path / "truth.tif", np.eye(6, 5, dtype=np.uint8)[:, :, None])
+    args = (["--truth", truth] if command == "evaluate" else ["-o", out_dir / "map.png"])
+    assert_one_line_error(run(command, empty, *args), 1, "empty.tif: every pixel of the map is nodata or not finite")
+    assert files(out_dir) == []
+
+
 def run_without(module, argv):
     """The CLI in a fresh interpreter where ``import module`` fails as if it were not installed."""
     import subprocess
