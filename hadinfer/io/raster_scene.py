@@ -38,7 +38,8 @@ class RasterioScene(Scene):
     Raises
     ------
     NotARasterError
-        GDAL cannot open it, the selected bands hold complex numbers, one of its files
+        GDAL cannot open it, it has no band (a container such as HDF5 or netCDF, whose
+        subdatasets it names), the selected bands hold complex numbers, one of its files
         (a VRT source) is a FIFO or device, or its raw data file is shorter than its
         header says (GDAL would read the missing part as zeros).
     InputNotFoundError
@@ -57,6 +58,8 @@ class RasterioScene(Scene):
             raise NotARasterError(f"{path}: not a raster GDAL can read ({_first_line(exc)})") from exc
         ds = self._ds
         try:
+            if ds.count == 0:  # a container (HDF5, netCDF...): its rasters are subdatasets
+                raise NotARasterError(_no_bands_message(ds, path))
             _check_dataset_files(ds, path)
             good = _bad_band_list(ds, path)
             alpha = [ci == ColorInterp.alpha for ci in ds.colorinterp]
@@ -271,3 +274,13 @@ def _check_raw_size(ds, path) -> None:
                               f"({ds.height}x{ds.width}x{ds.count} {ds.dtypes[0]}"
                               + (f" after a {offset}-byte offset" if offset else "")
                               + "); the file is truncated")
+
+
+def _no_bands_message(ds, path) -> str:
+    """What to say of a file GDAL opens with no band: name its subdatasets, which are the rasters."""
+    subdatasets = list(ds.subdatasets)
+    if not subdatasets:
+        return f"{path}: GDAL opens it with no raster band"
+    shown = ", ".join(subdatasets[:3]) + (f" and {len(subdatasets) - 3} more" if len(subdatasets) > 3 else "")
+    return (f"{path}: a container of {len(subdatasets)} subdatasets ({shown}), not a raster with bands; "
+            f"write the one you want as a GeoTIFF first, e.g. rio convert '{subdatasets[0]}' scene.tif")

@@ -47,6 +47,20 @@ def test_not_a_raster(tmp_path, out_dir):
     assert files(out_dir) == []
 
 
+def test_a_container_of_subdatasets_names_them(tmp_path, out_dir):
+    """An HDF5 (or netCDF) file opens with no band: it said "no band left after applying --bands"."""
+    h5py = pytest.importorskip("h5py", reason="writing HDF5 needs h5py (extra 'mat')")
+    path = tmp_path / "flight.h5"
+    with h5py.File(path, "w") as fh:
+        fh["reflectance"] = np.ones((6, 5, 4), np.float32)
+        fh["mask"] = np.zeros((6, 5), np.uint8)
+    for command in (["detect", path, "-o", out_dir / "map.tif"], ["info", path]):
+        result = run(*command)
+        assert_one_line_error(result, 1, "a container of 2 subdatasets")
+        assert "HDF5:" in result.stderr and "rio convert" in result.stderr
+    assert files(out_dir) == []
+
+
 def test_truncated_tiff(tmp_path, out_dir, small_cube):
     path = write_geotiff(tmp_path / "cut.tif", small_cube.astype(np.int16))
     data = path.read_bytes()
