@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ParameterError
-from ..pairs import is_int
-from ..kernels.area_profile import area_profile
+from ..kernels.area_profile import area_profile, checked_area
 from .fusion_rx import DEFAULT_COMPONENTS, DEFAULT_WINDOWS, FusionRX
 
 #: Area threshold (pixels) and components, chosen on the five tuning files among 16, 64 and
@@ -57,13 +56,11 @@ class FusionArea(FusionRX):
                  regularization: float = 1e-3, area: int = DEFAULT_AREA, offset: float = AREA_OFFSET,
                  weight: float = AREA_WEIGHT):
         super().__init__(windows, n_components, regularization)
-        if not is_int(area) or area < 2:
-            raise ParameterError(f"area: expected an integer of at least 2 pixels, got {area!r}")
+        self.area = checked_area(area)
         if not np.isfinite(offset) or offset <= 0:
             raise ParameterError(f"offset: expected a positive number, got {offset!r}")
         if not 0 < weight < 1:
             raise ParameterError(f"weight: expected a number between 0 and 1, got {weight!r}")
-        self.area = int(area)
         self.offset = float(offset)
         self.weight = float(weight)
 

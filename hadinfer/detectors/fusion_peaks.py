@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ParameterError
-from ..pairs import is_int
+from ..kernels.area_profile import checked_area
 from ..kernels.map_peaks import peak_score
 from .fusion_rx import DEFAULT_COMPONENTS, DEFAULT_WINDOWS, FusionRX
 
@@ -46,9 +45,7 @@ class FusionPeaks(FusionRX):
     def __init__(self, windows=DEFAULT_WINDOWS, n_components: int = DEFAULT_COMPONENTS,
                  regularization: float = 1e-3, area: int = DEFAULT_PEAK_AREA):
         super().__init__(windows, n_components, regularization)
-        if not is_int(area) or area < 2:
-            raise ParameterError(f"area: expected an integer of at least 2 pixels, got {area!r}")
-        self.area = int(area)
+        self.area = checked_area(area)
 
     @property
     def halo(self) -> int:

@@ -25,7 +25,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import MissingDependencyError
+from ..errors import MissingDependencyError, ParameterError
+from ..pairs import is_int
+
+
+def checked_area(area) -> int:
+    """An area threshold as an int, refused unless it is an integer of at least 2 pixels.
+
+    Raises
+    ------
+    ParameterError
+        NaN, infinities, None, non-integers, booleans, or fewer than 2 pixels.
+    """
+    if not is_int(area) or area < 2:
+        raise ParameterError(f"area: expected an integer of at least 2 pixels, got {area!r}")
+    return int(area)
 
 
 def _scikit_image_opening():
