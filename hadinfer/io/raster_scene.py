@@ -9,17 +9,22 @@ from collections.abc import Sequence
 
 import numpy as np
 import rasterio
+from rasterio._env import get_gdal_config
 from rasterio.enums import ColorInterp, MaskFlags
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 
 from ..errors import BandSelectionError, InputNotFoundError, NotARasterError, RasterReadError, library_message
 from .bands import (_envi_header, envi_header_field, envi_list, read_envi_bbl, read_envi_wavelengths, select_bands,
                     wavelengths_to_nm)
-from .halo_reads import shared_halo_reads
+from .halo_reads import band_first_buffer, shared_halo_reads
 from .inputs import check_input_file, is_local_path
 from .scene import Scene, SceneInfo
 
 log = logging.getLogger(__name__)
+
+#: GDAL drivers of raw binary files (a header beside the data), whose pixel-interleaved
+#: files GDAL copies straight into a pixel-major buffer.
+RAW_PIXEL_DRIVERS = frozenset({"ENVI", "EHdr", "PAux", "ISCE", "GenBin"})
 
 
 class RasterioScene(Scene):
@@ -104,11 +109,30 @@ class RasterioScene(Scene):
 
     _raw_is_private = True  # every read is a fresh array from GDAL
 
+    @property
+    def _pixel_major(self) -> bool:
+        """Whether windows are read pixel-major, as the file holds them (see :mod:`~hadinfer.io.halo_reads`).
+
+        For pixel-interleaved files of GDAL's raw drivers, and GeoTIFFs while
+        ``GTIFF_DIRECT_IO`` is on: without it GDAL's GeoTIFF driver fills a pixel-major
+        buffer through its block cache, band by band, and a tiled file read 1.7x slower
+        than band-major (``grx``, 1024 x 1024 x 200, 2-core Intel VM, 2026-12-08).
+        """
+        if self.info.interleave != "pixel":
+            return False
+        if self.info.driver == "GTiff":
+            return str(get_gdal_config("GTIFF_DIRECT_IO")).upper() in ("YES", "TRUE", "ON", "1")
+        return self.info.driver in RAW_PIXEL_DRIVERS
+
     def _read_raw(self, window):
-        try:
-            data = self._ds.read(list(self.info.bands), window=window)
-        except RasterioError as exc:
-            raise RasterReadError(f"{self.info.path}: cannot read pixels ({_first_line(exc)})") from exc
+        dtypes = {self._ds.dtypes[band - 1] for band in self.info.bands}
+        if len(dtypes) > 1:  # rasterio picks the read's dtype itself
+            try:
+                return np.moveaxis(self._ds.read(list(self.info.bands), window=window), 0, -1)
+            except RasterioError as exc:
+                raise RasterReadError(f"{self.info.path}: cannot read pixels ({_first_line(exc)})") from exc
+        data = band_first_buffer(len(self.info.bands), window, dtypes.pop(), self._pixel_major)
+        self._read_into(window, data)
         return np.moveaxis(data, 0, -1)
 
     def read_tiles(self, tiles):
@@ -117,7 +141,7 @@ class RasterioScene(Scene):
             yield from super().read_tiles(tiles)
             return
         # Overlapping windows share their reads: each file block is read about four times, not nine.
-        raws = shared_halo_reads(self._read_into, tiles, len(self.info.bands), dtypes.pop())
+        raws = shared_halo_reads(self._read_into, tiles, len(self.info.bands), dtypes.pop(), self._pixel_major)
         for tile in tiles:
             yield self._checked(next(raws), tile.read)  # not named here: the consumer holds the only reference
 

@@ -36,19 +36,23 @@ def separate(image, tiles):
 
 @PROPERTY
 @given(height=st.integers(1, 40), width=st.integers(1, 40), tile=st.integers(1, 17), halo=st.integers(0, 20),
-       min_read=st.integers(1, 30), first_row=st.integers(0, 5), rows=st.integers(1, 6))
-def test_windows_equal_separate_reads(height, width, tile, halo, min_read, first_row, rows):
+       min_read=st.integers(1, 30), first_row=st.integers(0, 5), rows=st.integers(1, 6), pixel_major=st.booleans())
+def test_windows_equal_separate_reads(height, width, tile, halo, min_read, first_row, rows, pixel_major):
     """Any grid (halos wider than a tile, edge tiles grown to a minimum read, whole rows of tiles from
-    the middle of the image as a cluster strip reads them): every window is what one read of it gives."""
+    the middle of the image as a cluster strip reads them), in either layout: every window is what
+    one read of it gives."""
     image = np.arange(3 * height * width, dtype=np.int32).reshape(3, height, width)
     tiles = tile_windows((height, width), tile, halo=halo, min_read=min_read)
     starts = sorted({t.core.row_off for t in tiles})[first_row:first_row + rows]
     tiles = [t for t in tiles if t.core.row_off in starts]
-    got = list(shared_halo_reads(CountingReads(image), tiles, 3, np.int32))
+    got = list(shared_halo_reads(CountingReads(image), tiles, 3, np.int32, pixel_major=pixel_major))
     assert len(got) == len(tiles)
     for window, expected in zip(got, separate(image, tiles)):
         np.testing.assert_array_equal(window, expected)
-        assert np.moveaxis(window, -1, 0).flags["C_CONTIGUOUS"]  # band-major, as rasterio reads
+        if pixel_major:  # as a pixel-interleaved file holds it
+            assert window.flags["C_CONTIGUOUS"]
+        else:  # band-major, as rasterio reads
+            assert np.moveaxis(window, -1, 0).flags["C_CONTIGUOUS"]
 
 
 def blocks_touched(window, block):
@@ -150,3 +154,45 @@ def test_other_drivers_read_the_same_windows(tmp_path, driver, options):
             np.testing.assert_array_equal(valid, (truth != -9999).all(axis=2))
             np.testing.assert_array_equal(got[valid], truth[valid])
         assert not all(valid.all() for _, valid in scene.read_tiles(tiles))
+
+
+def pixel_major(window) -> bool:
+    """Whether a (rows, cols, bands) window lies pixel by pixel (each pixel's bands adjacent)."""
+    return window.flags["C_CONTIGUOUS"] and window.shape[2] > 1
+
+
+@pytest.mark.parametrize("driver, options, direct_io, expected", [
+    ("GTiff", {"interleave": "pixel", "tiled": True, "blockxsize": 16, "blockysize": 16}, True, True),
+    ("GTiff", {"interleave": "pixel"}, True, True),
+    ("GTiff", {"interleave": "pixel", "tiled": True, "blockxsize": 16, "blockysize": 16}, False, False),
+    ("GTiff", {"interleave": "band", "tiled": True, "blockxsize": 16, "blockysize": 16}, True, False),
+    ("ENVI", {"interleave": "bip"}, False, True),
+    ("ENVI", {"interleave": "bil"}, False, False),
+    ("ENVI", {"interleave": "bsq"}, False, False)])
+def test_pixel_interleaved_files_are_read_pixel_major(tmp_path, driver, options, direct_io, expected):
+    """Windows lie as the file holds them (pixel-major for ENVI BIP, and for pixel-interleaved
+    GeoTIFFs while GTIFF_DIRECT_IO is on), band-major otherwise; the pixels are the file's either way,
+    through shared halo reads, whole reads and band selections."""
+    import rasterio
+    from rasterio.shutil import copy as copy_dataset
+
+    rng = np.random.default_rng(3)
+    cube = rng.integers(-500, 500, size=(45, 38, 5)).astype(np.int16)
+    cube[7:12, 30:36] = -9999
+    source = write_geotiff(tmp_path / "s.tif", cube, nodata=-9999, tiled=True, block=16)
+    path = tmp_path / ("c.img" if driver == "ENVI" else "c.tif")
+    with rasterio.open(source) as ds:
+        copy_dataset(ds, path, driver=driver, **options)
+    with rasterio.Env(GTIFF_DIRECT_IO=direct_io):
+        for bands, selected in ((None, slice(None)), ("2,4-5", [1, 3, 4])):
+            with open_scene(path, bands=bands) as scene:
+                tiles = tile_windows((45, 38), 16, halo=4)
+                for tile, (got, valid) in zip(tiles, scene.read_tiles(tiles)):
+                    truth = cube[tile.read.toslices()][:, :, selected]
+                    assert pixel_major(got) == expected
+                    np.testing.assert_array_equal(valid, (cube[tile.read.toslices()] != -9999).all(axis=2))
+                    np.testing.assert_array_equal(got[valid], truth[valid])
+                whole, valid = scene.read_window(tile_windows((45, 38), 64)[0].read)
+                assert pixel_major(whole) == expected
+                np.testing.assert_array_equal(valid, (cube != -9999).all(axis=2))
+                np.testing.assert_array_equal(whole[valid], cube[..., selected][valid])
