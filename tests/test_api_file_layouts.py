@@ -14,6 +14,8 @@ LAYOUTS = {
     "geotiff-band-tiled": ("GTiff", {"interleave": "band", "tiled": True, "blockxsize": 16, "blockysize": 16}),
     "geotiff-pixel-tiled": ("GTiff", {"interleave": "pixel", "tiled": True, "blockxsize": 16, "blockysize": 16}),
     "geotiff-pixel-striped": ("GTiff", {"interleave": "pixel"}),
+    "geotiff-pixel-deflate": ("GTiff", {"interleave": "pixel", "tiled": True, "blockxsize": 16, "blockysize": 16,
+                                        "compress": "deflate"}),
     "envi-bip": ("ENVI", {"interleave": "bip"}),
     "envi-bil": ("ENVI", {"interleave": "bil"}),
     "envi-bsq": ("ENVI", {"interleave": "bsq"}),

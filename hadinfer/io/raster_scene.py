@@ -113,15 +113,17 @@ class RasterioScene(Scene):
     def _pixel_major(self) -> bool:
         """Whether windows are read pixel-major, as the file holds them (see :mod:`~hadinfer.io.halo_reads`).
 
-        For pixel-interleaved files of GDAL's raw drivers, and GeoTIFFs while
-        ``GTIFF_DIRECT_IO`` is on: without it GDAL's GeoTIFF driver fills a pixel-major
-        buffer through its block cache, band by band, and a tiled file read 1.7x slower
-        than band-major (``grx``, 1024 x 1024 x 200, 2-core Intel VM, 2026-12-08).
+        For pixel-interleaved files of GDAL's raw drivers, and uncompressed GeoTIFFs while
+        ``GTIFF_DIRECT_IO`` is on.  Otherwise GDAL's GeoTIFF driver fills a pixel-major
+        buffer through its block cache, band by band: ``grx`` on a 1024 x 1024 x 200 tiled
+        file took 1.7x as long as band-major uncompressed without direct reads, 1.5x
+        with DEFLATE (which direct reads do not cover; 2-core Intel VM, 2026-12-08).
         """
         if self.info.interleave != "pixel":
             return False
         if self.info.driver == "GTiff":
-            return str(get_gdal_config("GTIFF_DIRECT_IO")).upper() in ("YES", "TRUE", "ON", "1")
+            return (self.info.compression is None
+                    and str(get_gdal_config("GTIFF_DIRECT_IO")).upper() in ("YES", "TRUE", "ON", "1"))
         return self.info.driver in RAW_PIXEL_DRIVERS
 
     def _read_raw(self, window):

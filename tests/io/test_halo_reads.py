@@ -165,14 +165,17 @@ def pixel_major(window) -> bool:
     ("GTiff", {"interleave": "pixel", "tiled": True, "blockxsize": 16, "blockysize": 16}, True, True),
     ("GTiff", {"interleave": "pixel"}, True, True),
     ("GTiff", {"interleave": "pixel", "tiled": True, "blockxsize": 16, "blockysize": 16}, False, False),
+    ("GTiff", {"interleave": "pixel", "tiled": True, "blockxsize": 16, "blockysize": 16, "compress": "deflate"},
+     True, False),
+    ("GTiff", {"interleave": "pixel", "compress": "lzw"}, True, False),
     ("GTiff", {"interleave": "band", "tiled": True, "blockxsize": 16, "blockysize": 16}, True, False),
     ("ENVI", {"interleave": "bip"}, False, True),
     ("ENVI", {"interleave": "bil"}, False, False),
     ("ENVI", {"interleave": "bsq"}, False, False)])
 def test_pixel_interleaved_files_are_read_pixel_major(tmp_path, driver, options, direct_io, expected):
-    """Windows lie as the file holds them (pixel-major for ENVI BIP, and for pixel-interleaved
-    GeoTIFFs while GTIFF_DIRECT_IO is on), band-major otherwise; the pixels are the file's either way,
-    through shared halo reads, whole reads and band selections."""
+    """Windows lie as the file holds them (pixel-major for ENVI BIP, and for uncompressed
+    pixel-interleaved GeoTIFFs while GTIFF_DIRECT_IO is on), band-major otherwise; the pixels are
+    the file's either way, through shared halo reads, whole reads and band selections."""
     import rasterio
     from rasterio.shutil import copy as copy_dataset
 
