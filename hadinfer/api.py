@@ -16,6 +16,7 @@ from .errors import AllNodataError, ParameterError
 from .io import ArrayScene, Scene, open_scene, read_mask, scene_band_centres, wavelength_band_spec
 from .io.bands import format_band_spec
 from .io.block_cache import DEFAULT_MB, halo_cache_bytes
+from .io.read_options import direct_read_options
 from .io.writer import check_output_path
 from .io.xarray_scene import (check_plain_array_layout, dataarray_scene, is_dataarray, is_dataset,
                               scores_as_dataarray)
@@ -213,11 +214,8 @@ def detect(source, output=None, *, detector: str | Detector | DetectorChoice = D
     auto_cache = gdal_cache_mb == "auto" and "GDAL_CACHEMAX" not in os.environ
     cache = ({} if gdal_cache_mb is None or "GDAL_CACHEMAX" in os.environ
              else {"GDAL_CACHEMAX": _cache_bytes(DEFAULT_MB if auto_cache else gdal_cache_mb)})
-    # Uncompressed GeoTIFFs read straight into the window's buffer, past GDAL's block cache:
-    # what lets pixel-interleaved ones be read pixel-major (RasterioScene._pixel_major).
-    direct = {} if "GTIFF_DIRECT_IO" in os.environ else {"GTIFF_DIRECT_IO": "YES"}
     frame = RunFrame.begin(model, source, writes)  # hashes the model and scene files: once per run
-    with rasterio.Env(**cache, **direct):
+    with rasterio.Env(**cache, **direct_read_options()):
         result = _detect(source, model=model, frame=frame, key=key, bands=bands, device=device, auto_cache=auto_cache,
                          tile_size=tile_size, progress=progress, wanted=wanted)
     if template is not None and result.scores is not None:

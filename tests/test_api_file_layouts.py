@@ -50,17 +50,20 @@ def test_every_layout_gives_the_same_map_to_the_bit(layouts, detector):
         np.testing.assert_array_equal(scores, reference, err_msg=name)
 
 
-def direct_io_during_run(path) -> set:
+def read_options_during_run(path) -> set:
     seen = set()
-    hadinfer.detect(path, detector="grx", progress=lambda *a: seen.add(get_gdal_config("GTIFF_DIRECT_IO")))
+    hadinfer.detect(path, detector="grx", progress=lambda *a: seen.add(
+        (get_gdal_config("GTIFF_DIRECT_IO"), get_gdal_config("GDAL_ONE_BIG_READ"))))
     return seen
 
 
-def test_a_run_reads_geotiffs_directly_unless_told_otherwise(layouts, monkeypatch):
-    """GTIFF_DIRECT_IO is on during a run (what lets pixel-interleaved GeoTIFFs be read pixel-major),
-    off again after it, and a user's own setting wins."""
-    monkeypatch.delenv("GTIFF_DIRECT_IO", raising=False)
-    assert direct_io_during_run(layouts["geotiff-pixel-tiled"]) == {"YES"}
-    assert get_gdal_config("GTIFF_DIRECT_IO") is None
+def test_a_run_reads_past_the_block_cache_unless_told_otherwise(layouts, monkeypatch):
+    """GTIFF_DIRECT_IO and GDAL_ONE_BIG_READ are on during a run (what lets pixel-interleaved
+    GeoTIFFs be read pixel-major, and raw files by window), off again after it, and a user's own
+    setting wins."""
+    for name in ("GTIFF_DIRECT_IO", "GDAL_ONE_BIG_READ"):
+        monkeypatch.delenv(name, raising=False)
+    assert read_options_during_run(layouts["geotiff-pixel-tiled"]) == {("YES", "YES")}
+    assert get_gdal_config("GTIFF_DIRECT_IO") is None and get_gdal_config("GDAL_ONE_BIG_READ") is None
     monkeypatch.setenv("GTIFF_DIRECT_IO", "NO")
-    assert direct_io_during_run(layouts["geotiff-pixel-tiled"]) == {"NO"}
+    assert read_options_during_run(layouts["envi-bil"]) == {("NO", "YES")}

@@ -23,7 +23,7 @@ pixel-major, as they lie in the file: GDAL then copies each pixel's bands as the
 instead of scattering them band by band, which the consumers' centring undid again.
 One pass over a 1024 x 1024 x 200 int16 ENVI BIP file took 0.93 s band-major against
 0.09 s pixel-major (2-core Intel VM, 2026-12-08).  GeoTIFFs are read so only when
-uncompressed and with ``GTIFF_DIRECT_IO`` on (:func:`hadinfer.detect` sets it; see
+uncompressed and with ``GTIFF_DIRECT_IO`` on (:mod:`hadinfer.io.read_options`; see
 ``RasterioScene._pixel_major``).  Every consumer takes either layout, to the bit.
 """
 
