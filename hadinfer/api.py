@@ -36,8 +36,9 @@ class DetectionResult:
         The map (NaN = not scored); a DataArray with the input's spatial coordinates and
         CRS when the input was one; ``None`` when it was written to ``path`` instead.
     report : dict
-        Detector, device, tile size, scene size, seconds per stage, megapixels per
-        second, peak memory (MiB).
+        Detector, device, tile size, scene size (``scene``, with ``valid_pixels``: the
+        pixels scored, where every band holds a finite value other than nodata), seconds
+        per stage, megapixels per second, peak memory (MiB).
     path : Path or None
         The written map.
     detector : Detector or None

@@ -15,8 +15,9 @@ import numpy as np
 from .arrays import ArrayLibrary, NumpyArrays
 from .cpu_threads import blas_threads, tile_workers
 from .detectors import BackgroundStats, Detector
-from .errors import AllNodataError, ParameterError
+from .errors import ParameterError
 from .io.derived_scene import DerivedScene
+from .io.empty_bands import no_valid_pixel_error
 from .io.scene import Scene
 from .kernels.statistics import statistics_windows
 from .kernels.triangular_energy import triangular_pays
@@ -209,7 +210,7 @@ def accumulate_stats(scene: Scene, tile_shape=None, *, precision: str = "float64
         stats.merge(part)
         progress("statistics", done, len(tiles))
     if stats.count_ == 0:
-        raise AllNodataError(f"{info.path}: every pixel is nodata or not finite; nothing to score")
+        raise no_valid_pixel_error(scene)
     return stats
 
 
@@ -426,7 +427,7 @@ def _fit_and_score(scene: Scene, detector: Detector, stats: BackgroundStats, sin
         "workers": workers,
         "preparers": preparers,
         "scene": {"path": info.path, "height": info.height, "width": info.width,
-                  "bands": len(info.bands), "dtype": info.dtype},
+                  "bands": len(info.bands), "dtype": info.dtype, "valid_pixels": int(stats.count_)},
         "seconds": {k: round(v, 4) for k, v in timer.seconds.items()},
         "peak_memory_mb": round(peak_memory_mb(), 1),
     }

@@ -149,8 +149,8 @@ def command(ctx, scenes, output, output_dir, detector, key, bands, wavelengths, 
             click.echo(f"{output}: {report['detector']} on {s['height']}x{s['width']}x{s['bands']} "
                        f"({report['device']}) in {report['seconds']['total']:.2f} s, "
                        f"{report['megapixels_per_second']:.3g} MP/s"
-                       + (f" (+ {report['seconds']['train']:.1f} s training)" if "train" in report["seconds"] else ""),
-                       err=True)
+                       + (f" (+ {report['seconds']['train']:.1f} s training)" if "train" in report["seconds"] else "")
+                       + unscored_note(s), err=True)
         return report
 
     def score_scene(scene, output, staged, report_path, detections_path, detect, scene_bands) -> dict:
@@ -200,3 +200,12 @@ def command(ctx, scenes, output, output_dir, detector, key, bands, wavelengths, 
         model_files=model_files, request=request)
     if code:
         raise click.exceptions.Exit(code)
+
+
+def unscored_note(scene: dict) -> str:
+    """``"; N of M pixels scored ..."`` for the summary line when some pixels were not, else ``""``."""
+    total, valid = scene["height"] * scene["width"], scene.get("valid_pixels")
+    if valid is None or valid >= total:
+        return ""
+    return (f"; {valid:,} of {total:,} pixels scored ({100 * valid / total:.3g} %), the rest nodata, masked "
+            "or not finite in some band")

@@ -31,9 +31,10 @@ import numpy as np
 from ..api import DetectionResult
 from ..detectors import DEFAULT_DETECTOR
 from ..detectors.registry import with_band_centres
-from ..errors import AllNodataError, ClusterError
+from ..errors import ClusterError
 from ..io import wavelength_band_spec
 from ..io.bands import format_band_spec
+from ..io.empty_bands import no_valid_pixel_error
 from ..pipeline import ProgressCallback, _no_progress, peak_memory_mb, plan_tiles, progress_callback
 from ..run_frame import OutputSpec, RunFrame
 from .cluster import import_distributed, run_portably
@@ -134,7 +135,8 @@ def detect_strips(source, output=None, *, client, detector=DEFAULT_DETECTOR, key
         leaves, merged = reduce("stats", "statistics", strip_stats, model.stats_precision)
         stats = merged.result()
         if stats.count_ == 0:
-            raise AllNodataError(f"{info.path}: every pixel is nodata or not finite; nothing to score")
+            with scene_source.open() as scene:
+                raise no_valid_pixel_error(scene)
         model.fit(stats)  # here too: the report, the map's tags and a detection threshold need it
         features = None
         if model.feature_pass:  # its second pass, over the same canonical windows, merged exactly
@@ -158,7 +160,7 @@ def detect_strips(source, output=None, *, client, detector=DEFAULT_DETECTOR, key
                                 "(out of memory, or a crash in a native library); see the worker logs") from exc
         raise
     total = time.perf_counter() - started
-    result.report = _report(model, info, tile_shape, plan, client, seconds, total) | report_extra
+    result.report = _report(model, info, stats.count_, tile_shape, plan, client, seconds, total) | report_extra
     result.detector = model
     frame.finish(frame.start_report(result.report, result.path))
     return result
@@ -205,7 +207,7 @@ def _gather_scores(distributed, scoring, info, frame: RunFrame, progress,
     return DetectionResult(None, {}, path), extra
 
 
-def _report(model, info, tile_shape, plan, client, seconds, total) -> dict:
+def _report(model, info, valid_pixels, tile_shape, plan, client, seconds, total) -> dict:
     """The run report: :func:`hadinfer.pipeline.run_detector`'s keys, plus the cluster's."""
     try:  # the same function, run in each worker process
         worker_memory = {address: round(mb, 1) for address, mb in client.run(peak_memory_mb).items()}
@@ -223,7 +225,7 @@ def _report(model, info, tile_shape, plan, client, seconds, total) -> dict:
         "workers": len(client.scheduler_info().get("workers", {})),
         "scheduler": client.scheduler.address,
         "scene": {"path": info.path, "height": info.height, "width": info.width,
-                  "bands": len(info.bands), "dtype": info.dtype},
+                  "bands": len(info.bands), "dtype": info.dtype, "valid_pixels": int(valid_pixels)},
         "seconds": {**{k: round(v, 4) for k, v in seconds.items()}, "total": round(total, 4)},
         "megapixels_per_second": round(megapixels / total, 4) if total > 0 else None,
         "peak_memory_mb": round(peak_memory_mb(), 1),

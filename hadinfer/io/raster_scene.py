@@ -22,9 +22,6 @@ from .scene import Scene, SceneInfo
 
 log = logging.getLogger(__name__)
 
-#: GDAL drivers of raw binary files (a header beside the data), whose pixel-interleaved
-#: files GDAL copies straight into a pixel-major buffer.
-RAW_PIXEL_DRIVERS = frozenset({"ENVI", "EHdr", "PAux", "ISCE", "GenBin"})
 
 
 class RasterioScene(Scene):
@@ -124,7 +121,7 @@ class RasterioScene(Scene):
         if self.info.driver == "GTiff":
             return (self.info.compression is None
                     and str(get_gdal_config("GTIFF_DIRECT_IO")).upper() in ("YES", "TRUE", "ON", "1"))
-        return self.info.driver in RAW_PIXEL_DRIVERS
+        return self.info.driver in RAW_DRIVERS  # raw files: GDAL copies each pixel's bands as they lie
 
     def _read_raw(self, window):
         dtypes = {self._ds.dtypes[band - 1] for band in self.info.bands}
@@ -249,8 +246,9 @@ def _check_dataset_files(ds, path) -> None:
 
     GDAL opens a VRT without its sources and fails only when the pixels are read, with
     "Read failed. See previous exception"; it reads a raw file (ENVI, EHdr BIL/BIP/BSQ,
-    GenBin, PAux, ISCE) shorter than its header says as zeros, silently.  Both are
-    found here, before any work.
+    GenBin, PAux, ISCE) shorter than its header says as zeros, silently, and so a striped
+    GeoTIFF cut short while ``GTIFF_DIRECT_IO`` is on (as during a run,
+    :mod:`hadinfer.io.read_options`).  All are found here, before any work.
     """
     for file in ds.files[1:]:
         if not is_local_path(file):
@@ -261,6 +259,8 @@ def _check_dataset_files(ds, path) -> None:
         check_input_file(file)
     if ds.driver in RAW_DRIVERS:
         _check_raw_size(ds, path)
+    elif ds.driver == "GTiff":
+        _check_geotiff_size(ds, path)
 
 
 _ITEM_BYTES = {"uint8": 1, "int8": 1, "uint16": 2, "int16": 2, "uint32": 4, "int32": 4, "float32": 4,
@@ -300,6 +300,34 @@ def _check_raw_size(ds, path) -> None:
                               f"({ds.height}x{ds.width}x{ds.count} {ds.dtypes[0]}"
                               + (f" after a {offset}-byte offset" if offset else "")
                               + "); the file is truncated")
+
+
+def _check_geotiff_size(ds, path) -> None:
+    """A GeoTIFF must hold its last block of pixels (of every band, when bands are stored apart).
+
+    The last block's end (``BLOCK_OFFSET`` + ``BLOCK_SIZE`` from GDAL's ``TIFF`` metadata
+    domain, microseconds a band) is where GDAL writes a file's pixels up to, so a copy or
+    download cut short ends before it.  A block written out of order could hide a cut
+    elsewhere; sparse blocks (offset 0) hold no bytes and are skipped.
+    """
+    data = ds.files[0] if ds.files else str(path)
+    if not os.path.isfile(data) or not ds.block_shapes:
+        return
+    rows, cols = ds.block_shapes[0]
+    last = f"{(ds.width + cols - 1) // cols - 1}_{(ds.height + rows - 1) // rows - 1}"
+    end = 0
+    for band in [1] if ds.interleaving is not None and ds.interleaving.value == "PIXEL" else range(1, ds.count + 1):
+        try:
+            offset = int(ds.get_tag_item(f"BLOCK_OFFSET_{last}", "TIFF", bidx=band) or 0)
+            size = int(ds.get_tag_item(f"BLOCK_SIZE_{last}", "TIFF", bidx=band) or 0)
+        except (ValueError, RasterioError):  # GDAL does not say: nothing to check against
+            return
+        if offset:
+            end = max(end, offset + size)
+    size = os.path.getsize(data)
+    if size < end:
+        raise NotARasterError(f"{path}: the file holds {size} bytes, but its last block of pixels ends at byte {end}; "
+                              "the file is truncated")
 
 
 def _no_bands_message(ds, path) -> str:

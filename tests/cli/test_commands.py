@@ -32,7 +32,7 @@ def test_synth_detect_evaluate_roundtrip(example, tmp_path):
     run("detect", example / "scene.tif", "-o", tmp_path / "map.tif", "--report", tmp_path / "run.json", "-q")
     report = json.loads((tmp_path / "run.json").read_text())
     assert report["scene"] == {"path": str(example / "scene.tif"), "height": 96, "width": 80, "bands": 30,
-                               "dtype": "int16"}
+                               "dtype": "int16", "valid_pixels": 96 * 80}
     assert set(report["seconds"]) == {"read", "fit", "compute", "write", "total"}
     assert report["megapixels_per_second"] > 0 and report["peak_memory_mb"] > 0 and report["device"] == "cpu"
     text = run("evaluate", tmp_path / "map.tif", "--truth", example / "truth.tif", "--roc", tmp_path / "roc.png")

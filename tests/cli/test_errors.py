@@ -247,3 +247,14 @@ def error_line_of(result) -> str:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error:") and "Traceback" not in result.output, result.stderr
     return lines[0]
+
+
+def test_blanked_bands_are_one_line_naming_them(tmp_path, out_dir):
+    """A float scene whose bands 2 and 4 are NaN everywhere: one line naming them and the --bands
+    that leaves them out; no file."""
+    cube = np.random.default_rng(5).normal(size=(16, 16, 6)).astype(np.float32)
+    cube[:, :, [1, 3]] = np.nan
+    path = write_geotiff(tmp_path / "blank.tif", cube)
+    assert_one_line_error(run("detect", path, "-o", out_dir / "map.tif"), 1, "bands 2 and 4 hold none")
+    assert "--bands 1,3,5-6" in run("detect", path, "-o", out_dir / "map.tif").stderr
+    assert files(out_dir) == []

@@ -172,3 +172,17 @@ def test_progress_lines_reach_stderr_without_q(small_tif, tmp_path, monkeypatch)
     assert "INFO hadinfer.progress: scoring: " in shown.stderr
     assert "INFO hadinfer.progress: scoring: done" in shown.stderr
     assert run(*args, "-q").stderr == ""
+
+
+def test_the_summary_line_says_how_many_pixels_were_not_scored(small_tif, tmp_path):
+    """All scored: nothing said; a band blank in 24 of 40 rows: the count, on the same line."""
+    import numpy as np
+
+    from ..conftest import write_geotiff
+
+    assert "pixels scored" not in run("detect", small_tif, "-o", tmp_path / "m.tif", "--detector", "grx").stderr
+    cube = np.random.default_rng(3).normal(size=(40, 36, 6)).astype(np.float32)
+    cube[:24, :, 2] = np.nan
+    result = run("detect", write_geotiff(tmp_path / "p.tif", cube), "-o", tmp_path / "p.map.tif", "--detector", "grx")
+    assert result.exit_code == 0 and result.stderr.count("\n") == 1
+    assert "; 576 of 1,440 pixels scored (40 %), the rest nodata, masked or not finite in some band" in result.stderr

@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 import rasterio
 
+import hadinfer
+
 from hadinfer.errors import InputNotFoundError, NotARasterError, OutputPathError
 from hadinfer.io import open_scene, read_mask
 from hadinfer.io.atomic import InputIndex, atomic_output, check_distinct, check_output_path, make_temp, temp_name
@@ -203,6 +205,23 @@ def test_envi_file_shorter_than_its_header_is_refused(tmp_path, small_cube, offs
         open_scene(scene)
     with pytest.raises(NotARasterError, match="truncated"):
         open_scene(scene.with_suffix(".hdr"))  # named by its header too
+
+
+@pytest.mark.parametrize("interleave", ["band", "pixel"])
+@pytest.mark.parametrize("tiled", [False, True])
+def test_a_geotiff_cut_short_is_refused_not_zero_filled(tmp_path, small_cube, interleave, tiled):
+    """With GTIFF_DIRECT_IO on (as during a run) GDAL read a striped GeoTIFF cut short as zeros,
+    silently; any GeoTIFF missing its last block is now refused when opened, even by one byte."""
+    scene = write_geotiff(tmp_path / "t.tif", small_cube.astype(np.int16), interleave=interleave, tiled=tiled)
+    with open_scene(scene) as opened:  # whole: fine
+        assert opened.info.shape == (40, 36, 12)
+    whole = scene.read_bytes()
+    for cut in (len(whole) // 2, len(whole) - 1):
+        scene.write_bytes(whole[:cut])
+        with rasterio.Env(GTIFF_DIRECT_IO=True), pytest.raises(
+                NotARasterError, match=rf"t\.tif: the file holds {cut} bytes, but its last block of pixels ends at "
+                                       rf"byte \d+; the file is truncated"):
+            hadinfer.detect(scene, detector="grx")
 
 
 @pytest.mark.parametrize("driver, extension", [("EHdr", "bil"), ("PAux", "raw"), ("ISCE", "slc")])
