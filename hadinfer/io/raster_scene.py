@@ -23,7 +23,6 @@ from .scene import Scene, SceneInfo
 log = logging.getLogger(__name__)
 
 
-
 class RasterioScene(Scene):
     """A raster opened read-only with rasterio; only the selected bands are read.
 
