@@ -10,11 +10,14 @@ merged statistics.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from ..detectors import BackgroundStats, Detector, registry
 from ..errors import ParameterError
 from ..io import Scene, open_scene
+from ..io.read_options import direct_read_options
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,18 @@ class SceneSource:
     def open(self) -> Scene:
         """Open the scene (close it, or use it as a context manager)."""
         return open_scene(self.path, key=self.key, bands=self.bands)
+
+    @contextmanager
+    def reading(self) -> Iterator[Scene]:
+        """The open scene, read as a single-process run reads it: past GDAL's block cache.
+
+        Worker tasks read through this (:mod:`hadinfer.io.read_options`: pixel-interleaved
+        GeoTIFFs pixel-major, raw files by window); the pixels are the same either way.
+        """
+        import rasterio
+
+        with rasterio.Env(**direct_read_options()), self.open() as scene:
+            yield scene
 
 
 @dataclass(frozen=True)

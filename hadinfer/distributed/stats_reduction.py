@@ -123,7 +123,7 @@ def strip_stats(source: SceneSource, tiles: Sequence[Tile], precision: str = "fl
     canonical statistics windows (:func:`statistics_runs`), merged parts equal the
     single-process statistics to the bit.  Memory is one window's read.
     """
-    with source.open() as scene:
+    with source.reading() as scene:
         stats = BackgroundStats(len(scene.info.bands))
         for tile in tiles:
             stats.update_window(*scene.read_window(tile.core), precision=precision)
@@ -139,7 +139,7 @@ def strip_feature_stats(source: SceneSource, tiles: Sequence[Tile], spec: Detect
     so merged parts equal the single-process feature statistics to the bit.
     """
     detector = spec.fitted(stats)
-    with source.open() as scene:
+    with source.reading() as scene:
         derived = DerivedScene(scene, detector.features, detector.feature_count)
         out = BackgroundStats(detector.feature_count)
         for tile in tiles:

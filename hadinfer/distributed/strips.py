@@ -109,7 +109,7 @@ def score_strip(source: SceneSource, spec: DetectorSpec, stats: BackgroundStats,
         detector.fit_features(feature_stats)
     library = detector.arrays_for(device)
     top, rows = strip_extent(tiles)
-    with source.open() as scene:
+    with source.reading() as scene:
         out = np.full((rows, scene.info.width), np.nan, dtype=np.float32)
         # Batched as one process batches them (whole rows of tiles): the same network calls.
         reads = ((tile, detector.prepare(*window, tile.core_in_read, arrays=library))

@@ -73,3 +73,27 @@ def test_tree_merged_strip_statistics_on_the_cluster_equal_np_cov_of_all_pixels(
     assert stats.count_ == len(pixels) == info.height * info.width - 12  # the 3 x 4 nodata block is left out
     np.testing.assert_allclose(stats.mean_, pixels.mean(axis=0), rtol=1e-12)
     np.testing.assert_allclose(stats.covariance(), expected, rtol=1e-10, atol=1e-10 * np.max(np.abs(expected)))
+
+
+def test_workers_read_scenes_past_the_block_cache_and_pixel_major(tmp_path, monkeypatch):
+    """A worker task reads as one process does (hadinfer.io.read_options): GTIFF_DIRECT_IO and
+    GDAL_ONE_BIG_READ on while it reads, a pixel-interleaved GeoTIFF's windows pixel-major,
+    the same statistics as band-major reads of a band-interleaved copy."""
+    from rasterio._env import get_gdal_config
+
+    from ..conftest import write_geotiff
+
+    for name in ("GTIFF_DIRECT_IO", "GDAL_ONE_BIG_READ"):
+        monkeypatch.delenv(name, raising=False)
+    cube = np.random.default_rng(4).integers(0, 900, size=(40, 30, 6)).astype(np.int16)
+    pixel = SceneSource.from_path(write_geotiff(tmp_path / "p.tif", cube, interleave="pixel"))
+    band = SceneSource.from_path(write_geotiff(tmp_path / "b.tif", cube, interleave="band"))
+    with pixel.reading() as scene:
+        assert get_gdal_config("GTIFF_DIRECT_IO") == "YES" and get_gdal_config("GDAL_ONE_BIG_READ") == "YES"
+        window, _ = scene.read_window(tile_windows((40, 30), 16)[0].read)
+        assert window.flags["C_CONTIGUOUS"]
+    assert get_gdal_config("GTIFF_DIRECT_IO") is None
+    tiles = tile_windows((40, 30), 16)
+    from_pixel, from_band = strip_stats(pixel, tiles), strip_stats(band, tiles)
+    assert from_pixel.count_ == from_band.count_ == 40 * 30
+    np.testing.assert_array_equal(from_pixel.covariance(), from_band.covariance())
