@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import stat
 import warnings
 from pathlib import Path
 
 from ..errors import InputNotFoundError, NotARasterError
 
-__all__ = ["check_input_file", "gdal_path", "input_files", "is_local_path", "utf8_name_problem"]
+__all__ = ["check_input_file", "gdal_path", "input_files", "is_local_path", "local_form", "utf8_name_problem"]
 
 #: Files that are never rasters: GDAL is not asked about them (a model, a cube, a report).
 _NOT_RASTERS = (".mat", ".pt", ".pth", ".ckpt", ".onnx", ".engine", ".plan", ".json", ".cache")
@@ -29,9 +30,25 @@ _KINDS = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character de
           (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
 
 
+#: A URL's scheme, as rasterio takes them (``zip://``, ``zip+file://``, ``tar://``, ``s3://``, ``az://``, ...).
+_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
 def is_local_path(path: str | os.PathLike) -> bool:
-    """Whether ``path`` is a plain file path (not a GDAL ``/vsi*`` path or a URL)."""
-    return not os.fspath(path).startswith(("/vsi", "http://", "https://", "s3://", "gs://"))
+    """Whether ``path`` names a plain local file (a ``file://`` URL does; a ``/vsi*`` path or another URL does not)."""
+    text = os.fspath(path)
+    if isinstance(text, bytes):
+        text = os.fsdecode(text)
+    return not text.startswith("/vsi") and (text.startswith("file://") or not _URL_SCHEME.match(text))
+
+
+def local_form(path: str | os.PathLike) -> str:
+    """``path`` as the file system names it: a ``file://`` URL's path, anything else as it is."""
+    text = os.fspath(path)
+    if isinstance(text, str) and text.startswith("file://"):
+        text = text[len("file://"):]
+        return text[len("localhost"):] if text.startswith("localhost/") else text
+    return text
 
 
 def utf8_name_problem(path: str | os.PathLike) -> str | None:
@@ -65,9 +82,9 @@ def check_input_file(path: str | os.PathLike) -> None:
     NotARasterError
         A FIFO, device or socket, or a name that is not valid UTF-8.
     """
-    path = os.fspath(path)
     if not is_local_path(path):
         return
+    path = local_form(path)
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
@@ -118,6 +135,7 @@ def input_files(path: str | os.PathLike) -> tuple[str, ...]:
     path = os.fspath(path)
     if not path or not is_local_path(path) or utf8_name_problem(path):
         return (path,)
+    path = local_form(path)
     try:
         info = os.stat(path)
     except OSError:

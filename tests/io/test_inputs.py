@@ -237,3 +237,31 @@ def test_other_raw_files_shorter_than_their_header_are_refused(tmp_path, small_c
     with pytest.raises(NotARasterError, match=rf"holds {len(whole) - 1} bytes, but its header describes at least "
                                               rf"{len(whole)} \(40x36x12 float32\); the file is truncated"):
         open_scene(scene)
+
+
+@pytest.mark.parametrize("path, local", [("/tmp/s.tif", True), ("s.tif", True), ("file:///tmp/s.tif", True),
+                                         ("/vsizip/a.zip/s.tif", False), ("zip:///tmp/a.zip!/s.tif", False),
+                                         ("zip+file:///tmp/a.zip!s.tif", False), ("tar:///a.tar!/s.tif", False),
+                                         ("s3://bucket/s.tif", False), ("az://c/s.tif", False),
+                                         ("https://x/s.tif", False)])
+def test_urls_of_every_scheme_are_not_local_files(path, local):
+    from hadinfer.io.inputs import is_local_path
+
+    assert is_local_path(path) == local
+
+
+def test_a_scene_in_a_zip_archive_by_url_is_read_and_a_file_url_is_a_file(tmp_path, small_cube):
+    """rasterio's archive URLs (``zip://``, ``zip+file://``) were refused as "no such file"; they are
+    read like the file itself, and a ``file://`` URL is that file, to the same-file checks too."""
+    import zipfile
+
+    scene = write_geotiff(tmp_path / "s.tif", small_cube.astype(np.int16))
+    with zipfile.ZipFile(tmp_path / "a.zip", "w") as archive:
+        archive.write(scene, "s.tif")
+    expected = hadinfer.detect(scene, detector="grx").scores
+    for url in (f"zip://{tmp_path}/a.zip!/s.tif", f"zip+file://{tmp_path}/a.zip!s.tif", f"file://{scene}"):
+        np.testing.assert_array_equal(hadinfer.detect(url, detector="grx").scores, expected)
+    with pytest.raises(OutputPathError, match="its own input"):
+        hadinfer.detect(f"file://{scene}", scene, detector="grx", overwrite=True)
+    with pytest.raises(InputNotFoundError, match="no such file"):
+        hadinfer.detect(f"file://{tmp_path}/gone.tif", detector="grx")
