@@ -19,6 +19,7 @@ sensor nobody trained on.
 from __future__ import annotations
 
 import copy
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -160,7 +161,7 @@ def evenly_sampled(cube: np.ndarray, centres) -> np.ndarray:
 
 
 def feature_corpus(sources: dict[str, object], recipe: FeatureRecipe = FeatureRecipe(), *, seed: int = 0,
-                   key: str | None = None,
+                   key: str | None = None, bands: str | None = None,
                    progress: Callable[[str, int, int], None] | None = None) -> list[FeatureScene]:
     """Training scenes from unlabelled sources: sensor views with implanted anomalies.
 
@@ -173,14 +174,17 @@ def feature_corpus(sources: dict[str, object], recipe: FeatureRecipe = FeatureRe
     seed : int
     key : str, optional
         ``.mat`` variable of path sources.
+    bands : str, optional
+        1-based band selection of path sources (see :func:`hadinfer.io.open_scene`).
     progress : callable, optional
         ``progress("prepare", done, total)``.
     """
     rng = np.random.default_rng(seed + 7)
     cubes = {}
     for name, src in sources.items():
-        cube, valid = read_cube(src, key=key)
-        cubes[name] = (evenly_sampled(cube, scene_band_centres(src, key=key)), valid)
+        chosen = bands if isinstance(src, (str, os.PathLike)) else None  # arrays come as they are
+        cube, valid = read_cube(src, key=key, bands=chosen)
+        cubes[name] = (evenly_sampled(cube, scene_band_centres(src, key=key, bands=chosen)), valid)
     library = spectral_library(cubes, rng) if len(cubes) > 1 else {}
     scenes, total = [], len(cubes) * recipe.versions
     for name, (cube, valid) in cubes.items():

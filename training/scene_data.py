@@ -9,8 +9,9 @@ import numpy as np
 
 import hadinfer
 from hadinfer.detectors import BackgroundStats
-from hadinfer.errors import ParameterError
+from hadinfer.errors import AllNodataError, ParameterError
 from hadinfer.io import Scene
+from hadinfer.io.empty_bands import no_valid_pixel_error
 from hadinfer.models.input_policy import InputPolicy, SceneInputs
 
 from .pseudo_labels import pseudo_labels, rank_scores
@@ -102,13 +103,23 @@ def read_cube(source, *, key: str | None = None, bands: str | None = None) -> tu
     ``source`` is a path, an open :class:`~hadinfer.io.Scene` or an (H, W, B) array.
     """
     if isinstance(source, Scene):
-        return source.read_all()
+        return _some_valid(source, *source.read_all())
     if not isinstance(source, (str, os.PathLike)):
         cube = np.asarray(source, dtype=np.float64)
         valid = np.isfinite(cube).all(axis=2)
+        if not valid.any():
+            raise AllNodataError("a training array has no pixel finite in every band: nothing to learn from")
         return np.where(valid[..., None], cube, 0.0), valid
     with hadinfer.open_scene(source, key=key, bands=bands) as scene:
-        return scene.read_all()
+        return _some_valid(scene, *scene.read_all())
+
+
+def _some_valid(scene: Scene, cube: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(cube, valid)``, or the error a run of the scene would give when no pixel is valid (it names
+    bands without a value), instead of training on nothing with NumPy's warnings."""
+    if not valid.any():
+        raise no_valid_pixel_error(scene)
+    return cube, valid
 
 
 def prepare_scene(source, *, name: str | None = None, key: str | None = None, bands: str | None = None,

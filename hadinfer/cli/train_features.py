@@ -26,10 +26,11 @@ from .options import (OutputFile, ProgressBars, check_extension, check_optional_
               help="Add N generated scenes (128x128, 64-224 bands; their targets never labelled) to SCENES.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--key", default=None, help=".mat variable holding the cubes (default: found in each file).")
+@click.option("--bands", default=None, help="1-based band selection of every scene, e.g. 1-100,120-200.")
 @click.option("--report", "report_path", type=OutputFile("train.json"), default=None, help="JSON training report.")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 @verbosity_options
-def command(scenes, output, steps, versions, objective, generated, seed, key, report_path, overwrite):
+def command(scenes, output, steps, versions, objective, generated, seed, key, bands, report_path, overwrite):
     """Train a spectral feature network on SCENES (no labels) for the ``learned`` detector.
 
     Every scene, and other-sensor views of it, gets anomalies implanted on about 1 % of
@@ -59,7 +60,7 @@ def command(scenes, output, steps, versions, objective, generated, seed, key, re
         raise click.BadParameter("two scenes share a file name", param_hint="SCENES")
     progress = ProgressBars(enabled=not is_quiet(), log=ProgressLog("steps"))
     try:
-        corpus = feature_corpus({**sources, **generated_scenes(generated)}, recipe, seed=seed, key=key,
+        corpus = feature_corpus({**sources, **generated_scenes(generated)}, recipe, seed=seed, key=key, bands=bands,
                                 progress=progress)
         net, report = train_feature_net(corpus, recipe, seed=seed, progress=progress)
     finally:

@@ -196,3 +196,23 @@ def test_a_checkpoint_is_not_named_npz(small_tif, tmp_path):
     result = run("train", small_tif, "-o", tmp_path / "model.npz", "--steps", "1")
     assert result.exit_code == 2 and "name it .pt" in error_line(result)
     assert os.listdir(tmp_path) == ["small.tif"]
+
+
+def test_train_features_takes_a_band_selection(tmp_path):
+    """As ``train`` and ``detect`` do: what the blanked-bands error advises works here too."""
+    pytest.importorskip("torch", reason="training needs torch (extra 'train')")
+    import numpy as np
+
+    from ..conftest import write_geotiff
+
+    cube = np.random.default_rng(6).normal(size=(24, 24, 8)).astype(np.float32) + 5
+    cube[:, :, 2] = np.nan
+    path = write_geotiff(tmp_path / "b.tif", cube)
+    refused = run("train-features", path, "-o", tmp_path / "f.npz", "--steps", "1", "--versions", "1")
+    assert refused.exit_code == 1 and "band 3 holds none" in error_line(refused) and "--bands 1-2,4-8" in error_line(
+        refused)
+    assert not (tmp_path / "f.npz").exists()
+    result = run("train-features", path, "-o", tmp_path / "f.npz", "--steps", "1", "--versions", "1", "--bands",
+                 "1-2,4-8", "-q")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "f.npz").exists()

@@ -232,3 +232,23 @@ def test_the_fusion_objective_raises_implants_under_the_features_fusion():
 
     assert fusion_auc(net) > fusion_auc(untrained)
 
+
+
+def test_a_training_file_with_blanked_bands_is_named_and_bands_select_around_them(tmp_path):
+    """A file whose bands 4 and 9 are NaN everywhere has no valid pixel: training it learnt from
+    nothing (NumPy's 'Mean of empty slice' warnings, a zero loss); it is refused, naming the bands
+    and the --bands without them, and a band selection (train-features --bands) trains on it."""
+    from hadinfer.errors import AllNodataError
+
+    from ..conftest import write_geotiff
+
+    cube, _ = make_cube(32, 32, 12, seed=2)
+    cube = cube.astype(np.float32)
+    cube[:, :, [3, 8]] = np.nan
+    path = write_geotiff(tmp_path / "blank.tif", cube)
+    with pytest.raises(AllNodataError, match=r"bands 4 and 9 hold none .* --bands 1-3,5-8,10-12 "):
+        feature_corpus({"blank": path}, TINY, seed=0)
+    with pytest.raises(AllNodataError, match="no pixel finite in every band"):
+        feature_corpus({"array": cube[:, :, [0, 3]]}, TINY, seed=0)
+    scenes = feature_corpus({"blank": path}, TINY, seed=0, bands="1-3,5-8,10-12")
+    assert len(scenes) == TINY.versions and all(np.isfinite(s.pixels).all() for s in scenes)
