@@ -67,3 +67,6 @@ def test_a_run_reads_past_the_block_cache_unless_told_otherwise(layouts, monkeyp
     assert get_gdal_config("GTIFF_DIRECT_IO") is None and get_gdal_config("GDAL_ONE_BIG_READ") is None
     monkeypatch.setenv("GTIFF_DIRECT_IO", "NO")
     assert read_options_during_run(layouts["envi-bil"]) == {("NO", "YES")}
+    monkeypatch.delenv("GTIFF_DIRECT_IO")
+    with rasterio.Env(GDAL_ONE_BIG_READ="NO"):  # a caller's own rasterio.Env counts too
+        assert read_options_during_run(layouts["envi-bil"]) == {("YES", "NO")}

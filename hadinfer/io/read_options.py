@@ -16,17 +16,18 @@ A run reads each window once per pass and keeps nothing (its block cache is 1 Mi
   windows.  ENVI BIL and BSQ copies of the same scene: ``grx`` 3.35 -> 2.6 s and 2.75 ->
   2.2 s (ad hoc, same machine and day).
 
-Neither changes a pixel read; a user's own setting of either (environment) is kept.
+Neither changes a pixel read; a user's own setting of either (an environment variable, or
+a ``rasterio.Env`` around the call) is kept.
 """
 
 from __future__ import annotations
 
-import os
-
-#: GDAL configuration options a run sets to YES unless the environment sets them.
+#: GDAL configuration options a run sets to YES unless they are set already.
 DIRECT_READS = ("GTIFF_DIRECT_IO", "GDAL_ONE_BIG_READ")
 
 
 def direct_read_options() -> dict[str, str]:
-    """The :data:`DIRECT_READS` options the environment leaves unset, each ``"YES"`` (for ``rasterio.Env``)."""
-    return {name: "YES" for name in DIRECT_READS if name not in os.environ}
+    """The :data:`DIRECT_READS` options GDAL has no value for yet, each ``"YES"`` (for ``rasterio.Env``)."""
+    from rasterio._env import get_gdal_config  # what GDAL sees: environment variables and rasterio.Env alike
+
+    return {name: "YES" for name in DIRECT_READS if get_gdal_config(name) is None}
