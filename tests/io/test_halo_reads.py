@@ -128,21 +128,27 @@ def test_a_read_error_names_the_file(tmp_path):
             next(iter(scene.read_tiles(tiles)))
 
 
+def scene_copy(folder, shape, nodata_patch, driver, options, name, seed):
+    """An int16 cube with a nodata patch, written as a tiled GeoTIFF and copied to ``driver`` with
+    ``options``: ``(cube, path of the copy)``."""
+    import rasterio
+    from rasterio.shutil import copy as copy_dataset
+
+    cube = np.random.default_rng(seed).integers(-500, 500, size=shape).astype(np.int16)
+    cube[nodata_patch] = -9999
+    source = write_geotiff(folder / "s.tif", cube, nodata=-9999, tiled=True, block=16)
+    with rasterio.open(source) as ds:
+        copy_dataset(ds, folder / name, driver=driver, **options)
+    return cube, folder / name
+
+
 @pytest.mark.parametrize("driver, options", [("ENVI", {"interleave": "bsq"}), ("ENVI", {"interleave": "bil"}),
                                              ("ENVI", {"interleave": "bip"}), ("VRT", {})])
 def test_other_drivers_read_the_same_windows(tmp_path, driver, options):
     """Shared reads through drivers other than GeoTIFF: ENVI in its three interleaves (no
     blocks: GDAL reads it by lines), and a VRT over a tiled GeoTIFF."""
-    import rasterio
-    from rasterio.shutil import copy as copy_dataset
-
-    rng = np.random.default_rng(2)
-    cube = rng.integers(-500, 500, size=(61, 47, 4)).astype(np.int16)
-    cube[10:14, 20:30] = -9999
-    source = write_geotiff(tmp_path / "s.tif", cube, nodata=-9999, tiled=True, block=16)
-    path = tmp_path / ("s.img" if driver == "ENVI" else "s.vrt")
-    with rasterio.open(source) as ds:
-        copy_dataset(ds, path, driver=driver, **options)
+    cube, path = scene_copy(tmp_path, (61, 47, 4), (slice(10, 14), slice(20, 30)), driver, options,
+                            "s.img" if driver == "ENVI" else "s.vrt", seed=2)
     with open_scene(path) as scene:
         assert scene.info.shape == (61, 47, 4) and scene.info.driver == driver
         tiles = tile_windows((61, 47), 16, halo=5)
@@ -177,15 +183,9 @@ def test_pixel_interleaved_files_are_read_pixel_major(tmp_path, driver, options,
     pixel-interleaved GeoTIFFs while GTIFF_DIRECT_IO is on), band-major otherwise; the pixels are
     the file's either way, through shared halo reads, whole reads and band selections."""
     import rasterio
-    from rasterio.shutil import copy as copy_dataset
 
-    rng = np.random.default_rng(3)
-    cube = rng.integers(-500, 500, size=(45, 38, 5)).astype(np.int16)
-    cube[7:12, 30:36] = -9999
-    source = write_geotiff(tmp_path / "s.tif", cube, nodata=-9999, tiled=True, block=16)
-    path = tmp_path / ("c.img" if driver == "ENVI" else "c.tif")
-    with rasterio.open(source) as ds:
-        copy_dataset(ds, path, driver=driver, **options)
+    cube, path = scene_copy(tmp_path, (45, 38, 5), (slice(7, 12), slice(30, 36)), driver, options,
+                            "c.img" if driver == "ENVI" else "c.tif", seed=3)
     with rasterio.Env(GTIFF_DIRECT_IO=direct_io):
         for bands, selected in ((None, slice(None)), ("2,4-5", [1, 3, 4])):
             with open_scene(path, bands=bands) as scene:
