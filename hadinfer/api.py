@@ -338,9 +338,9 @@ def _detect(source, *, model: Detector, frame: RunFrame, key, bands, device, til
     try:
         frame = frame.with_bands(format_band_spec(scene.info.bands))
         if wanted is not None:  # detections that could not be placed: refused before the work
-            from .vectors import check_detections_path, check_not_gcp_georeferenced
+            from .vectors import check_detections_path, check_placeable
 
-            check_not_gcp_georeferenced(scene.info.gcps, scene.info.path)
+            check_placeable(scene.info.gcps, scene.info.rpcs, scene.info.path)
             if wanted[2] is not None:  # GeoJSON of pixel coordinates
                 check_detections_path(wanted[2], has_crs=scene.info.crs is not None)
         tile = model.native_tile or max(as_pair(tile_size, "tile_size"))

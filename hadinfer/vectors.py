@@ -255,31 +255,38 @@ def check_detections_path(path, *, has_crs: bool | None = None) -> str:
     return fmt
 
 
-def check_not_gcp_georeferenced(gcps, where) -> None:
-    """Refuse to place detections on a raster georeferenced by ground control points.
+def check_placeable(gcps, rpcs, where) -> None:
+    """Refuse to place detections on a raster georeferenced by ground control points or RPCs.
 
-    Regions are placed through an affine geotransform; a GCP raster has none (its
-    transform is the identity), so its detections would land at pixel coordinates
-    taken for map coordinates.  GCPs fitted to an affine would be wrong wherever the
-    image is warped (the reason for GCPs), so the user warps the scene instead.
+    Regions are placed through an affine geotransform; a raster georeferenced by GCPs or
+    by rational polynomial coefficients (a satellite level-1 product) has none (its
+    transform is the identity), so its detections would land at pixel coordinates taken
+    for map coordinates.  Either model fitted to an affine would be wrong wherever the
+    image is warped (the reason for them), so the user warps the scene instead.
 
     Parameters
     ----------
     gcps : sequence
         The raster's ground control points (empty: nothing to refuse).
+    rpcs : rasterio.rpc.RPC or None
+        Its rational polynomial coefficients (None: nothing to refuse).
     where : str or PathLike
         The scene or map, for the message.
 
     Raises
     ------
     ParameterError
-        ``gcps`` is not empty.
+        ``gcps`` is not empty, or ``rpcs`` is not None.
     """
     if len(gcps):
-        raise ParameterError(f"--detections: {where} is georeferenced by {len(gcps)} ground control points, not a "
-                             "geotransform, so detections cannot be placed on it; warp it first (e.g. gdalwarp "
-                             "scene.tif warped.tif) or leave out --pfa/--threshold/--detections (the map keeps "
-                             "the GCPs)")
+        model, warp, kept = f"{len(gcps)} ground control points", "gdalwarp scene.tif warped.tif", "GCPs"
+    elif rpcs is not None:
+        model, warp, kept = "rational polynomial coefficients (RPCs)", "gdalwarp -rpc scene.tif warped.tif", "RPCs"
+    else:
+        return
+    raise ParameterError(f"--detections: {where} is georeferenced by {model}, not a geotransform, so detections "
+                         f"cannot be placed on it; warp it first (e.g. {warp}) or leave out "
+                         f"--pfa/--threshold/--detections (the map keeps the {kept})")
 
 
 def _has_vector_extra() -> bool:
@@ -418,8 +425,9 @@ def map_detections(map_path, path, *, pfa=None, threshold=None, rule: str = "tai
         ``path``, ``count``, ``threshold``, ``rule``, ``pfa`` and the tail model (JSON-ready).
     """
     with rasterio.open(map_path) as ds:  # the whole map: 4 bytes a pixel
-        check_not_gcp_georeferenced(ds.gcps[0] if ds.transform.is_identity else (),
-                                    map_path if scene is None else scene.info.path)
+        check_placeable(ds.gcps[0] if ds.transform.is_identity else (),
+                        ds.rpcs if ds.transform.is_identity and not ds.gcps[0] else None,
+                        map_path if scene is None else scene.info.path)
         scores = ds.read(1, masked=True).filled(np.nan).astype(np.float64)
         transform, crs = ds.transform, ds.crs
     level = choose_threshold(scores, pfa=pfa, threshold=threshold, rule=rule)

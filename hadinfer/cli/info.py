@@ -28,7 +28,7 @@ def _wavelength_summary(wavelengths) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (with every band's wavelength).")
 @verbosity_options
 def command(scene, key, as_json):
-    """Describe SCENE: shape, bands, dtype, interleave, blocks, compression, CRS, nodata, bad bands, wavelengths.
+    """Describe SCENE: shape, bands, dtype, interleave, blocks, compression, CRS, georeferencing, nodata, bad bands, wavelengths.
 
     Wavelengths (band centres, in nm) come from an ENVI header or GDAL band metadata,
     for the bands used (bad bands dropped).
@@ -40,6 +40,7 @@ def command(scene, key, as_json):
         "bands": info.band_count, "bands_used": _ranges(info.bands), "dtype": info.dtype,
         "interleave": info.interleave, "block_shape": info.block_shape, "compression": info.compression,
         "crs": info.crs.to_string() if info.crs else None, "transform": list(info.transform)[:6],
+        "georeferencing": _georeferencing(info),
         "nodata": info.nodata, "bad_bands": _ranges(info.bad_bands) if info.bad_bands else "none",
         "wavelengths": _wavelength_summary(info.wavelengths),
     }
@@ -48,4 +49,16 @@ def command(scene, key, as_json):
         click.echo(json_dumps(fields, indent=2))  # a NaN nodata is null
         return
     for name, value in fields.items():
-        click.echo(f"{name:<12} {value}")
+        click.echo(f"{name:<14} {value}")
+
+
+def _georeferencing(info) -> str:
+    """How the scene is placed on the ground, which its maps keep: a geotransform, GCPs, RPCs or nothing."""
+    if info.gcps:
+        crs = info.gcp_crs.to_string() if info.gcp_crs else "no CRS"
+        return f"{len(info.gcps)} ground control points ({crs})"
+    if info.rpcs is not None:
+        return "rational polynomial coefficients (RPCs)"
+    if info.crs is not None or not info.transform.is_identity:
+        return "geotransform"
+    return "none"

@@ -89,11 +89,12 @@ class RasterioScene(Scene):
         interleave = ds.interleaving.value.lower() if ds.interleaving is not None else None
         # GCPs count only without a geotransform, which takes precedence (as in GDAL).
         gcps, gcp_crs = ds.gcps if ds.transform.is_identity else ((), None)
+        rpcs = ds.rpcs if ds.transform.is_identity and not gcps else None  # GDAL's order of precedence too
         self.info = SceneInfo(
             path=str(path), height=ds.height, width=ds.width, band_count=ds.count,
             bands=tuple(selected), dtype=ds.dtypes[0], interleave=interleave,
             block_shape=tuple(ds.block_shapes[0]), crs=ds.crs, transform=ds.transform,
-            nodata=ds.nodata, driver=ds.driver, gcps=tuple(gcps), gcp_crs=gcp_crs if gcps else None,
+            nodata=ds.nodata, driver=ds.driver, gcps=tuple(gcps), gcp_crs=gcp_crs if gcps else None, rpcs=rpcs,
             compression=None if ds.compression is None else ds.compression.value.lower(),
             bad_bands=tuple(i + 1 for i, ok in enumerate(good or []) if not ok),
             wavelengths=None if band_wavelengths is None else tuple(band_wavelengths[b - 1] for b in selected))

@@ -56,6 +56,9 @@ class SceneInfo:
         them, so GIS software places a map where it places its scene.
     gcp_crs : rasterio.crs.CRS or None
         The CRS of ``gcps``.
+    rpcs : rasterio.rpc.RPC or None
+        Rational polynomial coefficients of a raster georeferenced by them, as satellite
+        level-1 products are (no geotransform, no GCPs); maps keep them too.
     compression : str or None
         The file's compression as GDAL names it (``"deflate"``, ``"lzw"``...); None when
         it stores pixels as they are, or does not say.
@@ -78,6 +81,7 @@ class SceneInfo:
     gcps: tuple = ()
     gcp_crs: Any = None
     compression: str | None = None
+    rpcs: Any = None
 
     @property
     def shape(self) -> tuple[int, int, int]:

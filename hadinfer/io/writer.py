@@ -157,6 +157,9 @@ class ScoreMapWriter:
         if getattr(info, "gcps", ()):  # georeferenced by GCPs: the map keeps them (a COG copy does too)
             profile.update(crs=info.gcp_crs, gcps=list(info.gcps))
             del profile["transform"]  # an identity geotransform would make GDAL warn that the GCPs replace it
+        elif getattr(info, "rpcs", None) is not None:  # by RPCs (a level-1 product): kept the same way
+            profile.update(rpcs=info.rpcs)
+            del profile["transform"]
         if not cog:  # a COG takes them in its copy below; this file is then only the copy's source
             profile.update(self.creation_options)
         try:
