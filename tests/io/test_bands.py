@@ -211,13 +211,13 @@ def test_select_bands_checks_the_wavelength_list():
 def test_info_shows_count_and_span(envi_um):
     text = run("info", envi_um)
     assert text.exit_code == 0, text.output
-    assert "wavelengths  7 bands, 400-2400 nm" in text.stdout
+    assert "wavelengths    7 bands, 400-2400 nm" in text.stdout
     shown = json.loads(run("info", envi_um, "--json").stdout)
     assert shown["wavelengths_nm"] == [nm for i, nm in enumerate(NM) if i != 1]
 
 
 def test_info_without_wavelengths(small_tif):
-    assert "wavelengths  none" in run("info", small_tif).stdout
+    assert "wavelengths    none" in run("info", small_tif).stdout
 
 
 def test_detect_by_wavelength_equals_detect_by_bands(envi_um, tmp_path):
