@@ -28,7 +28,8 @@ def _wavelength_summary(wavelengths) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (with every band's wavelength).")
 @verbosity_options
 def command(scene, key, as_json):
-    """Describe SCENE: shape, bands, dtype, interleave, blocks, compression, CRS, georeferencing, nodata, bad bands, wavelengths.
+    """Describe SCENE: shape, bands, dtype, interleave, blocks, compression, CRS, georeferencing, nodata, bad
+    bands, wavelengths.
 
     Wavelengths (band centres, in nm) come from an ENVI header or GDAL band metadata,
     for the bands used (bad bands dropped).
