@@ -56,7 +56,7 @@ def no_valid_pixel_error(scene: Scene) -> AllNodataError:
         empty, pixels = empty_bands(scene)
     except Exception:  # the diagnosis must never hide the failure it explains
         return AllNodataError(plain)
-    kept = [band for band in info.bands if band not in set(empty)]
+    kept = sorted(set(info.bands) - set(empty))
     if not empty or not kept:
         return AllNodataError(plain)
     shown = [str(band) for band in empty[:12]] + ([f"{len(empty) - 12} more"] if len(empty) > 12 else [])
