@@ -13,7 +13,7 @@ import rasterio
 from .detectors import DEFAULT_DETECTOR, Detector, SceneRef
 from .detectors.registry import DetectorChoice, choose, model_files, with_band_centres
 from .errors import AllNodataError, ParameterError
-from .io import ArrayScene, Scene, open_scene, read_mask, scene_band_centres, wavelength_band_spec
+from .io import ArrayScene, Scene, open_scene, read_truth, scene_band_centres, wavelength_band_spec
 from .io.bands import format_band_spec
 from .io.block_cache import DEFAULT_MB, halo_cache_bytes
 from .io.read_options import direct_read_options
@@ -391,7 +391,9 @@ def evaluate(scores, truth, *, key: str | None = None, valid=None) -> dict:
     scores : str, PathLike or ndarray of shape (H, W)
         A score map file (its nodata pixels are excluded) or an array (NaN excluded).
     truth : str, PathLike or ndarray of shape (H, W)
-        Mask file (raster band 1, or a ``.mat`` 2-D variable) or array; nonzero = anomaly.
+        Mask file (raster band 1, or a ``.mat`` 2-D variable) or array; nonzero = anomaly,
+        0 = background; the mask's nodata value and NaN label nothing and are excluded
+        (:func:`hadinfer.io.read_truth`).
     key : str, optional
         ``.mat`` variable of the mask.
     valid : ndarray of bool, optional
@@ -400,7 +402,8 @@ def evaluate(scores, truth, *, key: str | None = None, valid=None) -> dict:
     Returns
     -------
     dict
-        ``auc_df``, ``auc_dt``, ``auc_ft``, ``snpr``, ``snpr_db``, ``n_anomaly``, ``n_background``.
+        ``auc_df``, ``auc_dt``, ``auc_ft``, ``snpr``, ``snpr_db``, ``n_anomaly``, ``n_background``,
+        and ``n_unlabelled``: pixels with a valid score that the mask does not label.
 
     Raises
     ------
@@ -418,10 +421,23 @@ def evaluate(scores, truth, *, key: str | None = None, valid=None) -> dict:
         if not np.isfinite(scores).any():  # named by its file, not as an array argument
             raise AllNodataError(f"{map_info.path}: every pixel of the map is nodata or not finite; "
                                  "nothing to evaluate")
+    truth_path = None
     if isinstance(truth, (str, os.PathLike)):
         truth_path = truth
-        truth, truth_info = read_mask(truth, key=key)
+        truth, labelled, truth_info = read_truth(truth, key=key)
         _check_aligned(map_info, truth_info, truth_path)
+    else:
+        truth = np.asarray(truth)
+        labelled = np.isfinite(truth) if np.issubdtype(truth.dtype, np.floating) else np.ones(truth.shape, bool)
     scores = np.asarray(scores, dtype=np.float64)
     keep = np.isfinite(scores) if valid is None else (np.isfinite(scores) & np.asarray(valid, bool))
-    return detection_metrics(scores, np.asarray(truth), valid=keep)
+    if labelled.shape != keep.shape:  # detection_metrics names the shapes
+        return detection_metrics(scores, truth, valid=keep)
+    try:
+        metrics = detection_metrics(scores, np.where(labelled, truth, 0), valid=keep & labelled)
+    except ParameterError as exc:  # name the mask, not an internal argument
+        if truth_path is None or not str(exc).startswith("labels: "):
+            raise
+        raise ParameterError(f"{truth_path}: {str(exc)[len('labels: '):]} of the map (the mask marks anomalies with "
+                             "a nonzero value, background with 0; its nodata and NaN pixels label nothing)") from exc
+    return metrics | {"n_unlabelled": int(np.count_nonzero(keep & ~labelled))}

@@ -30,17 +30,16 @@ def command(map_path, truth, key, as_json, roc_path, overwrite):
         check_png_extension(roc_path, param_hint="--roc")
     metrics = run_evaluate(map_path, truth, key=key)
     if roc_path:
-        import numpy as np
-
-        from ..io import open_scene, read_mask
+        from ..io import open_scene, read_truth
         from ..io.atomic import atomic_output
         from ..metrics import roc_curve
         from ..plots import save_roc_png
 
         with open_scene(map_path, bands="1") as scene:
             cube, valid = scene.read_all()
-        mask, _ = read_mask(truth, key=key)
-        fpr, tpr, _ = roc_curve(cube[:, :, 0][valid], np.asarray(mask)[valid])
+        mask, labelled, _ = read_truth(truth, key=key)
+        valid &= labelled  # as the metrics: pixels the mask does not label are left out
+        fpr, tpr, _ = roc_curve(cube[:, :, 0][valid], mask[valid])
         with atomic_output(roc_path, overwrite=overwrite, inputs=(map_path, truth), suffix=".tmp.png") as tmp:
             save_roc_png(fpr, tpr, tmp, auc=metrics["auc_df"], title=str(map_path))
     if as_json:
@@ -50,4 +49,6 @@ def command(map_path, truth, key, as_json, roc_path, overwrite):
                f"AUC(D,tau) {metrics['auc_dt']:.4f}\n"
                f"AUC(F,tau) {metrics['auc_ft']:.4f}\n"
                f"SNPR       {metrics['snpr']:.3f} ({metrics['snpr_db']:.2f} dB)\n"
-               f"pixels     {metrics['n_anomaly']} anomaly, {metrics['n_background']} background")
+               f"pixels     {metrics['n_anomaly']} anomaly, {metrics['n_background']} background"
+               + (f", {metrics['n_unlabelled']} not labelled by the mask (its nodata), left out"
+                  if metrics.get("n_unlabelled") else ""))

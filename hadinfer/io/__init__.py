@@ -17,7 +17,7 @@ from .raster_scene import RasterioScene
 from .scene import Scene, SceneInfo
 
 __all__ = ["ArrayScene", "MatScene", "RasterioScene", "Scene", "SceneInfo", "input_files", "open_scene",
-           "read_mask", "scene_band_centres", "wavelength_band_spec"]
+           "read_mask", "read_truth", "scene_band_centres", "wavelength_band_spec"]
 
 
 def _check_exists(path: str) -> None:
@@ -131,7 +131,36 @@ def read_mask(path: str | os.PathLike, *, key: str | None = None) -> tuple[np.nd
     Returns
     -------
     mask : ndarray of bool, shape (H, W)
-        ``True`` = anomaly (any nonzero value).
+        ``True`` = anomaly: any nonzero value, except the mask's own nodata value and
+        NaN, which label nothing (:func:`read_truth` says which pixels are labelled).
+    info : SceneInfo or None
+        Georeferencing of a raster mask; ``None`` for ``.mat``.
+    """
+    anomaly, _, info = read_truth(path, key=key)
+    return anomaly, info
+
+
+def read_truth(path: str | os.PathLike, *, key: str | None = None) -> tuple[np.ndarray, np.ndarray, SceneInfo | None]:
+    """Read a ground-truth mask with which of its pixels are labelled at all.
+
+    A mask's nodata value (a raster's) and non-finite values mark pixels nobody
+    labelled, e.g. outside a surveyed area: they are neither anomaly nor background, and
+    :func:`hadinfer.evaluate` leaves them out (they once counted as anomalies, being
+    nonzero).
+
+    Parameters
+    ----------
+    path : str or PathLike
+        Raster or ``.mat`` file.
+    key : str, optional
+        ``.mat`` variable; auto-detected as the largest 2-D numeric array.
+
+    Returns
+    -------
+    anomaly : ndarray of bool, shape (H, W)
+        Labelled and nonzero.
+    labelled : ndarray of bool, shape (H, W)
+        Finite and not the mask's nodata value.
     info : SceneInfo or None
         Georeferencing of a raster mask; ``None`` for ``.mat``.
     """
@@ -139,10 +168,15 @@ def read_mask(path: str | os.PathLike, *, key: str | None = None) -> tuple[np.nd
     _check_exists(path)
     if is_mat_file(path):
         array, _, fmt = load_mat_array(path, key, ndim=2)
-        mask = np.asarray(array)
+        raw = np.asarray(array)
         if fmt == "MAT-v7.3":
-            mask = mask.T
-        return mask != 0, None
-    with RasterioScene(path, bands="1") as scene:
-        raw = scene._read_raw(Window(0, 0, scene.info.width, scene.info.height))[:, :, 0]
-        return raw != 0, scene.info
+            raw = raw.T
+        info, nodata = None, None
+    else:
+        with RasterioScene(path, bands="1") as scene:
+            raw = scene._read_raw(Window(0, 0, scene.info.width, scene.info.height))[:, :, 0]
+            info, nodata = scene.info, scene.info.nodata
+    labelled = np.isfinite(raw) if np.issubdtype(raw.dtype, np.floating) else np.ones(raw.shape, dtype=bool)
+    if nodata is not None and not np.isnan(nodata):
+        labelled &= raw != nodata
+    return labelled & (raw != 0), labelled, info
