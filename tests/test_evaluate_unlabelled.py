@@ -64,3 +64,11 @@ def test_a_mask_without_background_is_named_by_its_file(scored, tmp_path):
     with pytest.raises(ParameterError, match=r"targets\.tif: no background pixel among the valid pixels of the map "
                                              r"\(the mask marks anomalies"):
         hadinfer.evaluate(map_path, only_targets)
+
+
+def test_a_mask_written_with_nodata_0_keeps_0_as_background(scored, tmp_path):
+    """GDAL tools often write masks with nodata=0 where 0 means background: not left out."""
+    map_path, _, truth = scored
+    zero = write_geotiff(tmp_path / "zero.tif", np.where(truth == 1, 1, 0).astype(np.uint8)[..., None], nodata=0)
+    metrics = hadinfer.evaluate(map_path, zero)
+    assert (metrics["n_anomaly"], metrics["n_background"], metrics["n_unlabelled"]) == (9, 40 * 36 - 9, 0)

@@ -146,7 +146,8 @@ def read_truth(path: str | os.PathLike, *, key: str | None = None) -> tuple[np.n
     A mask's nodata value (a raster's) and non-finite values mark pixels nobody
     labelled, e.g. outside a surveyed area: they are neither anomaly nor background, and
     :func:`hadinfer.evaluate` leaves them out (they once counted as anomalies, being
-    nonzero).
+    nonzero).  A nodata value of 0 is the exception: masks are often written with
+    ``nodata=0`` where 0 means background, so 0 stays background.
 
     Parameters
     ----------
@@ -177,6 +178,6 @@ def read_truth(path: str | os.PathLike, *, key: str | None = None) -> tuple[np.n
             raw = scene._read_raw(Window(0, 0, scene.info.width, scene.info.height))[:, :, 0]
             info, nodata = scene.info, scene.info.nodata
     labelled = np.isfinite(raw) if np.issubdtype(raw.dtype, np.floating) else np.ones(raw.shape, dtype=bool)
-    if nodata is not None and not np.isnan(nodata):
+    if nodata is not None and not np.isnan(nodata) and nodata != 0:  # nodata=0: background, as usually meant
         labelled &= raw != nodata
     return labelled & (raw != 0), labelled, info
