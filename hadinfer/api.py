@@ -431,8 +431,12 @@ def evaluate(scores, truth, *, key: str | None = None, valid=None) -> dict:
         labelled = np.isfinite(truth) if np.issubdtype(truth.dtype, np.floating) else np.ones(truth.shape, bool)
     scores = np.asarray(scores, dtype=np.float64)
     keep = np.isfinite(scores) if valid is None else (np.isfinite(scores) & np.asarray(valid, bool))
-    if labelled.shape != keep.shape:  # detection_metrics names the shapes
-        return detection_metrics(scores, truth, valid=keep)
+    if labelled.shape != keep.shape:
+        if truth_path is not None:  # name the files, not internal arguments
+            where = f"the map {map_info.path}" if map_info is not None else "the map"
+            raise ParameterError(f"{truth_path}: the mask is {labelled.shape[0]} x {labelled.shape[1]} pixels, "
+                                 f"{where} {keep.shape[0]} x {keep.shape[1]}; they must cover the same pixels")
+        return detection_metrics(scores, truth, valid=keep)  # it names the shapes
     try:
         metrics = detection_metrics(scores, np.where(labelled, truth, 0), valid=keep & labelled)
     except ParameterError as exc:  # name the mask, not an internal argument

@@ -72,3 +72,10 @@ def test_a_mask_written_with_nodata_0_keeps_0_as_background(scored, tmp_path):
     zero = write_geotiff(tmp_path / "zero.tif", np.where(truth == 1, 1, 0).astype(np.uint8)[..., None], nodata=0)
     metrics = hadinfer.evaluate(map_path, zero)
     assert (metrics["n_anomaly"], metrics["n_background"], metrics["n_unlabelled"]) == (9, 40 * 36 - 9, 0)
+
+
+def test_a_mask_of_another_size_is_named_with_both_sizes(scored, tmp_path):
+    map_path, _, _ = scored
+    other = write_geotiff(tmp_path / "small.tif", np.zeros((5, 4, 1), np.uint8))
+    with pytest.raises(ParameterError, match=r"small\.tif: the mask is 5 x 4 pixels, the map .*map\.tif 40 x 36; "):
+        hadinfer.evaluate(map_path, other)
