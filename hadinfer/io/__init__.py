@@ -119,20 +119,18 @@ def scene_band_centres(source, *, key: str | None = None, bands: str | None = No
 
 
 def read_mask(path: str | os.PathLike, *, key: str | None = None) -> tuple[np.ndarray, SceneInfo | None]:
-    """Read a ground-truth mask (raster band 1, or a 2-D ``.mat`` variable).
+    """Read a ground-truth mask (raster band 1, or a 2-D ``.mat`` variable): :func:`read_truth` without ``labelled``.
 
     Parameters
     ----------
-    path : str or PathLike
-        Raster or ``.mat`` file.
-    key : str, optional
-        ``.mat`` variable; auto-detected as the largest 2-D numeric array.
+    path, key
+        As for :func:`read_truth`.
 
     Returns
     -------
     mask : ndarray of bool, shape (H, W)
         ``True`` = anomaly: any nonzero value, except the mask's own nodata value and
-        NaN, which label nothing (:func:`read_truth` says which pixels are labelled).
+        NaN, which label nothing.
     info : SceneInfo or None
         Georeferencing of a raster mask; ``None`` for ``.mat``.
     """
