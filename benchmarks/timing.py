@@ -30,6 +30,7 @@ The floors are what the arithmetic costs at this machine's BLAS speed, with noth
 ::
 
     python benchmarks/timing.py --synthetic 1024x1024x200 --repeat 3
+    python benchmarks/timing.py --interleave pixel   # the synthetic scene as GDAL writes GeoTIFFs by default
     python benchmarks/timing.py --contention      # each case again beside one busy CPU-bound process
     python benchmarks/timing.py --device cuda     # hadinfer and floor rows on the GPU (where there is one)
     python benchmarks/timing.py --scene my.tif --cases read,grx,floor-f32
@@ -402,6 +403,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scene", help="A raster to time (default: a synthetic scene).")
     parser.add_argument("--synthetic", default="2048x2048x200:int16", help="ROWSxCOLSxBANDS:DTYPE")
+    parser.add_argument("--interleave", choices=("band", "pixel"), default="band",
+                        help="layout of the synthetic scene: band-interleaved (default) or pixel-interleaved, "
+                             "GDAL's default GeoTIFF layout (read pixel-major, hadinfer/io/read_options.py)")
     parser.add_argument("--cases", default=",".join(CASES), help=f"comma list of {', '.join(CASES)}")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--crop", type=int, default=48, help="crop edge for windowed-rx cases")
@@ -447,8 +451,8 @@ def main(argv=None) -> int:
             rows, cols, bands, dtype = parse_synthetic(args.synthetic)
             scene = str(Path(tmp) / "scene.tif")
             print(f"writing synthetic {args.synthetic} scene ...", file=sys.stderr)
-            write_synthetic_scene(scene, height=rows, width=cols, bands=bands, dtype=dtype)
-            desc = f"synthetic {args.synthetic} GeoTIFF (uncompressed, 256x256 tiles, band-interleaved)"
+            write_synthetic_scene(scene, height=rows, width=cols, bands=bands, dtype=dtype, interleave=args.interleave)
+            desc = f"synthetic {args.synthetic} GeoTIFF (uncompressed, 256x256 tiles, {args.interleave}-interleaved)"
         else:
             desc = scene
         args.onnx, args.onnx16, skipped = _network_files(Path(tmp), cases)

@@ -57,6 +57,13 @@ def test_timing_smoke(tmp_path):
         assert floors["floor-deep"]["flops_per_pixel"] > 0 and "deep_ort_x_floor_deep" in payload["ratios"]
 
 
+def test_a_pixel_interleaved_scene_is_timed_as_one(tmp_path):
+    subprocess.run([sys.executable, str(TIMING), "--smoke", "--cases", "read,grx", "--interleave", "pixel",
+                    "--out", str(tmp_path), "--workdir", str(tmp_path)], check=True, capture_output=True, timeout=300)
+    assert "pixel-interleaved" in (tmp_path / "timing.md").read_text()
+    assert json.loads((tmp_path / "timing.json").read_text())["results"]["grx"]["seconds_min"] > 0
+
+
 def test_contention_reports_a_slowdown_per_case(tmp_path):
     subprocess.run([sys.executable, str(TIMING), "--smoke", "--cases", "read,floor-f32,grx", "--contention",
                     "--out", str(tmp_path), "--workdir", str(tmp_path)], check=True, capture_output=True, timeout=300)
