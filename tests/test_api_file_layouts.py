@@ -38,6 +38,15 @@ def layouts(tmp_path_factory) -> dict:
         for name, (driver, options) in LAYOUTS.items():
             paths[name] = folder / (name + (".img" if driver == "ENVI" else ".tif"))
             copy_dataset(ds, paths[name], driver=driver, **options)
+    # ENVI BIP written big-endian ("byte order = 1"): GDAL swaps while it fills the pixel-major window
+    paths["envi-bip-big-endian"] = big = folder / "envi-bip-big-endian.img"
+    with rasterio.open(source) as ds:
+        copy_dataset(ds, big, driver="ENVI", interleave="bip")
+    np.fromfile(big, dtype="<i2").astype(">i2").tofile(big)
+    header = big.with_suffix(".hdr")
+    header.write_text(header.read_text().replace("byte order = 0", "byte order = 1"))
+    for side in folder.glob("*.aux.xml"):  # statistics GDAL saved while copying: not the files' own
+        side.unlink()
     return paths
 
 
