@@ -13,7 +13,7 @@ import rasterio
 from .detectors import DEFAULT_DETECTOR, Detector, SceneRef
 from .detectors.registry import DetectorChoice, choose, model_files, with_band_centres
 from .errors import AllNodataError, ParameterError
-from .io import ArrayScene, Scene, open_scene, read_truth, scene_band_centres, wavelength_band_spec
+from .io import ArrayScene, Scene, open_scene, read_truth, scene_band_centres, truth_labels, wavelength_band_spec
 from .io.bands import format_band_spec
 from .io.block_cache import DEFAULT_MB, halo_cache_bytes
 from .io.read_options import direct_read_options
@@ -427,8 +427,7 @@ def evaluate(scores, truth, *, key: str | None = None, valid=None) -> dict:
         truth, labelled, truth_info = read_truth(truth, key=key)
         _check_aligned(map_info, truth_info, truth_path)
     else:
-        truth = np.asarray(truth)
-        labelled = np.isfinite(truth) if np.issubdtype(truth.dtype, np.floating) else np.ones(truth.shape, bool)
+        truth, labelled = truth_labels(truth)
     scores = np.asarray(scores, dtype=np.float64)
     keep = np.isfinite(scores) if valid is None else (np.isfinite(scores) & np.asarray(valid, bool))
     if labelled.shape != keep.shape:
@@ -438,7 +437,7 @@ def evaluate(scores, truth, *, key: str | None = None, valid=None) -> dict:
                                  f"{where} {keep.shape[0]} x {keep.shape[1]}; they must cover the same pixels")
         return detection_metrics(scores, truth, valid=keep)  # it names the shapes
     try:
-        metrics = detection_metrics(scores, np.where(labelled, truth, 0), valid=keep & labelled)
+        metrics = detection_metrics(scores, truth, valid=keep & labelled)
     except ParameterError as exc:  # name the mask, not an internal argument
         if truth_path is None or not str(exc).startswith("labels: "):
             raise

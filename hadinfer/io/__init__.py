@@ -17,7 +17,7 @@ from .raster_scene import RasterioScene
 from .scene import Scene, SceneInfo
 
 __all__ = ["ArrayScene", "MatScene", "RasterioScene", "Scene", "SceneInfo", "input_files", "open_scene",
-           "read_mask", "read_truth", "scene_band_centres", "wavelength_band_spec"]
+           "read_mask", "read_truth", "scene_band_centres", "truth_labels", "wavelength_band_spec"]
 
 
 def _check_exists(path: str) -> None:
@@ -175,7 +175,17 @@ def read_truth(path: str | os.PathLike, *, key: str | None = None) -> tuple[np.n
         with RasterioScene(path, bands="1") as scene:
             raw = scene._read_raw(Window(0, 0, scene.info.width, scene.info.height))[:, :, 0]
             info, nodata = scene.info, scene.info.nodata
+    return (*truth_labels(raw, nodata), info)
+
+
+def truth_labels(raw: np.ndarray, nodata: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(anomaly, labelled)`` of a truth mask's values, as :func:`read_truth` reads them.
+
+    ``labelled``: finite and not ``nodata`` (a ``nodata`` of 0 stays background);
+    ``anomaly``: labelled and nonzero.
+    """
+    raw = np.asarray(raw)
     labelled = np.isfinite(raw) if np.issubdtype(raw.dtype, np.floating) else np.ones(raw.shape, dtype=bool)
     if nodata is not None and not np.isnan(nodata) and nodata != 0:  # nodata=0: background, as usually meant
         labelled &= raw != nodata
-    return labelled & (raw != 0), labelled, info
+    return labelled & (raw != 0), labelled
